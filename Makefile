@@ -1,0 +1,28 @@
+# The two commands a newcomer needs are `make run` and `make test`; the rest
+# are for contributors. Everything here is plain `go` underneath.
+
+.PHONY: run test generate check-generated build bench
+
+# Run the gateway on the embedded SQLite store (./data/ongoingai.db, port 8080).
+run:
+	go run ./cmd/ongoingai serve
+
+# The whole test suite: makes sure a Postgres answers on 127.0.0.1:5432
+# (starting a throwaway cluster when none does), then runs every test on
+# both stores.
+test:
+	bash .ci/postgres.sh
+	go test -count=1 ./...
+
+# Regenerate sqlc (and, later, templ) code. Generated files are committed.
+generate:
+	go generate ./...
+
+# Fails when committed generated code is stale.
+check-generated:
+	go tool -modfile=tools.mod sqlc diff
+	@git diff --exit-code -- '*_templ.go' >/dev/null 2>&1 || (echo "templ output is stale: run make generate" && exit 1)
+
+# A static binary.
+build:
+	CGO_ENABLED=0 go build -trimpath -o bin/ongoingai ./cmd/ongoingai

@@ -1,0 +1,132 @@
+// Command bench runs the gateway's benchmark scenarios against a fake
+// upstream on loopback, each next to a direct-to-upstream baseline measured
+// in the same run, and writes the report to bench/RESULTS.md.
+//
+//	go run ./bench/cmd/bench                      # everything, both stores (~6 min)
+//	go run ./bench/cmd/bench -quick               # smoke run, seconds
+//	go run ./bench/cmd/bench -scenarios latency,throughput -drivers sqlite
+//
+// Run it from the repository: it builds ./cmd/ongoingai and runs it as the
+// gateway under test. Postgres scenarios need a server that lets the given
+// admin DSN create databases (127.0.0.1:5432 by default); each run creates a
+// throwaway database and drops it afterwards.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ongoingai/gateway/bench/internal/harness"
+)
+
+func main() {
+	if code, ran := harness.RunRole(); ran {
+		os.Exit(code)
+	}
+	os.Exit(run())
+}
+
+func run() int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	scenarios := fs.String("scenarios", "all", "comma-separated: "+strings.Join(harness.AllScenarios, ", ")+", or all")
+	drivers := fs.String("drivers", "sqlite,postgres", "comma-separated stores: sqlite, postgres")
+	out := fs.String("out", "bench/RESULTS.md", "where to write the report; empty: standard output only")
+	quick := fs.Bool("quick", false, "smoke run with tiny counts (seconds); its figures mean nothing")
+	gateway := fs.String("gateway", "build", `"build": compile ./cmd/ongoingai and measure it; "self": run the gateway from this binary`)
+	pg := fs.String("pg-admin-dsn", envOr("ONGOINGAI_TEST_POSTGRES_DSN", harness.DefaultPostgresAdminDSN), "Postgres DSN of a role that may create databases")
+	profileDir := fs.String("profile-dir", "", "keep profile files (.pb.gz) here for go tool pprof; empty: discarded with the work directory")
+	workDir := fs.String("work-dir", "", "keep databases and gateway logs here instead of a removed temporary directory")
+	streams := fs.Int("streams", 0, "override the number of concurrent streams of scenario 3")
+	round := fs.Duration("round", 0, "override the length of each latency and throughput round")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return 2
+	}
+
+	o := harness.Options{
+		Drivers:          split(*drivers),
+		Quick:            *quick,
+		Gateway:          *gateway,
+		PostgresAdminDSN: *pg,
+		ProfileDir:       *profileDir,
+		WorkDir:          *workDir,
+		KeepWorkDir:      *workDir != "",
+		Log:              os.Stderr,
+		Scale:            harness.FullScale(),
+		Command:          "go run ./bench/cmd/bench " + strings.Join(os.Args[1:], " "),
+	}
+	if *scenarios != "all" {
+		o.Scenarios = split(*scenarios)
+	}
+	if *quick {
+		o.Scale = harness.QuickScale()
+	}
+	if *streams > 0 {
+		o.Scale.Streams = *streams
+	}
+	if *round > 0 {
+		o.Scale.LatencyRound, o.Scale.ThroughputRound = *round, *round
+	}
+	o.Command = strings.TrimSpace(o.Command)
+
+	// A hard ceiling on the whole run, whatever the scale: the harness
+	// must stop by itself.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+
+	rep, err := harness.Run(ctx, o)
+	if rep != nil {
+		md := rep.Markdown()
+		if *out != "" {
+			if werr := os.WriteFile(*out, []byte(md), 0o644); werr != nil {
+				fmt.Fprintln(os.Stderr, "bench:", werr)
+				return 1
+			}
+			fmt.Fprintf(os.Stderr, "report written to %s\n", *out)
+		} else {
+			fmt.Print(md)
+		}
+		met, missed, na := 0, 0, 0
+		for _, c := range rep.Checks() {
+			switch {
+			case c.NA:
+				na++
+			case c.Met:
+				met++
+			default:
+				missed++
+				fmt.Fprintf(os.Stderr, "target missed: %s [%s] %s: %s (target %s)\n", c.Scenario, c.Driver, c.What, c.Got, c.Target)
+			}
+		}
+		fmt.Fprintf(os.Stderr, "targets: %d met, %d missed, %d not measurable on this machine\n", met, missed, na)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	return 0
+}
+
+func split(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

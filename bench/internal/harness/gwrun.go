@@ -1,0 +1,324 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/ongoingai/gateway/bench/internal/load"
+)
+
+// gwRun is one gateway process's life: every scenario that needs a gateway
+// runs against the same process in turn, so the trace count at the end can
+// be checked against every call the gateway answered.
+type gwRun struct {
+	h   *harness
+	drv string
+	g   *gateway
+	st  *storage
+	// answered counts the gateway calls that got an HTTP response, in
+	// every scenario, warm-ups included: each must become one trace.
+	answered atomic.Int64
+}
+
+// gatewayScenarios runs the gateway scenarios on one driver.
+func (h *harness) gatewayScenarios(ctx context.Context, drv string) error {
+	dir, err := h.driverDir(drv)
+	if err != nil {
+		return err
+	}
+	st, err := newStorage(ctx, drv, dir, h.o.PostgresAdminDSN)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.drop(context.Background()); err != nil {
+			h.logf("[%s] dropping the bench database: %v", drv, err)
+		}
+	}()
+	g, err := startGateway(ctx, gatewaySpec{binary: h.binary, driver: drv, path: st.path, dsn: st.dsn, upstream: h.up.url, dir: dir})
+	if err != nil {
+		return err
+	}
+	running := true
+	defer func() {
+		if running {
+			_ = g.stop()
+		}
+	}()
+	r := &gwRun{h: h, drv: drv, g: g, st: st}
+	h.logf("[%s] gateway pid %d on %s", drv, g.pid, g.url)
+
+	// Idle memory first, before any traffic has grown a pool or a buffer;
+	// a second's pause lets start-up garbage settle.
+	var idle memInfo
+	if h.selected(ScenarioFootprint) {
+		time.Sleep(time.Second)
+		if idle, err = g.mem(); err != nil {
+			return err
+		}
+	}
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{ScenarioLarge, r.large},
+		{ScenarioLatency, r.latency},
+		{ScenarioThroughput, r.throughput},
+		{ScenarioStreaming, r.streaming},
+	}
+	for _, s := range steps {
+		if !h.selected(s.name) {
+			continue
+		}
+		h.logf("[%s] %s", drv, s.name)
+		if err := s.run(ctx); err != nil {
+			h.logf("[%s] %s failed: %v", drv, s.name, err)
+			h.report.fail(drv+" "+s.name, err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+
+	var idleAfter memInfo
+	if h.selected(ScenarioFootprint) {
+		if err := r.fill(ctx); err != nil {
+			h.report.fail(drv+" footprint fill", err)
+		}
+		time.Sleep(2 * time.Second)
+		idleAfter, _ = g.mem()
+	}
+
+	// Every answered call must be a stored trace: wait for the writer,
+	// then stop the gateway (which drains it) and count rows.
+	hq, herr := g.waitWritten(ctx, r.answered.Load())
+	running = false
+	if err := g.stop(); err != nil {
+		h.report.fail(drv+" gateway stop", err)
+	}
+	fp, err := st.measure(ctx)
+	if err != nil {
+		return fmt.Errorf("counting stored traces: %w", err)
+	}
+	if herr != nil {
+		h.logf("[%s] reading /api/health: %v", drv, herr)
+	}
+	r.accountLifetime(hq, fp)
+	if h.selected(ScenarioFootprint) {
+		r.footprint(idle, idleAfter, fp)
+	}
+	return nil
+}
+
+// The three targets every comparison measures, in the order they run.
+const (
+	tDirect  = "direct"
+	tRelay   = "relay"
+	tGateway = "gateway"
+)
+
+// targets returns the baseline, the relay and the gateway, each with a
+// fresh client that keeps up to conns connections.
+func (r *gwRun) targets(conns int) []*target {
+	return []*target{
+		{name: tDirect, base: r.h.up.url, client: load.NewClient(conns)},
+		{name: tRelay, base: r.h.relay.url, pid: r.h.relay.pid, client: load.NewClient(conns), prefixed: true},
+		{name: tGateway, base: r.g.url, pid: r.g.pid, client: load.NewClient(conns), prefixed: true},
+	}
+}
+
+// gatewayTarget is the gateway alone, for load that needs no baseline.
+func (r *gwRun) gatewayTarget(conns int) *target {
+	return &target{name: tGateway, base: r.g.url, pid: r.g.pid, client: load.NewClient(conns), prefixed: true}
+}
+
+func closeTargets(ts ...*target) {
+	for _, t := range ts {
+		load.CloseIdle(t.client)
+	}
+}
+
+// measured is one target's share of a comparison.
+type measured struct {
+	res *load.Result
+	// cpu is the CPU time the target's process used during its rounds;
+	// zero for direct, whose upstream lives in the harness process.
+	cpu time.Duration
+}
+
+// comparison is one call kind measured on every target, by target name.
+type comparison map[string]*measured
+
+// compare warms every target, then runs rounds in which each target takes
+// its turn, so that a neighbour's burst of load hits all of them alike.
+func (r *gwRun) compare(ctx context.Context, c call, ts []*target, o load.Options, rounds int) (comparison, error) {
+	cmp := comparison{}
+	warm := load.Options{Concurrency: o.Concurrency, Requests: int64(max(100, 4*o.Concurrency)), Duration: 10 * time.Second}
+	for _, t := range ts {
+		cmp[t.name] = &measured{res: &load.Result{}}
+		res, err := load.Run(ctx, warm, t.op(c))
+		r.count(t, res)
+		if err != nil {
+			return cmp, err
+		}
+	}
+	for range rounds {
+		for _, t := range ts {
+			cpu0, _ := cpuTime(t.pid)
+			res, err := load.Run(ctx, o, t.op(c))
+			cpu1, _ := cpuTime(t.pid)
+			r.count(t, res)
+			if err != nil {
+				return cmp, err
+			}
+			m := cmp[t.name]
+			m.res.Merge(res)
+			if t.pid != 0 {
+				m.cpu += cpu1 - cpu0
+			}
+		}
+	}
+	return cmp, nil
+}
+
+// count adds a run's answered calls to the gateway's tally.
+func (r *gwRun) count(t *target, res *load.Result) {
+	if t.name == tGateway && res != nil {
+		r.answered.Add(res.Answered)
+	}
+}
+
+// latency is scenario 1: what the gateway adds to one call at a time, for
+// the plain OpenAI and Anthropic paths and for gzip (what the SDKs ask for
+// by default), and the same under a fixed arrival rate.
+func (r *gwRun) latency(ctx context.Context) error {
+	sc := r.h.o.Scale
+	r.h.up.Shape(nil)
+	ts := r.targets(64)
+	defer closeTargets(ts...)
+
+	tb := latencyTable()
+	closed := load.Options{Concurrency: 1, Requests: sc.LatencyRequests, Duration: sc.LatencyRound}
+	for _, c := range []call{openAIChat(false), anthropicMessages(false), openAIChat(false).withGzip()} {
+		cmp, err := r.compare(ctx, c, ts, closed, sc.LatencyRounds)
+		if err != nil {
+			return err
+		}
+		addLatencyRows(&tb, c.name+", c=1 closed loop", cmp)
+		d, rl, g := cmp[tDirect].res, cmp[tRelay].res, cmp[tGateway].res
+		for _, q := range []struct {
+			name  string
+			q     float64
+			limit time.Duration
+		}{{"p50", 0.5, 50 * time.Microsecond}, {"p99", 0.99, 250 * time.Microsecond}} {
+			added := g.Latency.Quantile(q.q) - d.Latency.Quantile(q.q)
+			own := g.Latency.Quantile(q.q) - rl.Latency.Quantile(q.q)
+			r.h.report.add(Check{Scenario: "1", Driver: r.drv, What: "added " + q.name + ", " + c.name, Target: "≤ " + fmtDur(q.limit),
+				Got: fmtSigned(added), Own: fmtSigned(own), Met: added <= q.limit && g.Errors == 0})
+		}
+	}
+
+	// Open loop: arrivals do not wait for answers, so queueing inside the
+	// gateway shows in the tail instead of slowing the generator down.
+	window := 2 * sc.LatencyRound
+	open := load.Options{Concurrency: 64, Rate: sc.FixedRate, Requests: int64(sc.FixedRate*window.Seconds()) + 1, Duration: window}
+	c := openAIChat(false)
+	cmp, err := r.compare(ctx, c, ts, open, max(1, sc.LatencyRounds/2))
+	if err != nil {
+		return err
+	}
+	addLatencyRows(&tb, fmt.Sprintf("%s, fixed %.0f/s open loop", c.name, sc.FixedRate), cmp)
+	r.h.report.section("1").add(r.drv, tb)
+	return nil
+}
+
+// throughput is scenario 2: closed-loop requests per second at 16 and 64
+// concurrent calls, and whether every answered call became a trace.
+func (r *gwRun) throughput(ctx context.Context) error {
+	sc := r.h.o.Scale
+	r.h.up.Shape(nil)
+	tb := table{Head: []string{"concurrency", "target", "req/s", "vs direct", "p50", "p99", "p99.9", "errors", "CPU per call"}}
+	traces := table{Head: []string{"concurrency", "calls answered by the gateway", "traces written", "dropped"}}
+	c := openAIChat(false)
+	for _, conc := range []int{16, 64} {
+		ts := r.targets(conc)
+		before, err := r.g.waitWritten(ctx, r.answered.Load())
+		if err != nil {
+			return err
+		}
+		answered0 := r.answered.Load()
+		o := load.Options{Concurrency: conc, Requests: 10_000_000, Duration: sc.ThroughputRound}
+		cmp, err := r.compare(ctx, c, ts, o, sc.ThroughputRounds)
+		closeTargets(ts...)
+		if err != nil {
+			return err
+		}
+		answered := r.answered.Load() - answered0
+		after, err := r.g.waitWritten(ctx, before.Written+answered)
+		if err != nil {
+			return err
+		}
+		written := after.Written - before.Written
+		dropped := after.Dropped - before.Dropped
+		direct := cmp[tDirect].res.Throughput()
+		for _, t := range ts {
+			m := cmp[t.name]
+			cpu := "in the harness"
+			if t.pid != 0 && m.res.Completed > 0 {
+				cpu = fmtDur(m.cpu / time.Duration(m.res.Completed))
+			}
+			l := m.res.Latency
+			tb.Rows = append(tb.Rows, []string{fmt.Sprint(conc), t.name, fmtRate(m.res.Throughput()), fmtRatio(m.res.Throughput() / direct),
+				fmtDur(l.Quantile(0.5)), fmtDur(l.Quantile(0.99)), fmtDur(l.Quantile(0.999)), fmt.Sprint(m.res.Errors), cpu})
+		}
+		traces.Rows = append(traces.Rows, []string{fmt.Sprint(conc), fmt.Sprint(answered), fmt.Sprint(written), fmt.Sprint(dropped)})
+		g := cmp[tGateway].res
+		ratio := g.Throughput() / direct
+		r.h.report.add(Check{Scenario: "2", Driver: r.drv, What: fmt.Sprintf("gateway/direct req/s at c=%d", conc), Target: "≥ 40%",
+			Got: fmtRatio(ratio), Own: fmtRatio(g.Throughput() / cmp[tRelay].res.Throughput()), Met: ratio >= 0.40 && g.Errors == 0})
+		r.h.report.check("2", r.drv, fmt.Sprintf("traces lost at c=%d", conc), "0", fmt.Sprint(answered-written), written == answered && dropped == 0)
+	}
+	r.h.report.section("2").add(r.drv, tb)
+	r.h.report.section("2").add(r.drv, traces)
+	return nil
+}
+
+// fill writes enough traces through the gateway for bytes per trace to be
+// a per-row figure rather than the cost of a few empty pages.
+func (r *gwRun) fill(ctx context.Context) error {
+	missing := r.h.o.Scale.FootprintMinTraces - r.answered.Load()
+	if missing <= 0 {
+		return nil
+	}
+	r.h.up.Shape(nil)
+	g := r.gatewayTarget(16)
+	defer closeTargets(g)
+	res, err := load.Run(ctx, load.Options{Concurrency: 16, Requests: missing, Duration: 2 * time.Minute}, g.op(openAIChat(false)))
+	r.count(g, res)
+	return err
+}
+
+// accountLifetime checks that every answered call is a stored row.
+func (r *gwRun) accountLifetime(hq healthQueue, fp footprint) {
+	answered := r.answered.Load()
+	tb := table{Head: []string{"calls answered by the gateway", "traces written (health)", "rows in the store", "dropped", "write failures", "lost"}}
+	tb.Rows = append(tb.Rows, []string{fmt.Sprint(answered), fmt.Sprint(hq.Written), fmt.Sprint(fp.Traces), fmt.Sprint(hq.Dropped), fmt.Sprint(hq.Failures), fmt.Sprint(hq.Lost)})
+	tb.Caption = "Whole gateway lifetime (all scenarios of this driver, warm-ups included)"
+	r.h.report.section("2").add(r.drv, tb)
+	r.h.report.check("2", r.drv, "rows stored = calls answered (whole run)", "equal", fmt.Sprintf("%d / %d", fp.Traces, answered), fp.Traces == answered)
+}
+
+// footprint is scenario 5.
+func (r *gwRun) footprint(idle, after memInfo, fp footprint) {
+	per := 0.0
+	if fp.Traces > 0 {
+		per = float64(fp.Bytes) / float64(fp.Traces)
+	}
+	tb := table{Head: []string{"RSS idle (fresh)", "RSS idle after the run", "traces stored", "bytes stored", "bytes per trace", "measured with"}}
+	tb.Rows = append(tb.Rows, []string{fmtBytes(idle.RSS), fmtBytes(after.RSS), fmt.Sprint(fp.Traces), fmtBytes(fp.Bytes), fmt.Sprintf("%.0f", per), fp.How})
+	r.h.report.section("5").add(r.drv, tb)
+	r.h.report.check("5", r.drv, "RSS idle", "≤ 40 MB", fmtBytes(idle.RSS), idle.RSS > 0 && idle.RSS <= 40e6)
+	r.h.report.check("5", r.drv, "stored bytes per trace", "≤ 400", fmt.Sprintf("%.0f", per), fp.Traces > 0 && per <= 400)
+}

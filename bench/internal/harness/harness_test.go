@@ -1,0 +1,109 @@
+package harness
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestMain lets the test binary serve as the gateway and relay processes
+// the harness starts (the "self" launcher), as the bench command does.
+func TestMain(m *testing.M) {
+	if code, ran := RunRole(); ran {
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// tinyScale is smaller still than QuickScale: the test only proves that
+// every scenario runs end to end and reports.
+func tinyScale() Scale {
+	s := QuickScale()
+	s.LatencyRequests = 100
+	s.LatencyRound = 100 * time.Millisecond
+	s.ThroughputRound = 100 * time.Millisecond
+	s.Streams = 5
+	s.StreamEvents = 4
+	s.LargeBytes = 256 << 10
+	s.IngestWindow = 100 * time.Millisecond
+	s.FootprintMinTraces = 50
+	s.ProfileStreams = 5
+	return s
+}
+
+func postgresAvailable(t *testing.T) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, DefaultPostgresAdminDSN)
+	if err != nil {
+		t.Logf("no Postgres at %s (%v): running the SQLite driver only", DefaultPostgresAdminDSN, err)
+		return false
+	}
+	conn.Close(ctx)
+	return true
+}
+
+func TestTinyRunProducesReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts gateway processes and databases")
+	}
+	drivers := []string{"sqlite"}
+	if postgresAvailable(t) {
+		drivers = append(drivers, "postgres")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var log strings.Builder
+	rep, err := Run(ctx, Options{
+		Drivers: drivers,
+		Scale:   tinyScale(),
+		Quick:   true,
+		Gateway: "self",
+		Command: "go test ./bench/internal/harness",
+		Log:     &log,
+	})
+	if err != nil {
+		t.Fatalf("run failed: %v\nlog:\n%s", err, log.String())
+	}
+	if f := rep.Failures(); len(f) > 0 {
+		t.Fatalf("parts of the run failed: %v\nlog:\n%s", f, log.String())
+	}
+
+	md := rep.Markdown()
+	for _, want := range []string{
+		"# Gateway benchmark results", "**Machine:**", "**Commit:**", "**Reproduce:** `go test ./bench/internal/harness`",
+		"## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## Profile of the hot path", "## Scale of this run",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// Every scenario reports per driver, and the harness's own accounting
+	// holds: each call the gateway answered is a stored row. (Whether
+	// the performance targets are met is the report's business, not the
+	// test's.)
+	seen := map[string]map[string]bool{}
+	for _, c := range rep.Checks() {
+		if seen[c.Scenario] == nil {
+			seen[c.Scenario] = map[string]bool{}
+		}
+		seen[c.Scenario][c.Driver] = true
+		if strings.HasPrefix(c.What, "rows stored = calls answered") && !c.Met {
+			t.Errorf("%s: stored rows differ from answered calls: %s", c.Driver, c.Got)
+		}
+	}
+	for _, sc := range []string{"1", "2", "3", "4", "5", "6"} {
+		for _, d := range drivers {
+			if !seen[sc][d] {
+				t.Errorf("scenario %s has no result for %s", sc, d)
+			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", md)
+	}
+}

@@ -1,0 +1,60 @@
+package api
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// paramError is a 400 whose message names the parameter and the rule.
+type paramError struct{ name, rule string }
+
+func (e *paramError) Error() string { return fmt.Sprintf("invalid parameter %q: %s", e.name, e.rule) }
+
+// intParam parses an optional integer in [lo, hi].
+func intParam(q url.Values, name string, def, lo, hi int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, &paramError{name, fmt.Sprintf("must be an integer between %d and %d", lo, hi)}
+	}
+	return n, nil
+}
+
+// timeParam parses RFC3339 or YYYY-MM-DD (UTC). With endOfDay, a bare date
+// means the end of that day (exclusive: the next midnight), so to=2026-01-31
+// includes all of January 31st.
+func timeParam(q url.Values, name string, endOfDay bool) (time.Time, error) {
+	v := q.Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC(), nil
+	}
+	if d, err := time.Parse(time.DateOnly, v); err == nil {
+		if endOfDay {
+			d = d.AddDate(0, 0, 1)
+		}
+		return d, nil
+	}
+	return time.Time{}, &paramError{name, "must be an RFC3339 timestamp or a YYYY-MM-DD date"}
+}
+
+// timeRange parses from/to and checks their order.
+func timeRange(q url.Values) (from, to time.Time, err error) {
+	if from, err = timeParam(q, "from", false); err != nil {
+		return
+	}
+	if to, err = timeParam(q, "to", true); err != nil {
+		return
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		err = &paramError{"to", "must be after from"}
+	}
+	return
+}

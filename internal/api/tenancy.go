@@ -1,0 +1,332 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/tenancy"
+)
+
+// maxJSONBody bounds request bodies of the management API; none needs more.
+const maxJSONBody = 64 << 10
+
+// decodeBody decodes an optional JSON body into v, refusing unknown fields
+// (a misspelt "expires_at" must not silently mint a key that never
+// expires) and trailing data.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // no body: every field keeps its default
+		}
+		return fmt.Errorf("invalid JSON body: %v", err)
+	}
+	if dec.More() {
+		return errors.New("invalid JSON body: more than one JSON value")
+	}
+	return nil
+}
+
+// writeServiceError answers a tenancy.Service error: its own message for
+// a refusal, a generic one for anything else (store details stay in logs
+// and the audit log).
+func writeServiceError(w http.ResponseWriter, err error) {
+	var te *tenancy.Error
+	if !errors.As(err, &te) {
+		WriteError(w, http.StatusInternalServerError, MsgInternal)
+		return
+	}
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, tenancy.ErrInvalid):
+		status = http.StatusBadRequest
+	case errors.Is(err, tenancy.ErrForbidden):
+		status = http.StatusForbidden
+	case errors.Is(err, tenancy.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, tenancy.ErrConflict):
+		status = http.StatusConflict
+	}
+	WriteError(w, status, te.Msg)
+}
+
+type itemsResponse[T any] struct {
+	Items []T `json:"items"`
+}
+
+// ---- gateway keys ----
+
+func (a *API) listKeys(w http.ResponseWriter, r *http.Request) {
+	keys, err := a.d.Tenancy.ListKeys(r.Context(), a.d.Tenant(r))
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, itemsResponse[tenancy.KeyInfo]{Items: keys})
+}
+
+func (a *API) getKey(w http.ResponseWriter, r *http.Request) {
+	k, err := a.d.Tenancy.GetKey(r.Context(), a.d.Tenant(r), chi.URLParam(r, "id"))
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, k)
+}
+
+type createKeyRequest struct {
+	Name        string   `json:"name"`
+	Role        string   `json:"role"`
+	WorkspaceID string   `json:"workspace_id"`
+	ExpiresAt   string   `json:"expires_at"` // RFC3339
+	Permissions []string `json:"permissions"`
+}
+
+func (a *API) createKey(w http.ResponseWriter, r *http.Request) {
+	var req createKeyRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	in := tenancy.NewKey{Name: req.Name, Role: req.Role, WorkspaceID: req.WorkspaceID, Permissions: req.Permissions}
+	if req.ExpiresAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, req.ExpiresAt)
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, (&paramError{"expires_at", "must be an RFC3339 timestamp"}).Error())
+			return
+		}
+		in.ExpiresAt = &t
+	}
+	k, err := a.d.Tenancy.CreateKey(r.Context(), a.d.Actor(r), in)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store") // the body holds a secret
+	WriteJSON(w, http.StatusCreated, k)
+}
+
+type rotateKeyRequest struct {
+	// GracePeriod is a Go duration ("1h", "90m"); GraceSeconds the same in
+	// seconds. At most one may be given; neither means the default.
+	GracePeriod  string `json:"grace_period"`
+	GraceSeconds *int64 `json:"grace_seconds"`
+}
+
+func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
+	var req rotateKeyRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	grace := tenancy.DefaultGrace
+	switch {
+	case req.GracePeriod != "" && req.GraceSeconds != nil:
+		WriteError(w, http.StatusBadRequest, "give grace_period or grace_seconds, not both")
+		return
+	case req.GracePeriod != "":
+		d, err := time.ParseDuration(req.GracePeriod)
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, (&paramError{"grace_period", "must be a duration such as 1h, 90m or 0s"}).Error())
+			return
+		}
+		grace = d
+	case req.GraceSeconds != nil:
+		if *req.GraceSeconds < 0 || *req.GraceSeconds > int64(tenancy.MaxGrace/time.Second) {
+			WriteError(w, http.StatusBadRequest, "grace period must be between 0 and 720h (30 days)")
+			return
+		}
+		grace = time.Duration(*req.GraceSeconds) * time.Second
+	}
+	k, err := a.d.Tenancy.RotateKey(r.Context(), a.d.Actor(r), chi.URLParam(r, "id"), grace)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	WriteJSON(w, http.StatusOK, k)
+}
+
+func (a *API) revokeKey(w http.ResponseWriter, r *http.Request) {
+	k, err := a.d.Tenancy.RevokeKey(r.Context(), a.d.Actor(r), chi.URLParam(r, "id"))
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, k)
+}
+
+// ---- organizations ----
+
+type orgRequest struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (a *API) listOrgs(w http.ResponseWriter, r *http.Request) {
+	orgs, err := a.d.Tenancy.ListOrgs(r.Context(), a.d.Actor(r))
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, itemsResponse[tenancy.OrgInfo]{Items: orgs})
+}
+
+func (a *API) createOrg(w http.ResponseWriter, r *http.Request) {
+	var req orgRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	o, err := a.d.Tenancy.CreateOrg(r.Context(), a.d.Actor(r), req.ID, req.Name)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusCreated, o)
+}
+
+type renameRequest struct {
+	Name string `json:"name"`
+}
+
+func (a *API) renameOrg(w http.ResponseWriter, r *http.Request) {
+	var req renameRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	o, err := a.d.Tenancy.RenameOrg(r.Context(), a.d.Actor(r), chi.URLParam(r, "id"), req.Name)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, o)
+}
+
+func (a *API) deleteOrg(w http.ResponseWriter, r *http.Request) {
+	if err := a.d.Tenancy.DeleteOrg(r.Context(), a.d.Actor(r), chi.URLParam(r, "id")); err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ---- workspaces ----
+
+type workspaceRequest struct {
+	ID    string `json:"id"`
+	OrgID string `json:"org_id"`
+	Name  string `json:"name"`
+}
+
+func (a *API) listWorkspaces(w http.ResponseWriter, r *http.Request) {
+	wss, err := a.d.Tenancy.ListWorkspaces(r.Context(), a.d.Actor(r), r.URL.Query().Get("org_id"))
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, itemsResponse[tenancy.WorkspaceInfo]{Items: wss})
+}
+
+func (a *API) createWorkspace(w http.ResponseWriter, r *http.Request) {
+	var req workspaceRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ws, err := a.d.Tenancy.CreateWorkspace(r.Context(), a.d.Actor(r), req.OrgID, req.ID, req.Name)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusCreated, ws)
+}
+
+func (a *API) renameWorkspace(w http.ResponseWriter, r *http.Request) {
+	var req renameRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ws, err := a.d.Tenancy.RenameWorkspace(r.Context(), a.d.Actor(r), chi.URLParam(r, "id"), req.Name)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, ws)
+}
+
+func (a *API) deleteWorkspace(w http.ResponseWriter, r *http.Request) {
+	if err := a.d.Tenancy.DeleteWorkspace(r.Context(), a.d.Actor(r), chi.URLParam(r, "id")); err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ---- audit ----
+
+// auditEvent is the public shape of one audit event.
+type auditEvent struct {
+	ID          string    `json:"id"`
+	Time        time.Time `json:"time"`
+	OrgID       string    `json:"org_id"`
+	WorkspaceID string    `json:"workspace_id"`
+	ActorKeyID  string    `json:"actor_key_id"`
+	Action      string    `json:"action"`
+	Target      string    `json:"target"`
+	Outcome     string    `json:"outcome"`
+	Reason      string    `json:"reason"`
+	ClientIP    string    `json:"client_ip"`
+	RequestID   string    `json:"request_id"`
+}
+
+type auditList struct {
+	Items      []auditEvent `json:"items"`
+	NextCursor string       `json:"next_cursor"`
+}
+
+func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.AuditFilter{Tenant: a.d.Tenant(r), Action: q.Get("action")}
+	var err error
+	if f.Limit, err = intParam(q, "limit", 50, 1, 200); err == nil {
+		f.From, f.To, err = timeRange(q)
+	}
+	if err == nil {
+		if c := q.Get("cursor"); c != "" {
+			cur, ok := decodeCursor(c)
+			if !ok {
+				err = &paramError{"cursor", "must be a next_cursor value returned by this endpoint"}
+			}
+			f.Cursor = cur
+		}
+	}
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	evs, next, err := a.d.Tenancy.ListAudit(r.Context(), f)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	out := auditList{Items: make([]auditEvent, 0, len(evs)), NextCursor: encodeCursor(next)}
+	for _, e := range evs {
+		out.Items = append(out.Items, auditEvent{
+			ID: e.ID, Time: e.Time.UTC(), OrgID: e.OrgID, WorkspaceID: e.WorkspaceID, ActorKeyID: e.ActorKeyID,
+			Action: e.Action, Target: e.Target, Outcome: e.Outcome, Reason: e.Reason,
+			ClientIP: e.ClientIP, RequestID: e.RequestID,
+		})
+	}
+	WriteJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,232 @@
+// Package app is the composition root: it builds the store, the trace
+// writer, the gateway-key machinery (auth, key cache, audit log), the proxy
+// and the router from a Config, serves until the context ends, then drains
+// gracefully. Nothing depends on it but cmd and the
+// end-to-end tests.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/ongoingai/gateway/internal/api"
+	"github.com/ongoingai/gateway/internal/config"
+	"github.com/ongoingai/gateway/internal/pricing"
+	"github.com/ongoingai/gateway/internal/providers"
+	"github.com/ongoingai/gateway/internal/proxy"
+	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/postgres"
+	"github.com/ongoingai/gateway/internal/store/sqlite"
+	"github.com/ongoingai/gateway/internal/trace"
+	"github.com/ongoingai/gateway/internal/version"
+)
+
+// App is one running gateway.
+type App struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   store.Store
+	writer  *trace.Writer
+	keys    *gatewayKeys // nil until built; closed before the store
+	routes  []api.Route
+	handler http.Handler
+}
+
+// New builds the gateway: opens the store (applying migrations), starts the
+// trace writer and wires the router. Close releases what New started.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	st, err := openStore(ctx, cfg.Storage)
+	if err != nil {
+		return nil, err
+	}
+	prices, err := pricing.New(priceOverrides(cfg.Pricing))
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("pricing.overrides: %w", err)
+	}
+	writer := trace.NewWriter(st, trace.WriterOptions{
+		QueueSize:     cfg.Tracing.QueueSize,
+		BatchSize:     cfg.Tracing.BatchSize,
+		FlushInterval: cfg.Tracing.FlushInterval,
+		Logger:        logger,
+	})
+	a := &App{cfg: cfg, log: logger, store: st, writer: writer}
+
+	upstreams, err := buildUpstreams(cfg)
+	if err != nil {
+		a.Close(ctx)
+		return nil, err
+	}
+	if a.keys, err = startGatewayKeys(ctx, cfg.Auth, st, logger); err != nil {
+		a.Close(ctx)
+		return nil, err
+	}
+	px := proxy.New(proxy.Options{
+		Transport: proxy.NewTransport(proxy.TransportOptions{
+			DialTimeout:           cfg.Proxy.DialTimeout,
+			TLSHandshakeTimeout:   cfg.Proxy.TLSHandshakeTimeout,
+			ResponseHeaderTimeout: cfg.Proxy.ResponseHeaderTimeout,
+			IdleConnTimeout:       cfg.Proxy.IdleConnTimeout,
+			MaxIdleConnsPerHost:   cfg.Proxy.MaxIdleConnsPerHost,
+		}),
+		MaxRequestBodyBytes: cfg.Proxy.MaxRequestBodyBytes,
+		InjectStreamUsage:   cfg.ProxyInjectStreamUsage(),
+		CaptureHeaders:      true,
+		CaptureBodies:       cfg.Tracing.CaptureBodies,
+		BodyMaxSize:         cfg.Tracing.BodyMaxSize,
+		GatewayKeyHeader:    http.CanonicalHeaderKey(cfg.Auth.Header),
+		Prices:              prices,
+		Traces:              writer,
+		Identity:            identity,
+		Logger:              logger,
+	})
+	apiHandlers := api.New(api.Deps{
+		Store:      st,
+		Version:    version.Version,
+		Started:    time.Now(),
+		QueueStats: writer.Stats,
+		Tenant:     a.keys.auth.Tenant,
+		Tenancy:    a.keys.service,
+		Actor:      a.keys.auth.Actor,
+	})
+	a.routes = append(apiHandlers.Routes(), proxyRoutes(px, upstreams)...)
+	a.handler = newRouter(a.routes, a.keys.auth)
+	return a, nil
+}
+
+// Handler is the gateway's full handler chain.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Routes is the route table the handler was built from: the API's routes
+// and the provider routes, each with the permission it requires.
+func (a *App) Routes() []api.Route { return a.routes }
+
+// Serve serves on ln until ctx ends, then stops accepting, lets in-flight
+// requests finish (up to server.shutdown_timeout), flushes every queued
+// trace and closes the store.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	a.log.Info("gateway listening", "addr", ln.Addr().String(), "storage", a.store.Driver(), "version", version.Version)
+
+	var err error
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+	}
+	timeout := a.cfg.Server.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	drainCtx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	a.log.Info("shutting down: draining in-flight requests and queued traces")
+	if shutdownErr := srv.Shutdown(drainCtx); shutdownErr != nil && err == nil {
+		err = fmt.Errorf("graceful shutdown: %w", shutdownErr)
+	}
+	if closeErr := a.Close(drainCtx); closeErr != nil && err == nil {
+		err = closeErr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close flushes queued traces, last-used times and audit events, and
+// closes the store.
+func (a *App) Close(ctx context.Context) error {
+	var kerr error
+	if a.keys != nil {
+		kerr = a.keys.close(ctx)
+	}
+	werr := a.writer.Close(ctx)
+	s := a.writer.Stats()
+	a.log.Info("trace writer drained", "written_total", s.Written, "dropped_total", s.Dropped, "lost_total", s.Lost)
+	serr := a.store.Close()
+	if werr != nil {
+		return fmt.Errorf("flushing traces: %w", werr)
+	}
+	if kerr != nil {
+		return fmt.Errorf("flushing gateway key state: %w", kerr)
+	}
+	return serr
+}
+
+// Run serves the gateway on the configured address until ctx is cancelled
+// (SIGINT/SIGTERM in the CLI), then drains and returns nil.
+func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	a, err := New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	addr := cfg.Server.Addr()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		a.Close(ctx)
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return a.Serve(ctx, ln)
+}
+
+func openStore(ctx context.Context, s config.Storage) (store.Store, error) {
+	switch s.Driver {
+	case "postgres":
+		st, err := postgres.Open(ctx, s.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("storage (postgres): %w", err)
+		}
+		return st, nil
+	case "sqlite", "":
+		st, err := sqlite.Open(ctx, s.Path)
+		if err != nil {
+			return nil, fmt.Errorf("storage (sqlite %s): %w", s.Path, err)
+		}
+		return st, nil
+	default:
+		return nil, fmt.Errorf("storage.driver: unknown driver %q", s.Driver)
+	}
+}
+
+func buildUpstreams(cfg config.Config) ([]*proxy.Upstream, error) {
+	var out []*proxy.Upstream
+	for _, np := range cfg.SortedProviders() {
+		name, p := np.Name, np.Provider
+		target, err := url.Parse(p.Upstream)
+		if err != nil {
+			return nil, fmt.Errorf("providers.%s.upstream: %w", name, err)
+		}
+		adapter, ok := providers.ForFormat(p.Format)
+		if !ok {
+			return nil, fmt.Errorf("providers.%s.format: unknown format %q", name, p.Format)
+		}
+		out = append(out, &proxy.Upstream{Name: name, Prefix: p.Prefix, Target: target, Adapter: adapter})
+	}
+	return out, nil
+}
+
+func priceOverrides(p config.Pricing) map[string]pricing.Override {
+	if len(p.Overrides) == 0 {
+		return nil
+	}
+	out := make(map[string]pricing.Override, len(p.Overrides))
+	for model, mp := range p.Overrides {
+		out[model] = pricing.Override{Input: mp.Input, Output: mp.Output, CachedInput: mp.CachedInput, CacheWrite: mp.CacheWrite, Reasoning: mp.Reasoning}
+	}
+	return out
+}

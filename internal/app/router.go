@@ -1,0 +1,66 @@
+package app
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ongoingai/gateway/internal/api"
+	"github.com/ongoingai/gateway/internal/proxy"
+	"github.com/ongoingai/gateway/internal/rbac"
+	"github.com/ongoingai/gateway/internal/tenancy"
+)
+
+// newRouter registers every route of the table, each behind the guard its
+// own (resource, action) calls for (see guarded), and answers JSON 404 and
+// 405 for the rest. Middleware that must see every request (telemetry)
+// goes in front with r.Use.
+func newRouter(routes []api.Route, auth *tenancy.Authenticator) http.Handler {
+	r := chi.NewRouter()
+	r.NotFound(api.NotFound)
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		api.WriteError(w, http.StatusMethodNotAllowed, "method not allowed")
+	})
+	for _, rt := range routes {
+		h := guarded(rt, auth)
+		if rt.Method == "" {
+			r.Handle(rt.Pattern, h)
+		} else {
+			r.Method(rt.Method, rt.Pattern, h)
+		}
+	}
+	return r
+}
+
+// guarded is the one place where the route table becomes access control: a
+// public route is served as is, a route mapped to a known permission goes
+// through the auth guard with exactly that permission, and anything else,
+// a route someone added without a policy included, is denied to everyone.
+func guarded(rt api.Route, auth *tenancy.Authenticator) http.Handler {
+	switch {
+	case rt.Public:
+		return rt.Handler
+	case !rbac.ValidPermission(rt.Permission()):
+		return auth.DenyUnmapped()
+	default:
+		return auth.Guard(tenancy.Policy{
+			Resource: rt.Resource,
+			Action:   rt.Action,
+			Proxy:    rt.Permission() == rbac.PermProxyWrite,
+		}, rt.Handler)
+	}
+}
+
+// proxyRoutes are the provider routes: one per upstream prefix and one for
+// everything below it (so /openai never matches /openaiX), for every
+// method, each needing proxy:write.
+func proxyRoutes(px *proxy.Proxy, upstreams []*proxy.Upstream) []api.Route {
+	var routes []api.Route
+	for _, u := range upstreams {
+		h := px.Handler(u).ServeHTTP
+		for _, pattern := range []string{u.Prefix, u.Prefix + "/*"} {
+			routes = append(routes, api.Route{Pattern: pattern, Resource: "proxy", Action: "write", Handler: h})
+		}
+	}
+	return routes
+}

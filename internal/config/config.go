@@ -1,0 +1,148 @@
+// Package config owns the gateway's configuration: its schema, built-in
+// defaults, the ONGOINGAI_* and OTEL_* environment overlay, and validation
+// whose every message names the field and the rule it broke.
+package config
+
+import "time"
+
+// Config is the whole configuration. YAML keys are snake_case; unknown keys
+// are errors.
+type Config struct {
+	Server        Server              `yaml:"server"`
+	Storage       Storage             `yaml:"storage"`
+	Providers     map[string]Provider `yaml:"providers"`
+	Proxy         Proxy               `yaml:"proxy"`
+	Tracing       Tracing             `yaml:"tracing"`
+	Pricing       Pricing             `yaml:"pricing"`
+	Auth          Auth                `yaml:"auth"`
+	PII           PII                 `yaml:"pii"`
+	Observability Observability       `yaml:"observability"`
+	Retention     Retention           `yaml:"retention"`
+	Debug         Debug               `yaml:"debug"`
+}
+
+// Server is the listening address.
+type Server struct {
+	Host string `yaml:"host"` // default 0.0.0.0
+	Port int    `yaml:"port"` // default 8080
+	// ShutdownTimeout bounds the graceful drain of in-flight requests.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // default 30s
+}
+
+// Storage picks the store.
+type Storage struct {
+	Driver string `yaml:"driver"` // sqlite (default) or postgres
+	Path   string `yaml:"path"`   // sqlite file, default ./data/ongoingai.db
+	DSN    string `yaml:"dsn"`    // postgres connection string; required for postgres
+}
+
+// Provider is one upstream API. openai and anthropic exist by default; any
+// other name is an extra OpenAI-compatible upstream.
+type Provider struct {
+	Upstream string `yaml:"upstream"` // scheme://host[:port][/base]
+	Prefix   string `yaml:"prefix"`   // path prefix on the gateway, e.g. /openai
+	Format   string `yaml:"format"`   // openai or anthropic; defaults to the provider's own, openai for extras
+}
+
+// Proxy tunes forwarding.
+type Proxy struct {
+	MaxRequestBodyBytes   int64         `yaml:"max_request_body_bytes"`  // default 32 MiB; 413 above
+	DialTimeout           time.Duration `yaml:"dial_timeout"`            // default 10s
+	TLSHandshakeTimeout   time.Duration `yaml:"tls_handshake_timeout"`   // default 10s
+	ResponseHeaderTimeout time.Duration `yaml:"response_header_timeout"` // default 10m (reasoning models think long)
+	IdleConnTimeout       time.Duration `yaml:"idle_conn_timeout"`       // default 90s
+	MaxIdleConnsPerHost   int           `yaml:"max_idle_conns_per_host"` // default 512
+	InjectStreamUsage     *bool         `yaml:"inject_stream_usage"`     // default true
+}
+
+// Tracing controls what is recorded and how the writer batches.
+type Tracing struct {
+	CaptureBodies bool          `yaml:"capture_bodies"` // default false
+	BodyMaxSize   int64         `yaml:"body_max_size"`  // default 64 KiB; captured bodies are truncated there
+	QueueSize     int           `yaml:"queue_size"`     // default 65536
+	BatchSize     int           `yaml:"batch_size"`     // default 1000
+	FlushInterval time.Duration `yaml:"flush_interval"` // default 50ms
+}
+
+// Pricing adds or overrides model prices (USD per 1M tokens).
+type Pricing struct {
+	Overrides map[string]ModelPrice `yaml:"overrides"` // key: model name
+}
+
+// ModelPrice is a price per 1M tokens in USD. Zero-valued optional fields
+// fall back to Input (cached, cache write) or Output (reasoning).
+type ModelPrice struct {
+	Input       float64 `yaml:"input"`
+	Output      float64 `yaml:"output"`
+	CachedInput float64 `yaml:"cached_input"`
+	CacheWrite  float64 `yaml:"cache_write"`
+	Reasoning   float64 `yaml:"reasoning"`
+}
+
+// Auth configures gateway keys.
+type Auth struct {
+	Enabled bool        `yaml:"enabled"`
+	Header  string      `yaml:"header"` // default X-OngoingAI-Gateway-Key
+	Keys    []StaticKey `yaml:"keys"`
+}
+
+// StaticKey is a gateway key declared in the config file.
+type StaticKey struct {
+	ID          string   `yaml:"id"`
+	Token       string   `yaml:"token"`
+	OrgID       string   `yaml:"org_id"`
+	WorkspaceID string   `yaml:"workspace_id"`
+	Role        string   `yaml:"role"` // owner, admin, developer, member, viewer
+	Permissions []string `yaml:"permissions"`
+}
+
+// PII configures redaction (implemented by a later issue).
+type PII struct {
+	Mode     string `yaml:"mode"` // off (default), redact_storage, block
+	PolicyID string `yaml:"policy_id"`
+	HashSalt string `yaml:"hash_salt"`
+}
+
+// Observability configures OpenTelemetry, Prometheus and logs.
+type Observability struct {
+	OTel       OTel       `yaml:"otel"`
+	Prometheus Prometheus `yaml:"prometheus"`
+	Log        Log        `yaml:"log"`
+}
+
+// OTel configures OTLP/HTTP export.
+type OTel struct {
+	Enabled        bool              `yaml:"enabled"`
+	Endpoint       string            `yaml:"endpoint"` // OTLP/HTTP base URL
+	ServiceName    string            `yaml:"service_name"`
+	TracesEnabled  bool              `yaml:"traces_enabled"`
+	MetricsEnabled bool              `yaml:"metrics_enabled"`
+	SamplingRatio  float64           `yaml:"sampling_ratio"` // 0..1, default 1
+	ExportInterval time.Duration     `yaml:"export_interval"`
+	Headers        map[string]string `yaml:"headers"`
+}
+
+// Prometheus configures the /metrics exposition.
+type Prometheus struct {
+	Enabled bool   `yaml:"enabled"`
+	Path    string `yaml:"path"`   // default /metrics
+	Listen  string `yaml:"listen"` // optional separate loopback listener
+}
+
+// Log configures the structured logger.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // json (default) or text
+}
+
+// Retention bounds how long data is kept.
+type Retention struct {
+	TracesDays  int `yaml:"traces_days"`  // default 30
+	BodiesDays  int `yaml:"bodies_days"`  // default 7
+	RollupsDays int `yaml:"rollups_days"` // default 400
+}
+
+// Debug holds opt-in diagnostics.
+type Debug struct {
+	PprofAddr string `yaml:"pprof_addr"` // loopback only, e.g. 127.0.0.1:6060
+}

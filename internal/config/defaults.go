@@ -1,0 +1,117 @@
+package config
+
+import "time"
+
+// Names the configuration accepts for enumerated settings. They are
+// constants so that the composition root can switch on them without
+// repeating string literals that validation already pins down.
+const (
+	// DriverSQLite selects the embedded SQLite store (the default).
+	DriverSQLite = "sqlite"
+	// DriverPostgres selects the Postgres store; storage.dsn is then required.
+	DriverPostgres = "postgres"
+
+	// FormatOpenAI is the OpenAI API dialect, also spoken by most
+	// OpenAI-compatible upstreams (Groq, Together, vLLM, ...).
+	FormatOpenAI = "openai"
+	// FormatAnthropic is the Anthropic Messages API dialect.
+	FormatAnthropic = "anthropic"
+
+	// ProviderOpenAI is the name of the built-in OpenAI provider.
+	ProviderOpenAI = "openai"
+	// ProviderAnthropic is the name of the built-in Anthropic provider.
+	ProviderAnthropic = "anthropic"
+
+	// PIIModeOff leaves request and response content untouched.
+	PIIModeOff = "off"
+	// PIIModeRedactStorage forwards content unchanged but redacts it before
+	// it is stored.
+	PIIModeRedactStorage = "redact_storage"
+	// PIIModeBlock refuses requests that contain PII.
+	PIIModeBlock = "block"
+)
+
+// builtinProviders are the providers that exist without any configuration.
+// A YAML entry for one of them only overrides the fields it sets, so that
+// pointing openai at a proxy does not silently drop its prefix or format.
+func builtinProviders() map[string]Provider {
+	return map[string]Provider{
+		ProviderOpenAI: {
+			Upstream: "https://api.openai.com",
+			Prefix:   "/openai",
+			Format:   FormatOpenAI,
+		},
+		ProviderAnthropic: {
+			Upstream: "https://api.anthropic.com",
+			Prefix:   "/anthropic",
+			Format:   FormatAnthropic,
+		},
+	}
+}
+
+// Default returns the built-in configuration: what the gateway runs with
+// when there is no config file and no environment overrides. Every call
+// returns fresh maps and pointers, so callers may modify the result freely.
+func Default() Config {
+	injectStreamUsage := true
+	return Config{
+		Server: Server{
+			Host:            "0.0.0.0",
+			Port:            8080,
+			ShutdownTimeout: 30 * time.Second,
+		},
+		Storage: Storage{
+			Driver: DriverSQLite,
+			Path:   "./data/ongoingai.db",
+		},
+		Providers: builtinProviders(),
+		Proxy: Proxy{
+			MaxRequestBodyBytes:   32 << 20,
+			DialTimeout:           10 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 10 * time.Minute,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConnsPerHost:   512,
+			InjectStreamUsage:     &injectStreamUsage,
+		},
+		Tracing: Tracing{
+			CaptureBodies: false,
+			BodyMaxSize:   64 << 10,
+			QueueSize:     65536,
+			BatchSize:     1000,
+			FlushInterval: 50 * time.Millisecond,
+		},
+		Auth: Auth{
+			Enabled: false,
+			Header:  "X-OngoingAI-Gateway-Key",
+		},
+		PII: PII{Mode: PIIModeOff},
+		Observability: Observability{
+			OTel: OTel{
+				Enabled:     false,
+				ServiceName: "ongoingai-gateway",
+				// Both signals are on so that enabling OTel (or setting
+				// OTEL_EXPORTER_OTLP_ENDPOINT) exports something without
+				// further switches.
+				TracesEnabled:  true,
+				MetricsEnabled: true,
+				SamplingRatio:  1,
+				// The OpenTelemetry SDK's own default metric interval.
+				ExportInterval: 60 * time.Second,
+			},
+			Prometheus: Prometheus{
+				Enabled: false,
+				Path:    "/metrics",
+			},
+			Log: Log{
+				Level:  "info",
+				Format: "json",
+			},
+		},
+		Retention: Retention{
+			TracesDays:  30,
+			BodiesDays:  7,
+			RollupsDays: 400,
+		},
+	}
+}

@@ -1,0 +1,322 @@
+// Package pricing owns what a model call costs: the embedded, versioned
+// price catalog (catalog.json, data rather than code, every entry citing
+// its public source), operator overrides, the mapping from whatever model
+// name a client or upstream reports to a catalog entry, and exact cost
+// arithmetic in integer pico-USD.
+//
+// It knows about nothing else in the gateway: callers translate their own
+// usage type into Tokens. Money is never a float inside this package; floats
+// appear only at the edges (Override, Cost.USD) where config and JSON want
+// them.
+package pricing
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// OverrideSource is the Source of a price that came from configuration
+// rather than the embedded catalog, so a console can tell the two apart.
+const OverrideSource = "config: pricing.overrides"
+
+// Price is one model's price in pico-USD (1e-12 USD) per token. Fallbacks
+// are already applied: a token kind the provider does not price apart
+// carries the price it is actually billed at (input for cache reads and
+// writes, output for reasoning), so every field is the effective price.
+type Price struct {
+	// Model is the catalog name the lookup resolved to, e.g. "gpt-4o" for
+	// "gpt-4o-2024-08-06".
+	Model string
+	// Provider is "openai" or "anthropic" for catalog entries, and empty
+	// for models that only an override defines.
+	Provider string
+
+	Input       int64 // uncached input
+	Output      int64 // output other than reasoning
+	CachedInput int64 // input read from the prompt cache
+	CacheWrite  int64 // input written to the prompt cache
+	Reasoning   int64 // reasoning output
+
+	// Source is the public pricing page the price comes from, or
+	// OverrideSource.
+	Source string
+}
+
+// Tokens is the usage to price, normalised the way the gateway's providers
+// report it: Input includes CachedInput and CacheWrite, and Output includes
+// Reasoning.
+type Tokens struct {
+	Input, Output, CachedInput, CacheWrite, Reasoning int64
+}
+
+// Override is an operator-supplied price in USD per 1M tokens, as written
+// in the config file. A zero CachedInput or CacheWrite means "billed as
+// input" and a zero Reasoning means "billed as output", matching the config
+// schema's documented fallbacks.
+type Override struct {
+	Input, Output, CachedInput, CacheWrite, Reasoning float64
+}
+
+// Cost is the price of one call.
+type Cost struct {
+	// NanoUSD is the exact cost in 1e-9 USD, rounded half-up from pico-USD.
+	NanoUSD int64
+	// Priced is false when the model is not in the catalog; NanoUSD is then
+	// zero, which means "unknown", not "free".
+	Priced bool
+	// Model is the catalog name the call was priced as; empty when unpriced.
+	Model string
+}
+
+// USD is the cost in dollars, for display and JSON. Keep sums in NanoUSD:
+// floats drift when added up over many calls.
+func (c Cost) USD() float64 { return float64(c.NanoUSD) / 1e9 }
+
+// maxCachedNames bounds the resolutions remembered beyond the catalog's own
+// names. Model names come from clients, so an unbounded cache would let
+// anyone grow the gateway's memory by inventing names; past the bound,
+// resolution still works, it just is not remembered.
+const maxCachedNames = 1024
+
+// Catalog is an immutable set of prices with a version. It is safe for
+// concurrent use; applying different overrides means building a new
+// Catalog with New. Obtain one from Default or New: the zero value holds no
+// prices and is not usable.
+type Catalog struct {
+	version string
+	models  []Price           // sorted by provider, then model
+	names   map[string]*Price // canonical model names and aliases
+
+	// cache maps raw names as callers spell them to their resolution (nil
+	// for unknown). It is copied on write so the hot path is one atomic
+	// load and one map lookup, without locks or allocation.
+	cache   atomic.Pointer[map[string]*Price]
+	cacheMu sync.Mutex // serialises writers of cache
+}
+
+// embedded parses catalog.json once; Default and New share the result.
+var embedded = sync.OnceValues(func() (*baseCatalog, error) {
+	return parseCatalog(catalogJSON)
+})
+
+var defaultCatalog = sync.OnceValue(func() *Catalog {
+	c, err := New(nil)
+	if err != nil {
+		// Only a broken catalog.json gets here, and the package tests load
+		// it, so this cannot reach a release.
+		panic(err)
+	}
+	return c
+})
+
+// Default returns the embedded catalog without overrides. It is built once
+// and shared.
+func Default() *Catalog { return defaultCatalog() }
+
+// New returns the embedded catalog with overrides applied. An override
+// keyed by a catalog model or alias replaces that price entirely (optional
+// fields fall back as documented on Override, not to the catalog's value);
+// any other key adds a model, e.g. one served by an OpenAI-compatible
+// upstream. Keys match case-insensitively, like lookups. The error names
+// the model and field of every invalid price.
+func New(overrides map[string]Override) (*Catalog, error) {
+	base, err := embedded()
+	if err != nil {
+		return nil, err
+	}
+
+	byName := make(map[string]Price, len(base.models)+len(overrides))
+	for _, p := range base.models {
+		byName[p.Model] = p
+	}
+	aliases := maps.Clone(base.aliases)
+
+	keys := slices.Sorted(maps.Keys(overrides))
+	var errs []error
+	overridden := make(map[string]string, len(keys)) // canonical → key as written
+	for _, key := range keys {
+		name := canonicalName(key)
+		if name == "" {
+			errs = append(errs, errors.New("pricing: override with an empty model name"))
+			continue
+		}
+		if prev, dup := overridden[name]; dup {
+			errs = append(errs, fmt.Errorf("pricing: overrides %q and %q name the same model", prev, key))
+			continue
+		}
+		overridden[name] = key
+		p, err := overridePriceOf(key, overrides[key])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		// Keep the provider of whatever the override shadows, so replaced
+		// entries still list under their provider.
+		if old, ok := byName[name]; ok {
+			p.Provider = old.Provider
+		} else if target, ok := aliases[name]; ok {
+			p.Provider = byName[target].Provider
+		}
+		// A model beats an alias of the same name: the operator asked for
+		// this exact name to have this price.
+		delete(aliases, name)
+		byName[name] = p
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	c := &Catalog{
+		version: base.version,
+		names:   make(map[string]*Price, len(byName)+len(aliases)),
+	}
+	if len(overrides) > 0 {
+		c.version += "+overrides." + overridesHash(byName, overridden)
+	}
+	for name, p := range byName {
+		c.models = append(c.models, p)
+		c.names[name] = &p
+	}
+	for alias, target := range aliases {
+		c.names[alias] = c.names[target]
+	}
+	slices.SortFunc(c.models, func(a, b Price) int {
+		if d := strings.Compare(a.Provider, b.Provider); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Model, b.Model)
+	})
+
+	// Seed the cache with every known name so catalog names never pay for
+	// resolution, and do not count towards maxCachedNames.
+	seed := maps.Clone(c.names)
+	c.cache.Store(&seed)
+	return c, nil
+}
+
+// overridePriceOf validates and converts one override.
+func overridePriceOf(key string, o Override) (Price, error) {
+	p := Price{Model: key, Source: OverrideSource}
+	fields := []struct {
+		field string
+		value float64
+		dst   *int64
+	}{
+		{"input", o.Input, &p.Input},
+		{"output", o.Output, &p.Output},
+		{"cached_input", o.CachedInput, &p.CachedInput},
+		{"cache_write", o.CacheWrite, &p.CacheWrite},
+		{"reasoning", o.Reasoning, &p.Reasoning},
+	}
+	var errs []error
+	for _, f := range fields {
+		v, err := overridePrice(f.value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pricing: override %q: %s: %w", key, f.field, err))
+			continue
+		}
+		*f.dst = v
+	}
+	if len(errs) > 0 {
+		return Price{}, errors.Join(errs...)
+	}
+	// Zero is the config's "not priced apart" marker for optional fields.
+	for _, f := range fields[2:] {
+		if *f.dst == 0 {
+			*f.dst = -1
+		}
+	}
+	return applyFallbacks(p), nil
+}
+
+// overridesHash fingerprints the effective overridden prices, so two
+// gateways with different overrides never record the same PricingVersion.
+func overridesHash(byName map[string]Price, overridden map[string]string) string {
+	h := fnv.New32a()
+	for _, name := range slices.Sorted(maps.Keys(overridden)) {
+		p := byName[name]
+		fmt.Fprintf(h, "%s=%d,%d,%d,%d,%d;", name, p.Input, p.Output, p.CachedInput, p.CacheWrite, p.Reasoning)
+	}
+	return fmt.Sprintf("%08x", h.Sum32())
+}
+
+// Version identifies the prices in use, for recording beside every cost:
+// the catalog's version, with "+overrides.<hash>" appended when overrides
+// changed it.
+func (c *Catalog) Version() string { return c.version }
+
+// Lookup returns the price for a model name as a client or upstream spells
+// it. Resolution, first match wins:
+//
+//  1. the name itself, case-insensitively (catalog models, aliases, overrides);
+//  2. the name without a snapshot suffix: a date ("-2024-08-06",
+//     "-20250514") or "-latest";
+//  3. steps 1–2 again after dropping a leading "vendor/" segment, one at a
+//     time, as OpenAI-compatible routers prefix names ("openai/gpt-4o").
+//
+// There is deliberately no prefix matching: "gpt-4o-mini-foo" is unknown,
+// never a silent gpt-4o-mini or gpt-4o. An unpriced call is visible; a
+// mispriced one is not.
+func (c *Catalog) Lookup(model string) (Price, bool) {
+	if p, ok := (*c.cache.Load())[model]; ok {
+		if p == nil {
+			return Price{}, false
+		}
+		return *p, true
+	}
+	p := c.resolve(model)
+	c.remember(model, p)
+	if p == nil {
+		return Price{}, false
+	}
+	return *p, true
+}
+
+// Cost prices usage for a model. Unknown models cost zero with Priced
+// false. Negative counts, or subsets larger than the totals they belong
+// to, never make a cost negative: each remainder is clamped at zero.
+func (c *Catalog) Cost(model string, t Tokens) Cost {
+	p, ok := c.Lookup(model)
+	if !ok {
+		return Cost{}
+	}
+	return Cost{NanoUSD: p.costNano(t), Priced: true, Model: p.Model}
+}
+
+// Models returns every priced model (aliases excluded), sorted by provider
+// and then name. The slice is the caller's to keep.
+func (c *Catalog) Models() []Price { return slices.Clone(c.models) }
+
+// costNano is the cost formula over normalised usage:
+//
+//	(input − cached − cacheWrite) × Input + cached × CachedInput
+//	+ cacheWrite × CacheWrite + (output − reasoning) × Output
+//	+ reasoning × Reasoning
+//
+// summed exactly in pico-USD and rounded half-up to nano-USD once, at the
+// end, so rounding never compounds across token kinds.
+func (p Price) costNano(t Tokens) int64 {
+	input, output := max(t.Input, 0), max(t.Output, 0)
+	cached, write, reasoning := max(t.CachedInput, 0), max(t.CacheWrite, 0), max(t.Reasoning, 0)
+
+	// Subtract one subset at a time: both are non-negative, so each step
+	// stays in range, and the clamp keeps an inconsistent report (subsets
+	// larger than their total) from turning into a refund.
+	plainInput := max(input-cached, 0)
+	plainInput = max(plainInput-write, 0)
+	plainOutput := max(output-reasoning, 0)
+
+	var s picoSum
+	s.add(plainInput, p.Input)
+	s.add(cached, p.CachedInput)
+	s.add(write, p.CacheWrite)
+	s.add(plainOutput, p.Output)
+	s.add(reasoning, p.Reasoning)
+	return s.nano()
+}

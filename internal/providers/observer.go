@@ -1,0 +1,260 @@
+package providers
+
+import (
+	"bytes"
+	"sync"
+)
+
+// scannerPool recycles the request scanner: PrepareRequest runs once per
+// call and needs it only for the duration of the call.
+var scannerPool = sync.Pool{New: func() any { return new(scanner) }}
+
+// observer reads one response of either dialect. A plain body streams
+// through one scanner across Write calls; each SSE event is a complete
+// document read by a second scanner that is reset per event.
+type observer struct {
+	endpoint    endpoint
+	info        RequestInfo
+	bodySchema  *node
+	eventSchema *node
+
+	body  *scanner // allocated on the first Write
+	event *scanner // allocated on the first OnEvent
+
+	// What the events reported so far.
+	usage    Usage
+	found    bool
+	final    bool // the closing usage has been seen (see Result.Final)
+	counts   anthropicCounts
+	model    string
+	modelRaw []byte // the raw JSON of model, to decode it only when it changes
+	text     int64
+
+	out []byte // the rewritten event, reused
+}
+
+// anthropicCounts are the Messages API usage fields, kept apart because a
+// stream reports them across two events and the latest value of each wins.
+type anthropicCounts struct {
+	input, output, cacheRead, cacheWrite int64
+}
+
+// Write feeds decoded bytes of a plain body.
+func (o *observer) Write(p []byte) (int, error) {
+	if o.body == nil {
+		o.body = new(scanner)
+		o.body.reset(o.bodySchema)
+	}
+	return o.body.Write(p)
+}
+
+// OnEvent reads one SSE event. The returned data is only valid until the
+// next call when it was rewritten.
+func (o *observer) OnEvent(event string, data []byte) ([]byte, bool) {
+	if (o.endpoint == endpointChatCompletions || o.endpoint == endpointCompletions) &&
+		bytes.Equal(bytes.TrimSpace(data), []byte("[DONE]")) {
+		return data, true
+	}
+	if o.event == nil {
+		o.event = new(scanner)
+	}
+	s := o.event
+	s.reset(o.eventSchema)
+	s.Write(data)
+	complete := s.finish()
+	o.takeModel(s)
+
+	switch o.endpoint {
+	case endpointChatCompletions, endpointCompletions:
+		o.takeUsage(s)
+		o.text += s.slots[slotText].n
+		if o.info.UsageInjected && complete {
+			return o.hideInjectedUsage(s, data)
+		}
+	case endpointResponses:
+		o.takeUsage(s)
+		if isTextDelta(&s.slots[slotType], event) {
+			o.text += s.slots[slotDelta].n
+		}
+	case endpointMessages:
+		if o.takeAnthropicUsage(s) && event == "message_delta" {
+			o.final = true // message_start's usage is partial; message_delta's is cumulative
+		}
+		o.text += s.slots[slotText].n
+	}
+	return data, true
+}
+
+// Result reports what was seen so far; it may be called mid-stream.
+func (o *observer) Result() Result {
+	r := Result{ResponseModel: o.model, DeliveredTextBytes: o.text, Final: o.final}
+	switch {
+	case !o.found:
+	case o.endpoint == endpointMessages:
+		r.Usage = o.counts.usage()
+	default:
+		r.Usage = o.usage
+	}
+	if s := o.body; s != nil {
+		o.takeModel(s)
+		r.ResponseModel = o.model
+		r.DeliveredTextBytes += s.slots[slotText].n
+		if u, ok := usageFrom(s, o.endpoint); ok {
+			r.Usage = u
+			r.Final = true // a plain body's usage is its whole account
+		}
+	}
+	return r
+}
+
+// takeModel remembers the response model if the document named one.
+func (o *observer) takeModel(s *scanner) {
+	m := &s.slots[slotModel]
+	if m.kind != kindString || !m.done || m.overflow || bytes.Equal(m.raw, o.modelRaw) {
+		return
+	}
+	o.modelRaw = append(o.modelRaw[:0], m.raw...)
+	o.model = decodeString(m.raw)
+}
+
+// takeUsage keeps the latest usage an OpenAI event reported. OpenAI
+// streams report usage once, at the end, so seeing it makes the account
+// final.
+func (o *observer) takeUsage(s *scanner) {
+	if u, ok := usageFrom(s, o.endpoint); ok {
+		o.usage, o.found, o.final = u, true, true
+	}
+}
+
+// takeAnthropicUsage merges a Messages API event's usage: message_start
+// reports input and cache counts, message_delta the cumulative output (and,
+// in newer API versions, final input and cache counts too).
+// It reports whether the event carried any usage count.
+func (o *observer) takeAnthropicUsage(s *scanner) bool {
+	if u := &s.slots[slotUsage]; u.kind != kindObject || !u.done {
+		return false
+	}
+	took := false
+	for _, f := range [...]struct {
+		id  slotID
+		dst *int64
+	}{
+		{slotInput, &o.counts.input},
+		{slotOutput, &o.counts.output},
+		{slotCached, &o.counts.cacheRead},
+		{slotCacheWrite, &o.counts.cacheWrite},
+	} {
+		if sl := &s.slots[f.id]; sl.intOK {
+			*f.dst = sl.n
+			o.found, took = true, true
+		}
+	}
+	return took
+}
+
+// usage normalises Anthropic counts: its input_tokens excludes cached
+// reads and cache writes, which Usage.InputTokens includes.
+func (c anthropicCounts) usage() Usage {
+	return Usage{
+		InputTokens:       c.input + c.cacheRead + c.cacheWrite,
+		OutputTokens:      c.output,
+		CachedInputTokens: c.cacheRead,
+		CacheWriteTokens:  c.cacheWrite,
+		Found:             true,
+	}
+}
+
+// usageFrom reads a complete usage object from a scanned document; it
+// reports false when there is none or it holds no count.
+func usageFrom(s *scanner, ep endpoint) (Usage, bool) {
+	if u := &s.slots[slotUsage]; u.kind != kindObject || !u.done {
+		return Usage{}, false
+	}
+	get := func(id slotID) (int64, bool) {
+		if sl := &s.slots[id]; sl.intOK {
+			return sl.n, true
+		}
+		return 0, false
+	}
+	in, okIn := get(slotInput)
+	out, okOut := get(slotOutput)
+	cached, okCached := get(slotCached)
+	write, okWrite := get(slotCacheWrite)
+	reasoning, okReasoning := get(slotReasoning)
+	if !(okIn || okOut || okCached || okWrite || okReasoning) {
+		return Usage{}, false
+	}
+	if ep == endpointMessages {
+		return anthropicCounts{input: in, output: out, cacheRead: cached, cacheWrite: write}.usage(), true
+	}
+	return Usage{
+		InputTokens:       in,
+		OutputTokens:      out,
+		CachedInputTokens: cached,
+		ReasoningTokens:   reasoning,
+		Found:             true,
+	}, true
+}
+
+// hideInjectedUsage makes an injected-usage stream look like the one the
+// client asked for: the usage-only last chunk is dropped, and the
+// "usage":null member upstream adds to every other chunk is removed.
+func (o *observer) hideInjectedUsage(s *scanner, data []byte) ([]byte, bool) {
+	u, choices := &s.slots[slotUsage], &s.slots[slotChoices]
+	noChoices := choices.kind == kindNone || choices.kind == kindNull || choices.kind == kindArray && choices.n == 0
+	if u.kind == kindObject && noChoices {
+		return nil, false
+	}
+	if u.kind != kindNull {
+		return data, true
+	}
+	from, to := u.sep, u.end
+	if data[from] != ',' {
+		// usage is the first member: drop the comma after it instead.
+		from = u.keyStart
+		k := to
+		for k < int64(len(data)) && isSpace(data[k]) {
+			k++
+		}
+		if k < int64(len(data)) && data[k] == ',' {
+			to = k + 1
+		}
+	}
+	o.out = append(o.out[:0], data[:from]...)
+	o.out = append(o.out, data[to:]...)
+	return o.out, true
+}
+
+// textDeltaTypes are the Responses API events whose "delta" is generated
+// text (or tool arguments, which are output tokens too); audio deltas are
+// base64 and would inflate an estimate.
+var textDeltaTypes = []string{
+	"response.output_text.delta",
+	"response.refusal.delta",
+	"response.reasoning_text.delta",
+	"response.reasoning_summary_text.delta",
+	"response.function_call_arguments.delta",
+	"response.custom_tool_call_input.delta",
+	"response.mcp_call_arguments.delta",
+}
+
+// isTextDelta reports whether a Responses API event carries a text delta,
+// by its "type" (the SSE event name when the data has none).
+func isTextDelta(typ *slot, event string) bool {
+	if typ.kind == kindString && typ.done && !typ.overflow && len(typ.raw) >= 2 {
+		// Event types contain no escapes; an escaped one simply won't match.
+		name := typ.raw[1 : len(typ.raw)-1]
+		for _, t := range textDeltaTypes {
+			if string(name) == t {
+				return true
+			}
+		}
+		return false
+	}
+	for _, t := range textDeltaTypes {
+		if event == t {
+			return true
+		}
+	}
+	return false
+}

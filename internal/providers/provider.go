@@ -1,0 +1,80 @@
+// Package providers holds one adapter per API dialect (OpenAI, Anthropic).
+// An adapter inspects a request before it is forwarded (model, stream flag,
+// asking upstream for stream usage) and observes the response as it streams
+// past, producing exact token usage in bounded memory.
+package providers
+
+// Usage is the token accounting of one call, normalised across dialects:
+//   - InputTokens counts every input token the provider processed, cached
+//     reads and cache writes included (OpenAI prompt_tokens; Anthropic
+//     input_tokens + cache_read_input_tokens + cache_creation_input_tokens).
+//   - CachedInputTokens and CacheWriteTokens are subsets of InputTokens.
+//   - OutputTokens includes ReasoningTokens.
+type Usage struct {
+	InputTokens       int64
+	OutputTokens      int64
+	CachedInputTokens int64
+	CacheWriteTokens  int64
+	ReasoningTokens   int64
+	// Found is true once the provider reported usage; false means the
+	// counts are absent or estimated.
+	Found bool
+}
+
+// Total is input plus output.
+func (u Usage) Total() int64 { return u.InputTokens + u.OutputTokens }
+
+// RequestInfo is what the gateway learns from a request body.
+type RequestInfo struct {
+	Model  string
+	Stream bool
+	// UsageInjected is true when PrepareRequest asked upstream for stream
+	// usage the client did not ask for; the observer then hides the extra
+	// usage-only chunk (and the null usage fields) from the client.
+	UsageInjected bool
+}
+
+// Adapter is one API dialect.
+type Adapter interface {
+	// Format names the dialect: "openai" or "anthropic".
+	Format() string
+	// PrepareRequest reads the (already size-capped) request body of a call
+	// to path (prefix stripped, e.g. "/v1/chat/completions") and returns
+	// what it learned and the body to forward, which is body itself unless
+	// the adapter rewrote it. A body that is not JSON is forwarded untouched.
+	PrepareRequest(path string, body []byte, injectStreamUsage bool) (RequestInfo, []byte)
+	// NewObserver returns an observer for one response. contentType is the
+	// upstream response's Content-Type; SSE responses are fed event by
+	// event, everything else as raw (decoded) body bytes.
+	NewObserver(path string, info RequestInfo, contentType string) Observer
+}
+
+// Observer watches one response and accumulates its usage in O(1) memory.
+type Observer interface {
+	// Write feeds decoded bytes of a non-SSE body. It never fails.
+	Write(p []byte) (int, error)
+	// OnEvent is called for each SSE event with its event name and data.
+	// It returns the data to forward to the client, which is data itself
+	// unless the event must be rewritten, and forward=false when the event
+	// must not reach the client at all (the injected usage-only chunk).
+	OnEvent(event string, data []byte) (out []byte, forward bool)
+	// Result is the usage and response model seen so far. DeliveredText
+	// counts the bytes of generated text seen so far, so a cancelled stream
+	// can be estimated.
+	Result() Result
+}
+
+// Result is what an observer has seen.
+type Result struct {
+	Usage         Usage
+	ResponseModel string
+	// DeliveredTextBytes is the length of generated text (content and
+	// reasoning deltas) seen in the stream, for estimating output tokens
+	// when a stream is cut before its usage arrives.
+	DeliveredTextBytes int64
+	// Final is true once the provider's closing usage has been seen (the
+	// OpenAI usage chunk, Anthropic message_delta, Responses API terminal
+	// event, or a complete JSON body). Usage seen before that, such as
+	// Anthropic's message_start, is partial.
+	Final bool
+}

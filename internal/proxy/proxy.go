@@ -1,0 +1,301 @@
+// Package proxy forwards provider calls and taps their responses. It routes
+// by path prefix (segment-safe), lets the provider adapter inspect and, when
+// needed, adjust the request, forwards it with net/http/httputil's reverse
+// proxy, and watches the response as it streams to the client to produce a
+// trace record with exact usage and cost. The client's bytes are never held
+// back beyond one SSE event, and the tap's memory is bounded whatever the
+// response size.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ongoingai/gateway/internal/pricing"
+	"github.com/ongoingai/gateway/internal/providers"
+	"github.com/ongoingai/gateway/internal/trace"
+)
+
+// Upstream is one provider route: requests under Prefix go to Target.
+type Upstream struct {
+	Name    string // provider name recorded in traces, e.g. "openai", "groq"
+	Prefix  string // e.g. "/openai"
+	Target  *url.URL
+	Adapter providers.Adapter
+}
+
+// Identity is who made a call, as far as the trace is concerned.
+type Identity struct {
+	OrgID, WorkspaceID, GatewayKeyID string
+}
+
+// Enqueuer receives finished trace records; trace.Writer is one. Enqueue
+// must never block.
+type Enqueuer interface {
+	Enqueue(r *trace.Record) bool
+}
+
+// Options configures a Proxy.
+type Options struct {
+	Transport           http.RoundTripper
+	MaxRequestBodyBytes int64
+	// InjectStreamUsage asks OpenAI-style upstreams for stream usage the
+	// client did not request, and hides the extra chunk from the client.
+	InjectStreamUsage bool
+	CaptureHeaders    bool
+	CaptureBodies     bool
+	BodyMaxSize       int64
+	// GatewayKeyHeader is removed before forwarding and redacted in traces.
+	GatewayKeyHeader string
+	Prices           *pricing.Catalog
+	Traces           Enqueuer
+	// Identity returns the caller's tenant; nil means anonymous.
+	Identity func(*http.Request) Identity
+	// Calls observes each upstream call (telemetry); nil means none.
+	Calls  CallObserver
+	Logger *slog.Logger
+}
+
+// CallObserver lets telemetry follow each upstream call without the proxy
+// knowing about OpenTelemetry. StartCall runs before the request is
+// forwarded; the returned context is the outgoing request's (so a client
+// span and its traceparent reach the upstream); end runs once with the
+// finished trace record, after the response is complete or abandoned.
+type CallObserver interface {
+	StartCall(ctx context.Context, provider string, r *http.Request) (context.Context, func(*trace.Record))
+}
+
+// Proxy forwards requests to upstreams and traces them.
+type Proxy struct {
+	opts    Options
+	buffers httputil.BufferPool
+}
+
+// maxEventBytes bounds the SSE framer: usage events are small, and a larger
+// event is passed through to the client without being buffered.
+const maxEventBytes = 256 << 10
+
+// New returns a Proxy.
+func New(opts Options) *Proxy {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Prices == nil {
+		opts.Prices = pricing.Default()
+	}
+	return &Proxy{opts: opts, buffers: newBufferPool()}
+}
+
+// Handler returns the handler for one upstream. The router mounts it at the
+// upstream's prefix and everything below it.
+func (p *Proxy) Handler(u *Upstream) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.serve(w, r, u)
+	})
+}
+
+// call is the state of one proxied request, shared by the request rewrite,
+// the response tap and the final trace record.
+type call struct {
+	p        *Proxy
+	up       *Upstream
+	start    time.Time
+	req      *http.Request
+	info     providers.RequestInfo
+	reqBody  []byte
+	observer providers.Observer
+	resp     *http.Response
+	tap      *tap
+	// transportErr is set when no upstream response arrived.
+	transportErr error
+	client       *clientWriter
+	endCall      func(*trace.Record)
+}
+
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, u *Upstream) {
+	c := &call{p: p, up: u, start: time.Now(), req: r}
+
+	body, err := p.readBody(r)
+	if err != nil {
+		if errors.Is(err, errBodyTooLarge) {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		}
+		// Otherwise the client went away while sending; nobody to answer.
+		return
+	}
+	c.reqBody = body
+	upstreamPath := strings.TrimPrefix(r.URL.Path, u.Prefix)
+	var fwd []byte
+	c.info, fwd = u.Adapter.PrepareRequest(upstreamPath, body, p.opts.InjectStreamUsage)
+
+	outCtx := r.Context()
+	if p.opts.Calls != nil {
+		outCtx, c.endCall = p.opts.Calls.StartCall(outCtx, u.Name, r)
+	}
+	rp := &httputil.ReverseProxy{
+		Transport:  p.opts.Transport,
+		BufferPool: p.buffers,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			c.rewrite(pr, upstreamPath, fwd)
+			if outCtx != r.Context() {
+				pr.Out = pr.Out.WithContext(outCtx)
+			}
+		},
+		ModifyResponse: c.modifyResponse,
+		ErrorHandler:   c.errorHandler,
+		ErrorLog:       nil,
+	}
+	c.client = &clientWriter{ResponseWriter: w}
+	defer c.finish()
+	rp.ServeHTTP(c.client, r)
+}
+
+// clientWriter remembers a failed write to the client, the surest sign
+// that the client went away mid-response.
+type clientWriter struct {
+	http.ResponseWriter
+	err error
+}
+
+func (w *clientWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack.
+func (w *clientWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var errBodyTooLarge = errors.New("request body too large")
+
+// readBody reads the whole request body, refusing more than the cap: the
+// adapter needs the model and stream flag before forwarding, and the cap
+// keeps that bounded.
+func (p *Proxy) readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	max := p.opts.MaxRequestBodyBytes
+	if max > 0 && r.ContentLength > max {
+		return nil, errBodyTooLarge
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	reader := io.Reader(r.Body)
+	if max > 0 {
+		reader = io.LimitReader(r.Body, max+1)
+	}
+	if _, err := buf.ReadFrom(reader); err != nil {
+		return nil, err
+	}
+	if max > 0 && int64(buf.Len()) > max {
+		return nil, errBodyTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// rewrite points the outgoing request at the upstream.
+func (c *call) rewrite(pr *httputil.ProxyRequest, upstreamPath string, body []byte) {
+	target := c.up.Target
+	out := pr.Out
+	out.URL.Scheme = target.Scheme
+	out.URL.Host = target.Host
+	out.URL.Path = joinPath(target.Path, upstreamPath)
+	out.URL.RawPath = ""
+	if pr.In.URL.RawPath != "" {
+		out.URL.RawPath = joinPath(target.EscapedPath(), strings.TrimPrefix(pr.In.URL.RawPath, c.up.Prefix))
+	}
+	out.URL.RawQuery = pr.In.URL.RawQuery
+	out.Host = target.Host
+	if c.p.opts.GatewayKeyHeader != "" {
+		out.Header.Del(c.p.opts.GatewayKeyHeader)
+	}
+	if body != nil {
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.ContentLength = int64(len(body))
+		out.Header.Del("Content-Length")
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	if c.info.UsageInjected {
+		// The gateway must remove the usage chunk it asked for, which it
+		// cannot do inside a compressed stream.
+		out.Header.Set("Accept-Encoding", "identity")
+	}
+}
+
+// modifyResponse installs the tap on the response body.
+func (c *call) modifyResponse(resp *http.Response) error {
+	c.resp = resp
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return nil // a WebSocket: the body is the connection, not ours to read
+	}
+	c.observer = c.up.Adapter.NewObserver(strings.TrimPrefix(c.req.URL.Path, c.up.Prefix), c.info, resp.Header.Get("Content-Type"))
+	c.tap = newTap(c, resp)
+	resp.Body = c.tap
+	if c.tap.filter {
+		resp.Header.Del("Content-Length")
+		resp.ContentLength = -1
+	}
+	return nil
+}
+
+// errorHandler answers when no upstream response arrived.
+func (c *call) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	c.transportErr = err
+	if c.req.Context().Err() != nil {
+		return // the client is gone; nobody to answer
+	}
+	c.p.opts.Logger.Warn("upstream request failed", "provider", c.up.Name, "err", err)
+	writeJSONError(w, http.StatusBadGateway, "upstream request failed")
+}
+
+// writeJSONError writes {"error": msg}; msg must be a constant, documented
+// message, never an internal error's text.
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, `{"error":"`+msg+`"}`+"\n")
+}
+
+func joinPath(base, p string) string {
+	base = strings.TrimSuffix(base, "/")
+	if p == "" {
+		if base == "" {
+			return "/"
+		}
+		return base
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	return base + p
+}
+
+// bufferPool recycles the 32 KiB copy buffers of the reverse proxy.
+type bufferPool struct{ pool sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+func (b *bufferPool) Get() []byte  { return *(b.pool.Get().(*[]byte)) }
+func (b *bufferPool) Put(x []byte) { b.pool.Put(&x) }
+
+// clientGone reports whether the client went away: its context ended or a
+// write to it failed.
+func (c *call) clientGone() bool {
+	return c.req.Context().Err() != nil || (c.client != nil && c.client.err != nil)
+}

@@ -1,0 +1,147 @@
+package proxy
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ongoingai/gateway/internal/pricing"
+	"github.com/ongoingai/gateway/internal/trace"
+)
+
+// statusClientClosedRequest is recorded when the client left before any
+// upstream response arrived (nginx's convention; never sent on the wire).
+const statusClientClosedRequest = 499
+
+// finish builds the trace record once the reverse proxy is done, whatever
+// the path: complete, cancelled, upstream failure or WebSocket session.
+func (c *call) finish() {
+	if c.tap != nil {
+		c.tap.endObservation()
+	}
+	end := time.Now()
+	r := &trace.Record{
+		Timestamp:     c.start.UTC(),
+		Provider:      c.up.Name,
+		RequestModel:  c.info.Model,
+		RequestMethod: c.req.Method,
+		RequestPath:   c.req.URL.Path,
+		Streaming:     c.info.Stream,
+		LatencyMS:     end.Sub(c.start).Milliseconds(),
+		CreatedAt:     end.UTC(),
+	}
+	if id, err := uuid.NewV7(); err == nil {
+		r.ID = id.String()
+	} else {
+		r.ID = uuid.NewString()
+	}
+	r.APIKeyHash, r.APIKeyLast4 = hashCredential(providerCredential(c.req.Header))
+	if c.p.opts.Identity != nil {
+		id := c.p.opts.Identity(c.req)
+		r.OrgID, r.WorkspaceID, r.GatewayKeyID = id.OrgID, id.WorkspaceID, id.GatewayKeyID
+	}
+	opts := &c.p.opts
+	if opts.CaptureHeaders {
+		r.RequestHeaders = snapshotHeaders(c.req.Header, opts.GatewayKeyHeader)
+	}
+	if opts.CaptureBodies {
+		r.RequestBody = truncate(c.reqBody, opts.BodyMaxSize)
+	}
+
+	cancelled := c.clientGone()
+	switch {
+	case c.resp == nil:
+		if cancelled {
+			r.ResponseStatus, r.Outcome = statusClientClosedRequest, trace.OutcomeClientCancelled
+		} else {
+			r.ResponseStatus, r.Outcome = http.StatusBadGateway, trace.OutcomeUpstreamUnreachable
+		}
+	default:
+		r.ResponseStatus = c.resp.StatusCode
+		if opts.CaptureHeaders {
+			r.ResponseHeaders = snapshotHeaders(c.resp.Header, "")
+		}
+		complete := c.tap == nil || c.tap.eof
+		switch {
+		case c.resp.StatusCode >= 400:
+			r.Outcome = trace.OutcomeUpstreamError
+		case complete:
+			r.Outcome = trace.OutcomeOK
+		case cancelled:
+			r.Outcome = trace.OutcomeClientCancelled
+		default:
+			r.Outcome = trace.OutcomeUpstreamError // the upstream cut the body short
+		}
+	}
+
+	if c.tap != nil {
+		if c.info.Stream || c.tap.sse {
+			r.Streaming = true
+		}
+		r.StreamEvents = c.tap.events
+		if !c.tap.firstByte.IsZero() {
+			ttft := c.tap.firstByte.Sub(c.start)
+			r.TimeToFirstTokenMS, r.TimeToFirstTokenUS = ttft.Milliseconds(), ttft.Microseconds()
+		}
+		if opts.CaptureBodies {
+			r.ResponseBody = string(c.tap.capture.b)
+		}
+		c.account(r)
+	}
+	if r.Model == "" {
+		r.Model = r.RequestModel
+	}
+	if c.endCall != nil {
+		c.endCall(r)
+	}
+	opts.Traces.Enqueue(r)
+}
+
+// account fills tokens and cost from what the observer saw. A stream that
+// ended before its closing usage keeps what the provider reported (input
+// tokens, when known) and estimates output from the text delivered, and
+// says so.
+func (c *call) account(r *trace.Record) {
+	res := c.observer.Result()
+	r.Model = res.ResponseModel
+	u := res.Usage
+	if !res.Final && r.Outcome != trace.OutcomeUpstreamError && res.DeliveredTextBytes > 0 {
+		u.OutputTokens = max(u.OutputTokens, estimateTokens(res.DeliveredTextBytes))
+		r.TokensEstimated = true
+	}
+	r.InputTokens = u.InputTokens
+	r.OutputTokens = u.OutputTokens
+	r.TotalTokens = u.Total()
+	r.CachedInputTokens = u.CachedInputTokens
+	r.CacheWriteTokens = u.CacheWriteTokens
+	r.ReasoningTokens = u.ReasoningTokens
+
+	model := r.Model
+	if model == "" {
+		model = r.RequestModel
+	}
+	cost := c.p.opts.Prices.Cost(model, pricing.Tokens{
+		Input:       u.InputTokens,
+		Output:      u.OutputTokens,
+		CachedInput: u.CachedInputTokens,
+		CacheWrite:  u.CacheWriteTokens,
+		Reasoning:   u.ReasoningTokens,
+	})
+	r.CostNanoUSD = cost.NanoUSD
+	r.EstimatedCostUSD = cost.USD()
+	r.Priced = cost.Priced
+	r.PricingVersion = c.p.opts.Prices.Version()
+}
+
+// estimateTokens turns delivered text into a token estimate with the usual
+// four-bytes-per-token rule; it is only used when the provider's own count
+// never arrived, and the record is flagged tokens_estimated.
+func estimateTokens(textBytes int64) int64 { return (textBytes + 3) / 4 }
+
+func truncate(b []byte, max int64) string {
+	if max > 0 && int64(len(b)) > max {
+		b = b[:max]
+	}
+	return string(b)
+}

@@ -1,0 +1,64 @@
+// Package postgres is the Postgres implementation of store.Store, for
+// deployments that outgrow one file: several gateway replicas, high write
+// rates, time-partitioned retention. It owns the connection pool, runs the
+// schema migrations at Open and turns trace records into rows and back; the
+// SQL itself lives in db/queries/postgres and is compiled by sqlc into pgdb.
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ongoingai/gateway/db/migrations"
+	"github.com/ongoingai/gateway/internal/store"
+)
+
+// Store is a store.Store backed by a pgx connection pool.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn (a postgres:// URL or a
+// key=value string, as pgx accepts), applies any pending migrations and
+// returns a ready store. Pool settings such as pool_max_conns can ride in the
+// DSN.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if _, err := Migrate(ctx, pool, migrations.Postgres); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Pool returns the store's connection pool, for components that must share
+// its transactions (a job queue enqueuing work in the same transaction as a
+// trace batch, see InsertTracesTx).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Driver reports "postgres".
+func (s *Store) Driver() string { return "postgres" }
+
+// Ping checks that a connection can be made and answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Close waits for borrowed connections to come back, then closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}

@@ -1,0 +1,244 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
+	"github.com/ongoingai/gateway/internal/store/postgres/pgdb"
+	"github.com/ongoingai/gateway/internal/trace"
+)
+
+// InsertTraces writes batch in one transaction; see InsertTracesTx.
+func (s *Store) InsertTraces(ctx context.Context, batch []trace.Record) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return s.InsertTracesTx(ctx, tx, batch)
+	})
+}
+
+// InsertTracesTx writes batch inside tx, so a caller can commit other work
+// (a job that rolls the batch up) atomically with it. Traces already stored
+// (same start time and id) are skipped, which makes a retried batch
+// harmless. On error, roll tx back.
+//
+// The batch is first COPied straight into traces, the fastest way in, inside
+// a savepoint. COPY fails as a whole on a key that is already stored (or
+// twice in the batch); only then, which in practice means a retry after a
+// lost commit acknowledgement, does the savepoint roll back and the batch go
+// in again as one INSERT ... ON CONFLICT DO NOTHING, which checks every row.
+// Exactly-once thus costs nothing on the common path.
+func (s *Store) InsertTracesTx(ctx context.Context, tx pgx.Tx, batch []trace.Record) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	rows := make([]pgdb.CopyTracesParams, len(batch))
+	for i := range batch {
+		row, err := copyParams(&batch[i])
+		if err != nil {
+			return fmt.Errorf("postgres: insert traces: %w", err)
+		}
+		rows[i] = row
+	}
+
+	sp, err := tx.Begin(ctx) // a savepoint
+	if err != nil {
+		return fmt.Errorf("postgres: insert traces: %w", err)
+	}
+	_, err = pgdb.New(sp).CopyTraces(ctx, rows)
+	if err == nil {
+		err = sp.Commit(ctx) // releases the savepoint
+	}
+	if err == nil {
+		return nil
+	}
+	_ = sp.Rollback(ctx)
+	if !isUniqueViolation(err) {
+		return fmt.Errorf("postgres: insert traces: %w", err)
+	}
+	if err := pgdb.New(tx).InsertTracesSkipDuplicates(ctx, skipDuplicatesParams(rows)); err != nil {
+		return fmt.Errorf("postgres: insert traces: %w", err)
+	}
+	return nil
+}
+
+// uniqueViolation is SQLSTATE 23505, which COPY raises on a stored id.
+const uniqueViolation = "23505"
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == uniqueViolation
+}
+
+// ListTraces returns one page of trace summaries, newest first.
+func (s *Store) ListTraces(ctx context.Context, f store.TraceFilter) ([]trace.Record, *store.TraceCursor, error) {
+	size := traceconv.PageSize(f.Limit)
+	arg := pgdb.ListTracesParams{
+		OrgID:       traceconv.OptString(f.Tenant.OrgID),
+		WorkspaceID: traceconv.OptString(f.Tenant.WorkspaceID),
+		Provider:    traceconv.OptString(f.Provider),
+		Model:       traceconv.OptString(f.Model),
+		ApiKeyHash:  traceconv.OptString(f.APIKeyHash),
+		RowLimit:    int32(size + 1),
+	}
+	if f.Status != 0 {
+		status := int16(min(max(f.Status, -1), 1000)) // out of HTTP range matches nothing, without wrapping
+		arg.ResponseStatus = &status
+	}
+	from, before := traceconv.TimeBounds(f)
+	if !from.IsZero() {
+		arg.FromTime = &from
+	}
+	if before != nil {
+		arg.BeforeStartedAt, arg.BeforeID = &before.Timestamp, &before.ID
+	}
+	rows, err := pgdb.New(planEachCall{s.pool}).ListTraces(ctx, arg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: list traces: %w", err)
+	}
+	recs := make([]trace.Record, len(rows))
+	for i := range rows {
+		recs[i] = summaryRecord(&rows[i])
+	}
+	page, next := traceconv.Page(recs, size)
+	return page, next, nil
+}
+
+// GetTrace returns the full trace id if it belongs to tenant t.
+func (s *Store) GetTrace(ctx context.Context, t store.Tenant, id string) (trace.Record, error) {
+	row, err := pgdb.New(s.pool).GetTrace(ctx, pgdb.GetTraceParams{
+		ID:          traceconv.Text(id), // as stored; see traceconv.Text
+		OrgID:       traceconv.OptString(t.OrgID),
+		WorkspaceID: traceconv.OptString(t.WorkspaceID),
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return trace.Record{}, store.ErrNotFound
+	}
+	if err != nil {
+		return trace.Record{}, fmt.Errorf("postgres: get trace: %w", err)
+	}
+	rec, err := fullRecord(&row)
+	if err != nil {
+		return trace.Record{}, fmt.Errorf("postgres: get trace %q: %w", id, err)
+	}
+	return rec, nil
+}
+
+// planEachCall sends queries as unnamed statements, which Postgres plans
+// for the arguments of each call. ListTraces needs that: its optional
+// filters are "$1 IS NULL OR col = $1", and only a plan that sees the actual
+// $1 can drop the dead branch and seek the tenant index. A cached generic
+// plan would have to serve every combination, and for a LIMIT query it tends
+// to pick a scan of the newest rows filtered by tenant, which reads the whole
+// table for a quiet tenant.
+type planEachCall struct{ pgdb.DBTX }
+
+func (p planEachCall) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return p.DBTX.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+}
+
+// copyParams maps a record to a row, with text made storable by
+// traceconv.Text, the same way the SQLite store does it.
+func copyParams(r *trace.Record) (pgdb.CopyTracesParams, error) {
+	if err := traceconv.Validate(r); err != nil {
+		return pgdb.CopyTracesParams{}, err
+	}
+	reqHeaders, err := traceconv.Headers(r.RequestHeaders)
+	if err != nil {
+		return pgdb.CopyTracesParams{}, fmt.Errorf("trace %q: request headers: %w", r.ID, err)
+	}
+	respHeaders, err := traceconv.Headers(r.ResponseHeaders)
+	if err != nil {
+		return pgdb.CopyTracesParams{}, fmt.Errorf("trace %q: response headers: %w", r.ID, err)
+	}
+	text := traceconv.Text
+	return pgdb.CopyTracesParams{
+		StartedAt:          r.Timestamp,
+		CreatedAt:          r.CreatedAt,
+		InputTokens:        r.InputTokens,
+		OutputTokens:       r.OutputTokens,
+		TotalTokens:        r.TotalTokens,
+		CachedInputTokens:  r.CachedInputTokens,
+		CacheWriteTokens:   r.CacheWriteTokens,
+		ReasoningTokens:    r.ReasoningTokens,
+		LatencyMs:          r.LatencyMS,
+		TimeToFirstTokenMs: r.TimeToFirstTokenMS,
+		TimeToFirstTokenUs: r.TimeToFirstTokenUS,
+		StreamEvents:       r.StreamEvents,
+		CostNanoUsd:        r.CostNanoUSD,
+		ResponseStatus:     int16(r.ResponseStatus),
+		TokensEstimated:    r.TokensEstimated,
+		Streaming:          r.Streaming,
+		Priced:             r.Priced,
+		ID:                 text(r.ID),
+		OrgID:              text(r.OrgID),
+		WorkspaceID:        text(r.WorkspaceID),
+		GatewayKeyID:       text(r.GatewayKeyID),
+		Provider:           text(r.Provider),
+		Model:              text(r.Model),
+		RequestModel:       text(r.RequestModel),
+		RequestMethod:      text(r.RequestMethod),
+		RequestPath:        text(r.RequestPath),
+		Outcome:            text(string(r.Outcome)),
+		ApiKeyHash:         text(r.APIKeyHash),
+		ApiKeyLast4:        text(r.APIKeyLast4),
+		PricingVersion:     text(r.PricingVersion),
+		RequestHeaders:     reqHeaders,
+		ResponseHeaders:    respHeaders,
+		RequestBody:        text(r.RequestBody),
+		ResponseBody:       text(r.ResponseBody),
+		Metadata:           traceconv.Metadata(r.Metadata),
+	}, nil
+}
+
+// skipDuplicatesParams turns the COPY rows into the column arrays of the
+// retry path. That path is rare, so growing the arrays as it goes is fine.
+func skipDuplicatesParams(rows []pgdb.CopyTracesParams) pgdb.InsertTracesSkipDuplicatesParams {
+	var p pgdb.InsertTracesSkipDuplicatesParams
+	for i := range rows {
+		r := &rows[i]
+		p.StartedAt = append(p.StartedAt, r.StartedAt)
+		p.CreatedAt = append(p.CreatedAt, r.CreatedAt)
+		p.InputTokens = append(p.InputTokens, r.InputTokens)
+		p.OutputTokens = append(p.OutputTokens, r.OutputTokens)
+		p.TotalTokens = append(p.TotalTokens, r.TotalTokens)
+		p.CachedInputTokens = append(p.CachedInputTokens, r.CachedInputTokens)
+		p.CacheWriteTokens = append(p.CacheWriteTokens, r.CacheWriteTokens)
+		p.ReasoningTokens = append(p.ReasoningTokens, r.ReasoningTokens)
+		p.LatencyMs = append(p.LatencyMs, r.LatencyMs)
+		p.TimeToFirstTokenMs = append(p.TimeToFirstTokenMs, r.TimeToFirstTokenMs)
+		p.TimeToFirstTokenUs = append(p.TimeToFirstTokenUs, r.TimeToFirstTokenUs)
+		p.StreamEvents = append(p.StreamEvents, r.StreamEvents)
+		p.CostNanoUsd = append(p.CostNanoUsd, r.CostNanoUsd)
+		p.ResponseStatus = append(p.ResponseStatus, r.ResponseStatus)
+		p.TokensEstimated = append(p.TokensEstimated, r.TokensEstimated)
+		p.Streaming = append(p.Streaming, r.Streaming)
+		p.Priced = append(p.Priced, r.Priced)
+		p.ID = append(p.ID, r.ID)
+		p.OrgID = append(p.OrgID, r.OrgID)
+		p.WorkspaceID = append(p.WorkspaceID, r.WorkspaceID)
+		p.GatewayKeyID = append(p.GatewayKeyID, r.GatewayKeyID)
+		p.Provider = append(p.Provider, r.Provider)
+		p.Model = append(p.Model, r.Model)
+		p.RequestModel = append(p.RequestModel, r.RequestModel)
+		p.RequestMethod = append(p.RequestMethod, r.RequestMethod)
+		p.RequestPath = append(p.RequestPath, r.RequestPath)
+		p.Outcome = append(p.Outcome, r.Outcome)
+		p.ApiKeyHash = append(p.ApiKeyHash, r.ApiKeyHash)
+		p.ApiKeyLast4 = append(p.ApiKeyLast4, r.ApiKeyLast4)
+		p.PricingVersion = append(p.PricingVersion, r.PricingVersion)
+		p.RequestHeaders = append(p.RequestHeaders, r.RequestHeaders)
+		p.ResponseHeaders = append(p.ResponseHeaders, r.ResponseHeaders)
+		p.RequestBody = append(p.RequestBody, r.RequestBody)
+		p.ResponseBody = append(p.ResponseBody, r.ResponseBody)
+		p.Metadata = append(p.Metadata, r.Metadata)
+	}
+	return p
+}

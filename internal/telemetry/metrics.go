@@ -1,0 +1,134 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/semconv/v1.41.0/genaiconv"
+
+	"github.com/ongoingai/gateway/internal/trace"
+)
+
+// Metric names of the gateway's own instruments. The GenAI client metrics
+// use their semantic-convention names (gen_ai.client.token.usage,
+// gen_ai.client.operation.duration,
+// gen_ai.client.operation.time_to_first_chunk).
+const (
+	MetricRequests        = "ongoingai.gateway.requests"
+	MetricRequestDuration = "ongoingai.gateway.request.duration"
+	MetricEstimatedCost   = "ongoingai.estimated_cost.usd"
+
+	MetricTraceQueueCapacity  = "ongoingai.trace.queue.capacity"
+	MetricTraceQueueDepth     = "ongoingai.trace.queue.depth"
+	MetricTraceQueueHighWater = "ongoingai.trace.queue.high_water"
+	MetricTraceEnqueued       = "ongoingai.trace.enqueued"
+	MetricTraceWritten        = "ongoingai.trace.written"
+	MetricTraceDropped        = "ongoingai.trace.dropped"
+	MetricTraceLost           = "ongoingai.trace.lost"
+	MetricTraceWriteFailures  = "ongoingai.trace.write_failures"
+	MetricTraceFlushDuration  = "ongoingai.trace.flush.duration"
+	MetricTraceFlushBatchSize = "ongoingai.trace.flush.batch_size"
+	MetricTraceLastFlush      = "ongoingai.trace.flush.last_timestamp"
+)
+
+// Bucket boundaries. The GenAI ones are those the semantic conventions
+// recommend; the request duration extends the HTTP defaults to the minutes
+// a long stream lasts.
+var (
+	tokenBuckets    = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
+	durationBuckets = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
+	ttfcBuckets     = []float64{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+	requestBuckets  = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
+)
+
+// instruments are the synchronous instruments of the request path.
+type instruments struct {
+	tokenUsage      genaiconv.ClientTokenUsage
+	opDuration      genaiconv.ClientOperationDuration
+	timeToFirst     genaiconv.ClientOperationTimeToFirstChunk
+	requests        metric.Int64Counter
+	requestDuration metric.Float64Histogram
+	cost            metric.Float64Counter
+}
+
+// newInstruments creates the instruments on m. The SDK only fails for
+// invalid names or units, which are constants here, and returns a usable
+// no-op instrument even then, so errors are ignored.
+func newInstruments(m metric.Meter) instruments {
+	var in instruments
+	in.tokenUsage, _ = genaiconv.NewClientTokenUsage(m, metric.WithExplicitBucketBoundaries(tokenBuckets...))
+	in.opDuration, _ = genaiconv.NewClientOperationDuration(m, metric.WithExplicitBucketBoundaries(durationBuckets...))
+	in.timeToFirst, _ = genaiconv.NewClientOperationTimeToFirstChunk(m, metric.WithExplicitBucketBoundaries(ttfcBuckets...))
+	in.requests, _ = m.Int64Counter(MetricRequests,
+		metric.WithUnit("{request}"),
+		metric.WithDescription("HTTP requests served by the gateway, by provider, route class and status class."))
+	in.requestDuration, _ = m.Float64Histogram(MetricRequestDuration,
+		metric.WithUnit("s"),
+		metric.WithDescription("Time from request arrival to the end of the response, streams included."),
+		metric.WithExplicitBucketBoundaries(requestBuckets...))
+	in.cost, _ = m.Float64Counter(MetricEstimatedCost,
+		metric.WithUnit("{USD}"),
+		metric.WithDescription("Estimated cost of proxied calls in USD, from the price catalog."))
+	return in
+}
+
+// ObserveWriter exports the trace pipeline's counters, read from stats
+// (trace.Writer.Stats) once per collection, so the writer's hot path pays
+// nothing for them. Call it once; with metrics off it does nothing.
+func (t *Telemetry) ObserveWriter(stats func() trace.Stats) error {
+	if !t.metrics || stats == nil {
+		return nil
+	}
+	m := t.meter
+	var errs []error
+	gauge := func(name, unit, desc string) metric.Int64ObservableGauge {
+		g, err := m.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return g
+	}
+	counter := func(name, unit, desc string) metric.Int64ObservableCounter {
+		c, err := m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return c
+	}
+	capacity := gauge(MetricTraceQueueCapacity, "{record}", "Trace records the writer's queue holds before dropping.")
+	depth := gauge(MetricTraceQueueDepth, "{record}", "Trace records waiting in the writer's queue.")
+	highWater := gauge(MetricTraceQueueHighWater, "{record}", "Deepest the writer's queue has been since start.")
+	batch := gauge(MetricTraceFlushBatchSize, "{record}", "Records in the last batch written.")
+	enqueued := counter(MetricTraceEnqueued, "{record}", "Trace records accepted by the writer.")
+	written := counter(MetricTraceWritten, "{record}", "Trace records written to the store.")
+	dropped := counter(MetricTraceDropped, "{record}", "Trace records dropped because the queue was full or closed.")
+	lost := counter(MetricTraceLost, "{record}", "Trace records given up on at shutdown after failed writes.")
+	failures := counter(MetricTraceWriteFailures, "{attempt}", "Failed batch insert attempts; each is retried.")
+	flushDur, err := m.Float64ObservableGauge(MetricTraceFlushDuration, metric.WithUnit("s"),
+		metric.WithDescription("Duration of the last successful batch write."))
+	errs = append(errs, err)
+	lastFlush, err := m.Float64ObservableGauge(MetricTraceLastFlush, metric.WithUnit("s"),
+		metric.WithDescription("Unix time of the last successful batch write; alert when it stops moving while requests flow."))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s := stats()
+		o.ObserveInt64(capacity, int64(s.Capacity))
+		o.ObserveInt64(depth, int64(s.Depth))
+		o.ObserveInt64(highWater, s.HighWater)
+		o.ObserveInt64(enqueued, s.Enqueued)
+		o.ObserveInt64(written, s.Written)
+		o.ObserveInt64(dropped, s.Dropped)
+		o.ObserveInt64(lost, s.Lost)
+		o.ObserveInt64(failures, s.WriteFailures)
+		// Before the first flush there is no last flush to describe; a
+		// zero would read as "flushed at 1970".
+		if !s.LastFlushAt.IsZero() {
+			o.ObserveInt64(batch, int64(s.LastBatchSize))
+			o.ObserveFloat64(flushDur, s.LastFlushDuration/1000)
+			o.ObserveFloat64(lastFlush, float64(s.LastFlushAt.UnixMicro())/1e6)
+		}
+		return nil
+	}, capacity, depth, highWater, batch, enqueued, written, dropped, lost, failures, flushDur, lastFlush)
+	return err
+}

@@ -1,0 +1,239 @@
+package tenancy
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ongoingai/gateway/internal/rbac"
+	"github.com/ongoingai/gateway/internal/store"
+)
+
+// Messages of the refusals the Authenticator answers itself. They are part
+// of the public contract: clients and tests match them exactly.
+const (
+	MsgUnauthorized = "missing or invalid gateway key"
+	MsgForbidden    = "gateway key does not have required permission"
+	MsgAuthDisabled = "gateway auth is disabled: keys, organizations and workspaces cannot be changed anonymously; " +
+		"enable auth (auth.enabled) and use a gateway key, or use the ongoingai keys command"
+	MsgMissingProviderCredential = "missing provider credential: pass the provider API key in the Authorization header " +
+		"(Bearer) or x-api-key; the gateway key goes only in the gateway key header"
+	MsgGatewayKeyAsProviderCredential = "a gateway key was sent as the provider credential: put the gateway key only in " +
+		"the gateway key header and pass the provider API key in Authorization or x-api-key"
+)
+
+// Policy is what a route demands of its caller: one (resource, action) pair
+// from the route table.
+type Policy struct {
+	Resource, Action string
+	// Proxy marks provider routes. Their scope is always the key's own
+	// workspace (query parameters belong to the provider), and they need a
+	// provider credential to forward.
+	Proxy bool
+}
+
+// AuthOptions configures an Authenticator.
+type AuthOptions struct {
+	// Enabled turns gateway keys on. When off, proxy and read routes are
+	// open and every other method is refused (see MsgAuthDisabled).
+	Enabled bool
+	// Header carries the gateway key; never Authorization, which carries
+	// the provider's credential.
+	Header     string
+	Cache      *KeyCache
+	Authorizer *rbac.Authorizer
+	Usage      *UsageTracker // nil: last use is not tracked
+	Audit      Auditor       // nil: denials are not audited
+	Now        func() time.Time
+}
+
+// Authenticator turns a request's gateway key into an Identity and decides,
+// from memory alone, whether the route's policy allows it.
+type Authenticator struct {
+	o AuthOptions
+}
+
+// NewAuthenticator returns an Authenticator.
+func NewAuthenticator(o AuthOptions) *Authenticator {
+	if o.Header == "" {
+		o.Header = "X-OngoingAI-Gateway-Key"
+	}
+	o.Header = http.CanonicalHeaderKey(o.Header)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Authenticator{o: o}
+}
+
+// Enabled reports whether gateway keys are required.
+func (a *Authenticator) Enabled() bool { return a.o.Enabled }
+
+// requestAuth is what the Authenticator learned about a request, for the
+// handlers behind it.
+type requestAuth struct {
+	id    *Identity
+	scope store.Tenant
+}
+
+type authKey struct{}
+
+// IdentityFrom returns the authenticated caller of the request whose
+// context is ctx; false when auth is disabled or the route is public.
+func IdentityFrom(ctx context.Context) (*Identity, bool) {
+	ra, _ := ctx.Value(authKey{}).(*requestAuth)
+	if ra == nil {
+		return nil, false
+	}
+	return ra.id, true
+}
+
+// Tenant is the read scope of r: the caller's workspace, or for a caller
+// allowed there (an owner, within its organization) the workspace named by
+// the workspace_id query parameter. With auth disabled the scope is
+// everything, narrowed by workspace_id when given.
+func (a *Authenticator) Tenant(r *http.Request) store.Tenant {
+	if ra, _ := r.Context().Value(authKey{}).(*requestAuth); ra != nil {
+		return ra.scope
+	}
+	if a.o.Enabled {
+		// Unreachable behind Guard; an empty scope would mean "everything",
+		// so refuse to match anything instead.
+		return store.Tenant{OrgID: noTenant, WorkspaceID: noTenant}
+	}
+	return store.Tenant{WorkspaceID: r.URL.Query().Get("workspace_id")}
+}
+
+// noTenant matches no row: ValidID refuses it, so no org or workspace has it.
+const noTenant = "!none"
+
+// Actor describes the caller of r for the Service.
+func (a *Authenticator) Actor(r *http.Request) Actor {
+	id, _ := IdentityFrom(r.Context())
+	return Actor{Identity: id, ClientIP: clientIP(r), RequestID: requestID(r)}
+}
+
+// Guard wraps next with p: it answers 401 for a missing, unknown, revoked
+// or expired key, 403 for a key without the permission in the requested
+// scope, and with auth disabled 403 for anything but a read or a proxied
+// call. Every refusal is audited. An allowed request reaches next with its
+// identity and scope in the context.
+func (a *Authenticator) Guard(p Policy, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.o.Enabled {
+			if !p.Proxy && !isRead(r.Method) {
+				a.deny(w, r, nil, http.StatusForbidden, MsgAuthDisabled, "gateway auth disabled: mutation refused")
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		now := a.o.Now()
+		id, reason := a.o.Cache.Authenticate(r.Header.Get(a.o.Header), now)
+		if reason != "" {
+			a.deny(w, r, id, http.StatusUnauthorized, MsgUnauthorized, reason)
+			return
+		}
+		scope := store.Tenant{OrgID: id.OrgID, WorkspaceID: id.WorkspaceID}
+		if !p.Proxy {
+			if ws := r.URL.Query().Get("workspace_id"); ws != "" {
+				scope.WorkspaceID = ws
+			}
+		}
+		if !a.o.Authorizer.Allow(id.KeyID, scope.OrgID, scope.WorkspaceID, p.Resource, p.Action) {
+			a.deny(w, r, id, http.StatusForbidden, MsgForbidden, "missing permission "+p.Resource+":"+p.Action+" in workspace "+scope.WorkspaceID)
+			return
+		}
+		if p.Proxy {
+			cred := providerCredential(r.Header)
+			if cred == "" {
+				a.deny(w, r, id, http.StatusUnauthorized, MsgMissingProviderCredential, "missing provider credential")
+				return
+			}
+			if LooksLikeToken(cred) {
+				// Forwarding it would hand a gateway secret to the provider.
+				a.deny(w, r, id, http.StatusUnauthorized, MsgGatewayKeyAsProviderCredential, "gateway key sent as provider credential")
+				return
+			}
+		}
+		if a.o.Usage != nil {
+			a.o.Usage.Touch(id.KeyID, now)
+		}
+		ctx := context.WithValue(r.Context(), authKey{}, &requestAuth{id: id, scope: scope})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// DenyUnmapped answers every request with 403: the handler for a route that
+// names no permission. Deny by default means a route someone forgot to map
+// is closed, not open, whatever the auth setting.
+func (a *Authenticator) DenyUnmapped() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var id *Identity
+		if a.o.Enabled {
+			id, _ = a.o.Cache.Authenticate(r.Header.Get(a.o.Header), a.o.Now())
+		}
+		a.deny(w, r, id, http.StatusForbidden, MsgForbidden, "route has no access policy")
+	})
+}
+
+// deny audits a refusal and answers it. id, when known, attributes the
+// event to the key's tenant so that its admins see it.
+func (a *Authenticator) deny(w http.ResponseWriter, r *http.Request, id *Identity, status int, msg, reason string) {
+	if a.o.Audit != nil {
+		ev := store.AuditEvent{
+			Action:    ActionAuthDeny,
+			Target:    "route:" + r.Method + " " + r.URL.Path,
+			Outcome:   OutcomeDenied,
+			Reason:    reason,
+			ClientIP:  clientIP(r),
+			RequestID: requestID(r),
+		}
+		if id != nil {
+			ev.ActorKeyID, ev.OrgID, ev.WorkspaceID = id.KeyID, id.OrgID, id.WorkspaceID
+		}
+		a.o.Audit.Record(ev)
+	}
+	writeError(w, status, msg)
+}
+
+// isRead reports whether method only reads.
+func isRead(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
+}
+
+// providerCredential returns the provider credential the client sent, in
+// the headers the proxy forwards as credentials.
+func providerCredential(h http.Header) string {
+	for _, name := range []string{"Authorization", "X-Api-Key", "Api-Key"} {
+		if v := strings.TrimSpace(h.Get(name)); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// clientIP is the connection's peer address. Forwarding headers are not
+// trusted: any client can write them.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// requestID is the request id the telemetry middleware put on the request
+// (it replaces whatever the client sent); the audit log bounds it anyway.
+func requestID(r *http.Request) string {
+	return r.Header.Get("X-Request-ID")
+}
+
+// writeError answers {"error": msg}, the API's error shape.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
