@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/fakeupstream"
@@ -33,7 +33,7 @@ func TestRootAndHealth(t *testing.T) {
 			StorageDriver string `json:"storage_driver"`
 			UptimeS       *int64 `json:"uptime_s"`
 			Queue         struct {
-				Depth, Capacity             *int
+				Depth, Capacity            *int
 				WrittenTotal, DroppedTotal *int64
 			} `json:"queue"`
 		}
@@ -201,4 +201,3 @@ func reopen(t *testing.T, cfg config.Config) store.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
-

@@ -236,7 +236,6 @@ func expectJSONError(t *testing.T, what string, status int, body string, wantSta
 	}
 }
 
-
 // openaiClientAt returns an OpenAI client for an arbitrary base URL.
 func openaiClientAt(base string, headers ...string) *openai.Client {
 	opts := []option.RequestOption{option.WithBaseURL(base), option.WithAPIKey(openAIKey), option.WithMaxRetries(0)}

@@ -17,12 +17,14 @@ import (
 
 	"github.com/ongoingai/gateway/internal/api"
 	"github.com/ongoingai/gateway/internal/config"
+	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/pricing"
 	"github.com/ongoingai/gateway/internal/providers"
 	"github.com/ongoingai/gateway/internal/proxy"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/store/postgres"
 	"github.com/ongoingai/gateway/internal/store/sqlite"
+	"github.com/ongoingai/gateway/internal/telemetry"
 	"github.com/ongoingai/gateway/internal/trace"
 	"github.com/ongoingai/gateway/internal/version"
 )
@@ -34,12 +36,17 @@ type App struct {
 	store   store.Store
 	writer  *trace.Writer
 	keys    *gatewayKeys // nil until built; closed before the store
+	tel     *telemetry.Telemetry
+	metrics *telemetry.MetricsServer // the optional loopback /metrics listener
+	jobs    *jobs.Runner             // background jobs (River); nil until started
 	routes  []api.Route
 	handler http.Handler
 }
 
 // New builds the gateway: opens the store (applying migrations), starts the
-// trace writer and wires the router. Close releases what New started.
+// trace writer, syncs the config's static keys and loads every gateway key
+// into memory (see startGatewayKeys), and wires the router. Close releases
+// what New started.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -60,6 +67,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Logger:        logger,
 	})
 	a := &App{cfg: cfg, log: logger, store: st, writer: writer}
+	if a.tel, err = telemetry.New(ctx, cfg.Observability, telemetry.Options{
+		Version: version.Version, Logger: logger, Providers: cfg.Providers, Prices: prices,
+	}); err != nil {
+		a.Close(ctx)
+		return nil, fmt.Errorf("observability: %w", err)
+	}
+	if err := a.tel.ObserveWriter(writer.Stats); err != nil {
+		a.Close(ctx)
+		return nil, fmt.Errorf("observability: %w", err)
+	}
 
 	upstreams, err := buildUpstreams(cfg)
 	if err != nil {
@@ -87,6 +104,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Prices:              prices,
 		Traces:              writer,
 		Identity:            identity,
+		Calls:               a.tel,
 		Logger:              logger,
 	})
 	apiHandlers := api.New(api.Deps{
@@ -99,7 +117,19 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Actor:      a.keys.auth.Actor,
 	})
 	a.routes = append(apiHandlers.Routes(), proxyRoutes(px, upstreams)...)
-	a.handler = newRouter(a.routes, a.keys.auth)
+	if p := cfg.Observability.Prometheus; p.Enabled {
+		if p.Listen == "" {
+			a.routes = append(a.routes, api.Route{Method: http.MethodGet, Pattern: p.Path, Resource: "analytics", Action: "read", Handler: a.tel.MetricsHandler().ServeHTTP})
+		} else if a.metrics, err = a.tel.StartMetricsServer(p.Listen); err != nil {
+			a.Close(ctx)
+			return nil, fmt.Errorf("observability.prometheus.listen: %w", err)
+		}
+	}
+	if a.jobs, err = jobs.Start(ctx, st, logger); err != nil {
+		a.Close(ctx)
+		return nil, fmt.Errorf("background jobs: %w", err)
+	}
+	a.handler = a.tel.Middleware(newRouter(a.routes, a.keys.auth))
 	return a, nil
 }
 
@@ -151,6 +181,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // Close flushes queued traces, last-used times and audit events, and
 // closes the store.
 func (a *App) Close(ctx context.Context) error {
+	if a.jobs != nil {
+		if err := a.jobs.Stop(ctx); err != nil {
+			a.log.Warn("stopping background jobs", "err", err)
+		}
+	}
 	var kerr error
 	if a.keys != nil {
 		kerr = a.keys.close(ctx)
@@ -158,6 +193,14 @@ func (a *App) Close(ctx context.Context) error {
 	werr := a.writer.Close(ctx)
 	s := a.writer.Stats()
 	a.log.Info("trace writer drained", "written_total", s.Written, "dropped_total", s.Dropped, "lost_total", s.Lost)
+	if a.metrics != nil {
+		a.metrics.Shutdown(ctx)
+	}
+	if a.tel != nil {
+		if err := a.tel.Shutdown(ctx); err != nil {
+			a.log.Warn("flushing telemetry", "err", err)
+		}
+	}
 	serr := a.store.Close()
 	if werr != nil {
 		return fmt.Errorf("flushing traces: %w", werr)
@@ -184,7 +227,7 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	return a.Serve(ctx, ln)
 }
 
-func openStore(ctx context.Context, s config.Storage) (store.Store, error) {
+func openStore(ctx context.Context, s config.Storage) (gatewayStore, error) {
 	switch s.Driver {
 	case "postgres":
 		st, err := postgres.Open(ctx, s.DSN)

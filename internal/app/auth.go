@@ -15,8 +15,11 @@ import (
 	"github.com/ongoingai/gateway/internal/tenancy"
 )
 
-// tenancyStore is what gateway keys need from the store.
-type tenancyStore interface {
+// gatewayStore is a store with everything the gateway needs: traces, and
+// the orgs, workspaces, keys and audit log that gateway keys need. Both
+// stores provide it (openStore returns them as one).
+type gatewayStore interface {
+	store.Store
 	store.Tenancy
 	store.Audit
 }
@@ -39,19 +42,7 @@ type gatewayKeys struct {
 // startGatewayKeys syncs the config's static keys into the store, loads
 // every key into memory and starts the background loops. Startup fails
 // rather than serve with keys it could not load.
-func startGatewayKeys(ctx context.Context, cfg config.Auth, st store.Store, logger *slog.Logger) (*gatewayKeys, error) {
-	ts, ok := st.(tenancyStore)
-	if !ok {
-		// TEMPORARY, until the stores implement store.Tenancy and
-		// store.Audit (in progress): serve without gateway keys when auth is
-		// off, so that nothing else breaks meanwhile.
-		if cfg.Enabled {
-			return nil, fmt.Errorf("storage (%s): this store does not support gateway keys yet", st.Driver())
-		}
-		done := make(chan struct{})
-		close(done)
-		return &gatewayKeys{auth: tenancy.NewAuthenticator(tenancy.AuthOptions{}), log: logger, stop: func() {}, done: done}, nil
-	}
+func startGatewayKeys(ctx context.Context, cfg config.Auth, ts gatewayStore, logger *slog.Logger) (*gatewayKeys, error) {
 	static := make([]tenancy.StaticKey, 0, len(cfg.Keys))
 	for _, k := range cfg.Keys {
 		static = append(static, tenancy.StaticKey{
@@ -74,7 +65,7 @@ func startGatewayKeys(ctx context.Context, cfg config.Auth, st store.Store, logg
 		return nil, err
 	}
 	g := &gatewayKeys{
-		cache: tenancy.NewKeyCache(ts, authz, tenancy.CacheOptions{ExpireKeys: true, Logger: logger}),
+		cache: tenancy.NewKeyCache(ts, authz, tenancy.CacheOptions{Logger: logger}),
 		usage: tenancy.NewUsageTracker(ts, 0, logger),
 		audit: tenancy.NewAuditLog(ts, tenancy.AuditOptions{Logger: logger}),
 		log:   logger,
@@ -114,9 +105,6 @@ func startGatewayKeys(ctx context.Context, cfg config.Auth, st store.Store, logg
 func (g *gatewayKeys) close(ctx context.Context) error {
 	g.stop()
 	<-g.done
-	if g.usage == nil {
-		return nil // TEMPORARY: see startGatewayKeys
-	}
 	uerr := g.usage.Flush(ctx)
 	aerr := g.audit.Close(ctx)
 	if s := g.audit.Stats(); s.Dropped > 0 || s.Lost > 0 {
@@ -145,13 +133,8 @@ func OpenKeyService(ctx context.Context, cfg config.Config) (svc *tenancy.Servic
 	if err != nil {
 		return nil, nil, err
 	}
-	ts, ok := st.(tenancyStore)
-	if !ok {
-		st.Close()
-		return nil, nil, fmt.Errorf("storage (%s): this store does not support gateway keys", st.Driver())
-	}
-	audit := tenancy.NewAuditLog(ts, tenancy.AuditOptions{})
-	svc = tenancy.NewService(tenancy.ServiceOptions{Store: ts, AuditReader: ts, Auditor: audit})
+	audit := tenancy.NewAuditLog(st, tenancy.AuditOptions{})
+	svc = tenancy.NewService(tenancy.ServiceOptions{Store: st, AuditReader: st, Auditor: audit})
 	return svc, func(ctx context.Context) error {
 		return errors.Join(audit.Close(ctx), st.Close())
 	}, nil

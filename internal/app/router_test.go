@@ -78,7 +78,9 @@ func request(t *testing.T, srv *httptest.Server, rt api.Route, token string) (in
 	body := ""
 	if rt.Permission() == rbac.PermProxyWrite {
 		method = http.MethodPost
-		path = strings.TrimSuffix(path, "/*") + "/v1/chat/completions"
+		if strings.HasSuffix(path, "/*") {
+			path = strings.TrimSuffix(path, "/*") + "/v1/chat/completions"
+		}
 		body = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
 	} else if method != http.MethodGet && method != http.MethodDelete {
 		body = `{`

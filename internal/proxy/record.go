@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -48,6 +49,11 @@ func (c *call) finish() {
 	if opts.CaptureBodies {
 		r.RequestBody = truncate(c.reqBody, opts.BodyMaxSize)
 	}
+	if id := c.req.Header.Get("X-Request-Id"); id != "" {
+		// The request id (set or validated by the telemetry middleware) ties
+		// the trace to access logs and spans.
+		r.Metadata, _ = json.Marshal(map[string]string{"request_id": id})
+	}
 
 	cancelled := c.clientGone()
 	switch {
@@ -66,7 +72,9 @@ func (c *call) finish() {
 		switch {
 		case c.resp.StatusCode >= 400:
 			r.Outcome = trace.OutcomeUpstreamError
-		case complete:
+		case complete || (c.observer != nil && c.observer.Result().Final):
+			// A client that hangs up right after the closing usage event
+			// (SDKs close the body at [DONE]) has had the whole answer.
 			r.Outcome = trace.OutcomeOK
 		case cancelled:
 			r.Outcome = trace.OutcomeClientCancelled

@@ -56,7 +56,10 @@ func (t *Telemetry) StartCall(ctx context.Context, provider string, r *http.Requ
 		c.ex.provider = provider
 	}
 	if t.tracing {
-		name := provider
+		// The name is refined to "{operation} {model}" at the end, once
+		// the record says which model was asked for; an endpoint that is
+		// not a GenAI operation keeps the HTTP client span name.
+		name := r.Method
 		if c.op != "" {
 			name = c.op
 		}

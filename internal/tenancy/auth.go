@@ -68,9 +68,6 @@ func NewAuthenticator(o AuthOptions) *Authenticator {
 	return &Authenticator{o: o}
 }
 
-// Enabled reports whether gateway keys are required.
-func (a *Authenticator) Enabled() bool { return a.o.Enabled }
-
 // requestAuth is what the Authenticator learned about a request, for the
 // handlers behind it.
 type requestAuth struct {

@@ -56,13 +56,7 @@ type CacheOptions struct {
 	// FullReload is the safety-net period: the cache reloads everything this
 	// often even when no change was announced. Default 30s.
 	FullReload time.Duration
-	// ExpireKeys, when true, asks the store to mark finished grace periods
-	// and expired keys on every full reload, so listings show the truth.
-	// Authentication never depends on it: expiry is checked on each request.
-	ExpireKeys bool
 	Logger     *slog.Logger
-	// Now is the clock; tests set it. Default time.Now.
-	Now func() time.Time
 }
 
 // KeyCache holds every key that can authenticate, keyed by token hash, and
@@ -97,9 +91,6 @@ func NewKeyCache(st store.Tenancy, authz *rbac.Authorizer, opts CacheOptions) *K
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	c := &KeyCache{store: st, authz: authz, opts: opts, log: opts.Logger, kick: make(chan struct{}, 1)}
 	c.snap.Store(&snapshot{byHash: map[string]credential{}, byID: map[string]*cachedKey{}})
 	return c
@@ -127,15 +118,6 @@ func (c *KeyCache) Authenticate(token string, now time.Time) (*Identity, string)
 		return cred.key.id, ReasonGraceEnded
 	}
 	return cred.key.id, ""
-}
-
-// Identity returns the cached identity of key id, if it can authenticate.
-func (c *KeyCache) Identity(id string) (*Identity, bool) {
-	k, ok := c.snap.Load().byID[id]
-	if !ok {
-		return nil, false
-	}
-	return k.id, true
 }
 
 // Len is the number of keys that can authenticate.
@@ -274,11 +256,6 @@ func (c *KeyCache) Run(ctx context.Context) {
 		case <-c.kick:
 			c.reload(ctx, "change announced")
 		case <-ticker.C:
-			if c.opts.ExpireKeys {
-				if _, err := c.store.ExpireKeys(ctx, c.opts.Now()); err != nil && ctx.Err() == nil {
-					c.log.Warn("expiring gateway keys failed", "err", err)
-				}
-			}
 			c.reload(ctx, "periodic")
 		}
 	}

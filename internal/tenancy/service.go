@@ -588,6 +588,9 @@ func orgInfo(o store.Org) OrgInfo { return OrgInfo{ID: o.ID, Name: o.Name, Creat
 func (s *Service) CreateOrg(ctx context.Context, a Actor, id, name string) (OrgInfo, error) {
 	ev := s.event(a, ActionOrgCreate, "org:"+id)
 	o, err := s.createOrg(ctx, a, id, name)
+	if err == nil {
+		ev.OrgID = id // the new organization's owners will want to see its birth
+	}
 	s.audit(ev, err)
 	return o, err
 }

@@ -2,8 +2,8 @@ package tenancy_test
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"testing"
 

@@ -11,14 +11,15 @@ import (
 
 // Report is everything a run measured, rendered as bench/RESULTS.md.
 type Report struct {
-	Options   Options
-	Machine   string
-	Commit    string
-	Started   time.Time
-	Finished  time.Time
-	LoadStart string
-	LoadEnd   string
-	FileLimit uint64
+	Options  Options
+	Machine  string // CPU, cores, memory, kernel, Go and Postgres versions
+	Commit   string // the code measured
+	Started  time.Time
+	Finished time.Time
+	// LoadStart and LoadEnd are the machine's load averages: how much
+	// other work shared it, which the absolute figures depend on.
+	LoadStart, LoadEnd string
+	FileLimit          uint64 // open-files limit the run had
 
 	mu       sync.Mutex
 	sections map[string]*section
@@ -55,7 +56,7 @@ var sectionDefs = []struct{ id, title, about string }{
 	{"2", "Throughput at concurrency 16 and 64, and zero lost traces",
 		"Closed loop with 16 and 64 workers, rounds alternating between direct, relay and gateway. *vs direct* is requests/s over direct requests/s in the same run. *CPU per call* is the serving process's CPU time (all threads; for the gateway that includes the trace writer and the database driver) divided by its calls: the relay's is the floor for any Go proxy, the difference is the gateway's own work. The direct target's upstream shares the harness process with the load generator, so the direct rate is itself limited by the harness on two cores. After each level the harness waits for the trace writer and compares the traces written (from `/api/health`) with the calls the gateway answered; the lifetime table counts the rows actually in the database after the gateway stopped."},
 	{"3", "Streaming: many concurrent streams",
-		"OpenAI chat and Anthropic messages streams, the client not asking for usage (so on OpenAI the gateway injects `stream_options.include_usage` and hides the extra chunk, its most expensive path). *first event* runs from sending the request to the first event's arrival. *event delay* is exact: the fake upstream timestamps every event as it flushes it, the client timestamps it as it reads it, both in this process, and the delay is the difference; *gateway − direct* is what the targets apply to; *gateway − relay* separates the gateway's own work from the cost of the extra hop. Before each measured batch every connection is warmed with one short call, so the streams do not pay for TCP set-up. The first batch has the issue's size and decides the memory target; the harness plays both the client and the upstream of every stream, and when it cannot keep up the direct baseline's own events arrive late: delay targets are then marked n/a for that batch, and the second batch, a tenth of the size, is the one that judges them. Peak RSS is `VmHWM` after a reset through `/proc/PID/clear_refs`, for the relay as well, whose figure is the floor any Go proxy needs for as many connections."},
+		"OpenAI chat and Anthropic messages streams, the client not asking for usage (so on OpenAI the gateway injects `stream_options.include_usage` and hides the extra chunk, its most expensive path). *first event* runs from sending the request to the first event's arrival. *event delay* is exact: the fake upstream timestamps every event as it flushes it, the client timestamps it as it reads it, both in this process, and the delay is the difference; *gateway − direct* is what the targets apply to; *gateway − relay* separates the gateway's own work from the cost of the extra hop. Before each measured batch every connection is warmed with one short call, so the streams do not pay for TCP set-up. The first batch has the issue's size and decides the memory target; the harness plays both the client and the upstream of every stream, and when it cannot keep up, the direct baseline's own events arrive late: when the baseline's p99 event delay exceeds 10 ms (ten times the margin being judged) the delay targets of that batch are marked n/a, and the second batch, a tenth of the size, is the one that judges them. Peak RSS is `VmHWM` after a reset through `/proc/PID/clear_refs`, for the relay as well, whose figure is the floor any Go proxy needs for as many connections."},
 	{"4", "Ingestion: traces per second into each store",
 		"The real `trace.Writer` with the gateway's default queue, batch and flush settings writing through the real store into a fresh database, in the harness process (no HTTP stack on this machine can produce traces fast enough to find the writer's limit). The saturation phase offers records as fast as the queue takes them without ever filling it, and measures the written rate over its second half; the fixed-rate phase offers exactly the target rate, open loop. With no baseline to divide by, the CPU time per trace (below the table) is the load-independent figure: what one core could sustain."},
 	{"5", "Footprint: idle memory and stored bytes per trace",

@@ -25,7 +25,20 @@ type streamStats struct {
 	// eventsPerStream is the most common event count, to show the
 	// gateway hides the usage chunk it asked for.
 	eventsPerStream int
-	wall            time.Duration
+	wall            time.Duration // the longest batch's, over rounds
+}
+
+// merge adds o's streams to s, for batches run in rounds.
+func (s streamStats) merge(o streamStats) streamStats {
+	s.streams += o.streams
+	s.ok += o.ok
+	if s.firstErr == "" {
+		s.firstErr = o.firstErr
+	}
+	s.ttft.Merge(o.ttft)
+	s.transit.Merge(o.transit)
+	s.wall = max(s.wall, o.wall)
+	return s
 }
 
 // runStreams opens n streams of c on t, starting them evenly over spread,
@@ -128,19 +141,23 @@ func (r *gwRun) streaming(ctx context.Context) error {
 		fakeupstream.HeaderInterval, sc.StreamInterval.String(),
 	))
 	defer r.h.up.Shape(nil)
-	if err := r.streamBatch(ctx, sc.Streams, []call{openAIChat(true)}, true); err != nil {
+	calls := []call{openAIChat(true), anthropicMessages(true)}
+	if err := r.streamBatch(ctx, sc.Streams, calls, 1, true); err != nil {
 		return err
 	}
+	// A tenth of the streams gives a tenth of the events: three rounds
+	// bring the samples back up, so one stall does not make the p99.
 	if light := sc.Streams / 10; light >= 1 {
-		return r.streamBatch(ctx, light, []call{openAIChat(true), anthropicMessages(true)}, false)
+		return r.streamBatch(ctx, light, calls, 3, false)
 	}
 	return nil
 }
 
 // streamBatch runs n concurrent streams of each call kind on every target,
-// adds the table and the checks, and when memory is set the peak RSS of the
-// relay and the gateway and its check.
-func (r *gwRun) streamBatch(ctx context.Context, n int, calls []call, memory bool) error {
+// rounds times with the targets taking turns, and adds the table and the
+// checks; when memory is set, also the peak RSS of the relay and the
+// gateway and its check.
+func (r *gwRun) streamBatch(ctx context.Context, n int, calls []call, rounds int, memory bool) error {
 	sc := r.h.o.Scale
 	events := sc.StreamEvents
 	// Starts are spread over a fifth of a stream's length: all n are open
@@ -148,7 +165,7 @@ func (r *gwRun) streamBatch(ctx context.Context, n int, calls []call, memory boo
 	// the same millisecond that would measure the accept queue instead.
 	spread := time.Duration(events) * sc.StreamInterval / 5
 	tb := table{
-		Caption: fmt.Sprintf("%d concurrent streams × %d content events at %v; starts spread over %v", n, events, sc.StreamInterval, spread),
+		Caption: fmt.Sprintf("%d concurrent streams × %d content events at %v; starts spread over %v; %d round(s) per target", n, events, sc.StreamInterval, spread, rounds),
 		Head:    []string{"stream", "target", "ok", "events/stream", "first event p50", "p99", "max", "event delay p50", "p99", "p99.9", "max", "wall time"},
 	}
 	peaks := map[string]int64{}
@@ -162,23 +179,30 @@ func (r *gwRun) streamBatch(ctx context.Context, n int, calls []call, memory boo
 		}
 		stats := map[string]streamStats{}
 		ts := r.targets(n)
-		for _, t := range ts {
-			r.warmConnections(ctx, t, warm, n)
-			if t.pid == 0 {
-				stats[t.name] = r.runStreams(ctx, t, c, n, events, spread)
-				continue
-			}
-			cpu0, _ := cpuTime(t.pid)
-			p, exact, _ := peakDuring(t.pid, func() error {
-				stats[t.name] = r.runStreams(ctx, t, c, n, events, spread)
-				return nil
-			})
-			cpu1, _ := cpuTime(t.pid)
-			peaks[t.name] = max(peaks[t.name], p)
-			peakExact = peakExact && exact
-			if t.name == tGateway {
-				gwCPU += cpu1 - cpu0
-				gwEvents += int64(stats[t.name].ok * stats[t.name].eventsPerStream)
+		for range rounds {
+			for _, t := range ts {
+				r.warmConnections(ctx, t, warm, n)
+				var st streamStats
+				if t.pid == 0 {
+					st = r.runStreams(ctx, t, c, n, events, spread)
+				} else {
+					cpu0, _ := cpuTime(t.pid)
+					p, exact, _ := peakDuring(t.pid, func() error {
+						st = r.runStreams(ctx, t, c, n, events, spread)
+						return nil
+					})
+					cpu1, _ := cpuTime(t.pid)
+					peaks[t.name] = max(peaks[t.name], p)
+					peakExact = peakExact && exact
+					if t.name == tGateway {
+						gwCPU += cpu1 - cpu0
+						gwEvents += int64(st.ok * st.eventsPerStream)
+					}
+				}
+				if prev, ok := stats[t.name]; ok {
+					st = prev.merge(st)
+				}
+				stats[t.name] = st
 			}
 		}
 		closeTargets(ts...)
@@ -203,8 +227,10 @@ func (r *gwRun) streamBatch(ctx context.Context, n int, calls []call, memory boo
 				fmtSigned(g.transit.Quantile(0.999) - b.transit.Quantile(0.999)), "", ""})
 		}
 		// The baseline is saturated when its own events, which cross no
-		// proxy, arrive later than the margin the target allows.
-		saturated := d.ok < d.streams || d.transit.Quantile(0.99) > time.Millisecond
+		// proxy, arrive an order of magnitude later than the margin the
+		// target allows: the harness, not the proxy, is then what the
+		// delays measure.
+		saturated := d.ok < d.streams || d.transit.Quantile(0.99) > 10*time.Millisecond
 		allOK := g.ok == g.streams
 		for _, m := range []struct {
 			name      string
@@ -225,13 +251,14 @@ func (r *gwRun) streamBatch(ctx context.Context, n int, calls []call, memory boo
 	if gwEvents > 0 {
 		cpuPerEvent = gwCPU / time.Duration(gwEvents)
 	}
-	how := "VmHWM after resetting it"
-	if !peakExact {
-		how = "VmRSS sampled every 5 ms"
-	}
-	r.h.report.section("3").note(r.drv, fmt.Sprintf("At %d streams: peak RSS gateway **%s**, relay %s (%s). Gateway CPU per delivered event, stream set-up and trace writing included: %s.",
-		n, fmtBytes(peaks[tGateway]), fmtBytes(peaks[tRelay]), how, fmtDur(cpuPerEvent)))
+	r.h.report.section("3").note(r.drv, fmt.Sprintf("Gateway CPU per delivered event at %d streams, stream set-up and trace writing included: %s.", n, fmtDur(cpuPerEvent)))
 	if memory {
+		how := "VmHWM after resetting it"
+		if !peakExact {
+			how = "VmRSS sampled every 5 ms"
+		}
+		r.h.report.section("3").note(r.drv, fmt.Sprintf("Peak RSS at %d streams (largest of the stream kinds): gateway **%s**, relay %s (%s).",
+			n, fmtBytes(peaks[tGateway]), fmtBytes(peaks[tRelay]), how))
 		p := peaks[tGateway]
 		r.h.report.add(Check{Scenario: "3", Driver: r.drv, What: fmt.Sprintf("gateway peak RSS, %d streams", n), Target: "≤ 150 MB",
 			Got: fmtBytes(p), Own: "relay " + fmtBytes(peaks[tRelay]), Met: p > 0 && p <= 150e6})

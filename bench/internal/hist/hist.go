@@ -170,23 +170,3 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 	}
 	return h.Max()
 }
-
-// Summary is the fixed set of figures every report shows.
-type Summary struct {
-	Count                    int64
-	P50, P90, P99, P999, Max time.Duration
-	Mean                     time.Duration
-}
-
-// Summarize reads the report figures at once.
-func (h *Histogram) Summarize() Summary {
-	return Summary{
-		Count: h.Count(),
-		P50:   h.Quantile(0.50),
-		P90:   h.Quantile(0.90),
-		P99:   h.Quantile(0.99),
-		P999:  h.Quantile(0.999),
-		Max:   h.Max(),
-		Mean:  h.Mean(),
-	}
-}

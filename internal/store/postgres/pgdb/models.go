@@ -8,6 +8,47 @@ import (
 	"time"
 )
 
+type AuditEvent struct {
+	Time        time.Time
+	ID          string
+	OrgID       string
+	WorkspaceID string
+	ActorKeyID  string
+	Action      string
+	Target      string
+	Outcome     string
+	Reason      string
+	ClientIp    string
+	RequestID   string
+}
+
+type GatewayKey struct {
+	ID                string
+	OrgID             string
+	WorkspaceID       string
+	Name              string
+	Role              string
+	Permissions       string
+	TokenHash         string
+	TokenLast4        string
+	Status            string
+	Static            bool
+	ExpiresAt         *time.Time
+	PreviousTokenHash *string
+	PreviousExpiresAt *time.Time
+	CreatedBy         string
+	CreatedAt         time.Time
+	RotatedAt         *time.Time
+	RevokedAt         *time.Time
+	LastUsedAt        *time.Time
+}
+
+type Org struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
 type Trace struct {
 	StartedAt          time.Time
 	CreatedAt          time.Time
@@ -82,4 +123,11 @@ type TracesDefault struct {
 	RequestBody        string
 	ResponseBody       string
 	Metadata           string
+}
+
+type Workspace struct {
+	ID        string
+	OrgID     string
+	Name      string
+	CreatedAt time.Time
 }

@@ -4,6 +4,47 @@
 
 package litedb
 
+type AuditEvent struct {
+	ID          string
+	Time        int64
+	OrgID       string
+	WorkspaceID string
+	ActorKeyID  string
+	Action      string
+	Target      string
+	Outcome     string
+	Reason      string
+	ClientIp    string
+	RequestID   string
+}
+
+type GatewayKey struct {
+	ID                string
+	OrgID             string
+	WorkspaceID       string
+	Name              string
+	Role              string
+	Permissions       string
+	TokenHash         string
+	TokenLast4        string
+	Status            string
+	Static            int64
+	ExpiresAt         *int64
+	PreviousTokenHash *string
+	PreviousExpiresAt *int64
+	CreatedBy         string
+	CreatedAt         int64
+	RotatedAt         *int64
+	RevokedAt         *int64
+	LastUsedAt        *int64
+}
+
+type Org struct {
+	ID        string
+	Name      string
+	CreatedAt int64
+}
+
 type Trace struct {
 	ID                 string
 	StartedAt          int64
@@ -40,4 +81,11 @@ type Trace struct {
 	RequestBody        string
 	ResponseBody       string
 	Metadata           string
+}
+
+type Workspace struct {
+	ID        string
+	OrgID     string
+	Name      string
+	CreatedAt int64
 }

@@ -1,0 +1,162 @@
+-- name: ListOrgs :many
+SELECT * FROM orgs ORDER BY created_at, id;
+
+-- name: GetOrg :one
+SELECT * FROM orgs WHERE id = $1;
+
+-- name: CreateOrg :execrows
+-- Zero rows means the id is taken.
+INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: RenameOrg :execrows
+UPDATE orgs SET name = $2 WHERE id = $1;
+
+-- name: DeleteOrg :execrows
+DELETE FROM orgs WHERE id = $1;
+
+-- name: CountOrgWorkspaces :one
+SELECT count(*) FROM workspaces WHERE org_id = $1;
+
+-- name: ListWorkspaces :many
+SELECT * FROM workspaces WHERE org_id = $1 ORDER BY created_at, id;
+
+-- name: GetWorkspace :one
+SELECT * FROM workspaces WHERE id = $1;
+
+-- name: CreateWorkspace :execrows
+-- Zero rows means the id is taken.
+INSERT INTO workspaces (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: RenameWorkspace :execrows
+UPDATE workspaces SET name = $2 WHERE id = $1;
+
+-- name: DeleteWorkspace :execrows
+DELETE FROM workspaces WHERE id = $1;
+
+-- name: CountLiveWorkspaceKeys :one
+-- Keys that can still authenticate keep their workspace alive.
+SELECT count(*) FROM gateway_keys
+WHERE workspace_id = $1 AND status IN ('active', 'rotating');
+
+-- name: ListKeys :many
+-- Keys in a tenant, newest first; NULL = any.
+SELECT * FROM gateway_keys
+WHERE (sqlc.narg(org_id)::text IS NULL OR org_id = sqlc.narg(org_id))
+  AND (sqlc.narg(workspace_id)::text IS NULL OR workspace_id = sqlc.narg(workspace_id))
+ORDER BY created_at DESC, id DESC;
+
+-- name: GetKey :one
+SELECT * FROM gateway_keys WHERE id = $1;
+
+-- name: GetKeyForUpdate :one
+-- Locks the row, so a rotation and a revocation of one key cannot interleave.
+SELECT * FROM gateway_keys WHERE id = $1 FOR UPDATE;
+
+-- name: AllKeys :many
+SELECT * FROM gateway_keys WHERE status IN ('active', 'rotating') ORDER BY id;
+
+-- name: HashInUse :one
+-- Whether a token hash already names a key, as its current or previous
+-- token. The unique constraints cover each column alone; this covers the
+-- pair.
+SELECT EXISTS (
+    SELECT 1 FROM gateway_keys
+    WHERE token_hash = sqlc.arg(hash) OR previous_token_hash = sqlc.arg(hash)
+);
+
+-- name: CreateKey :execrows
+-- Zero rows means the id or the token hash is taken.
+INSERT INTO gateway_keys (
+    id, org_id, workspace_id, name, role, permissions, token_hash,
+    token_last4, status, static, expires_at, previous_token_hash,
+    previous_expires_at, created_by, created_at, rotated_at, revoked_at,
+    last_used_at
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7,
+    $8, $9, $10, $11, $12,
+    $13, $14, $15, $16, $17,
+    $18
+)
+ON CONFLICT DO NOTHING;
+
+-- name: RotateKey :one
+UPDATE gateway_keys SET
+    previous_token_hash = token_hash,
+    previous_expires_at = sqlc.arg(grace_until)::timestamptz,
+    token_hash = sqlc.arg(new_hash),
+    token_last4 = sqlc.arg(new_last4),
+    status = 'rotating',
+    rotated_at = sqlc.arg(now)::timestamptz
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: RevokeKey :one
+-- A second revocation keeps the first time.
+UPDATE gateway_keys SET
+    status = 'revoked',
+    revoked_at = coalesce(revoked_at, sqlc.arg(now)::timestamptz)
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: ExpireKeys :execrows
+-- Keys past their expiry stop authenticating, grace period included.
+UPDATE gateway_keys SET
+    status = 'expired',
+    previous_token_hash = NULL,
+    previous_expires_at = NULL
+WHERE status IN ('active', 'rotating') AND expires_at <= sqlc.arg(now)::timestamptz;
+
+-- name: EndGracePeriods :execrows
+-- Rotated keys whose previous token's grace is over go back to active.
+UPDATE gateway_keys SET
+    status = 'active',
+    previous_token_hash = NULL,
+    previous_expires_at = NULL
+WHERE status = 'rotating' AND previous_expires_at <= sqlc.arg(now)::timestamptz;
+
+-- name: TouchKeys :exec
+-- One statement for the whole batch; a time never moves backwards, so a
+-- late flush from another replica cannot undo a newer one.
+UPDATE gateway_keys AS k SET last_used_at = v.last_used_at
+FROM (SELECT unnest(sqlc.arg(ids)::text[]) AS id,
+             unnest(sqlc.arg(times)::timestamptz[]) AS last_used_at) AS v
+WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.last_used_at);
+
+-- name: EnsureOrg :exec
+INSERT INTO orgs (id, name, created_at) VALUES ($1, $1, $2)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: EnsureWorkspace :exec
+INSERT INTO workspaces (id, org_id, name, created_at) VALUES ($1, $2, $1, $3)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: UpsertStaticKey :execrows
+-- Creates or refreshes a config-declared key. Zero rows means the id
+-- belongs to a key made through the API, which config may not take over.
+INSERT INTO gateway_keys (
+    id, org_id, workspace_id, name, role, permissions, token_hash,
+    token_last4, status, static, expires_at, created_by, created_at
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7,
+    $8, 'active', true, $9, $10, $11
+)
+ON CONFLICT (id) DO UPDATE SET
+    org_id = excluded.org_id,
+    workspace_id = excluded.workspace_id,
+    name = excluded.name,
+    role = excluded.role,
+    permissions = excluded.permissions,
+    token_hash = excluded.token_hash,
+    token_last4 = excluded.token_last4,
+    status = 'active',
+    expires_at = excluded.expires_at,
+    previous_token_hash = NULL,
+    previous_expires_at = NULL,
+    revoked_at = NULL
+WHERE gateway_keys.static;
+
+-- name: RevokeStaticKeysExcept :execrows
+UPDATE gateway_keys SET status = 'revoked', revoked_at = sqlc.arg(now)::timestamptz
+WHERE static AND status <> 'revoked' AND NOT (id = ANY (sqlc.arg(keep)::text[]));

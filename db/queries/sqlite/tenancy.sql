@@ -1,0 +1,160 @@
+-- name: ListOrgs :many
+SELECT * FROM orgs ORDER BY created_at, id;
+
+-- name: GetOrg :one
+SELECT * FROM orgs WHERE id = ?;
+
+-- name: CreateOrg :execrows
+-- Zero rows means the id is taken.
+INSERT OR IGNORE INTO orgs (id, name, created_at) VALUES (?, ?, ?);
+
+-- name: RenameOrg :execrows
+UPDATE orgs SET name = ? WHERE id = ?;
+
+-- name: DeleteOrg :execrows
+DELETE FROM orgs WHERE id = ?;
+
+-- name: CountOrgWorkspaces :one
+SELECT count(*) FROM workspaces WHERE org_id = ?;
+
+-- name: ListWorkspaces :many
+SELECT * FROM workspaces WHERE org_id = ? ORDER BY created_at, id;
+
+-- name: GetWorkspace :one
+SELECT * FROM workspaces WHERE id = ?;
+
+-- name: CreateWorkspace :execrows
+-- Zero rows means the id is taken. (OR IGNORE skips only uniqueness
+-- conflicts; a missing org still fails the foreign key.)
+INSERT INTO workspaces (id, org_id, name, created_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: RenameWorkspace :execrows
+UPDATE workspaces SET name = ? WHERE id = ?;
+
+-- name: DeleteWorkspace :execrows
+DELETE FROM workspaces WHERE id = ?;
+
+-- name: CountLiveWorkspaceKeys :one
+-- Keys that can still authenticate keep their workspace alive.
+SELECT count(*) FROM gateway_keys
+WHERE workspace_id = ? AND status IN ('active', 'rotating');
+
+-- name: ListKeys :many
+-- Keys in a tenant, newest first; NULL = any.
+SELECT * FROM gateway_keys
+WHERE (CAST(sqlc.narg(org_id) AS TEXT) IS NULL OR org_id = sqlc.narg(org_id))
+  AND (CAST(sqlc.narg(workspace_id) AS TEXT) IS NULL OR workspace_id = sqlc.narg(workspace_id))
+ORDER BY created_at DESC, id DESC;
+
+-- name: GetKey :one
+SELECT * FROM gateway_keys WHERE id = ?;
+
+-- name: AllKeys :many
+SELECT * FROM gateway_keys WHERE status IN ('active', 'rotating') ORDER BY id;
+
+-- name: HashInUse :one
+-- Whether a token hash already names a key, as its current or previous
+-- token. The unique constraints cover each column alone; this covers the
+-- pair.
+SELECT EXISTS (
+    SELECT 1 FROM gateway_keys
+    WHERE token_hash = sqlc.arg(hash) OR previous_token_hash = sqlc.arg(hash)
+);
+
+-- name: CreateKey :execrows
+-- Zero rows means the id or the token hash is taken.
+INSERT INTO gateway_keys (
+    id, org_id, workspace_id, name, role, permissions, token_hash,
+    token_last4, status, static, expires_at, previous_token_hash,
+    previous_expires_at, created_by, created_at, rotated_at, revoked_at,
+    last_used_at
+) VALUES (
+    ?, ?, ?, ?, ?, ?, ?,
+    ?, ?, ?, ?, ?,
+    ?, ?, ?, ?, ?,
+    ?
+)
+ON CONFLICT DO NOTHING;
+
+-- name: RotateKey :one
+UPDATE gateway_keys SET
+    previous_token_hash = token_hash,
+    previous_expires_at = sqlc.arg(grace_until),
+    token_hash = sqlc.arg(new_hash),
+    token_last4 = sqlc.arg(new_last4),
+    status = 'rotating',
+    rotated_at = sqlc.arg(now)
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: RevokeKey :one
+-- A second revocation keeps the first time.
+UPDATE gateway_keys SET
+    status = 'revoked',
+    revoked_at = coalesce(revoked_at, sqlc.arg(now))
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: ExpireKeys :execrows
+-- Keys past their expiry stop authenticating, grace period included.
+UPDATE gateway_keys SET
+    status = 'expired',
+    previous_token_hash = NULL,
+    previous_expires_at = NULL
+WHERE status IN ('active', 'rotating') AND expires_at <= sqlc.arg(now);
+
+-- name: EndGracePeriods :execrows
+-- Rotated keys whose previous token's grace is over go back to active.
+UPDATE gateway_keys SET
+    status = 'active',
+    previous_token_hash = NULL,
+    previous_expires_at = NULL
+WHERE status = 'rotating' AND previous_expires_at <= sqlc.arg(now);
+
+-- name: TouchKey :exec
+-- One key of a batch, run as a prepared statement in the batch's
+-- transaction; a time never moves backwards.
+UPDATE gateway_keys SET last_used_at = sqlc.arg(last_used_at)
+WHERE id = sqlc.arg(id) AND (last_used_at IS NULL OR last_used_at < sqlc.arg(last_used_at));
+
+-- name: EnsureOrg :exec
+INSERT INTO orgs (id, name, created_at) VALUES (sqlc.arg(id), sqlc.arg(id), sqlc.arg(created_at))
+ON CONFLICT (id) DO NOTHING;
+
+-- name: EnsureWorkspace :exec
+INSERT INTO workspaces (id, org_id, name, created_at)
+VALUES (sqlc.arg(id), sqlc.arg(org_id), sqlc.arg(id), sqlc.arg(created_at))
+ON CONFLICT (id) DO NOTHING;
+
+-- name: UpsertStaticKey :execrows
+-- Creates or refreshes a config-declared key. Zero rows means the id
+-- belongs to a key made through the API, which config may not take over.
+INSERT INTO gateway_keys (
+    id, org_id, workspace_id, name, role, permissions, token_hash,
+    token_last4, status, static, expires_at, created_by, created_at
+) VALUES (
+    ?, ?, ?, ?, ?, ?, ?,
+    ?, 'active', 1, ?, ?, ?
+)
+ON CONFLICT (id) DO UPDATE SET
+    org_id = excluded.org_id,
+    workspace_id = excluded.workspace_id,
+    name = excluded.name,
+    role = excluded.role,
+    permissions = excluded.permissions,
+    token_hash = excluded.token_hash,
+    token_last4 = excluded.token_last4,
+    status = 'active',
+    expires_at = excluded.expires_at,
+    previous_token_hash = NULL,
+    previous_expires_at = NULL,
+    revoked_at = NULL
+WHERE gateway_keys.static;
+
+-- name: RevokeStaticKeysExcept :execrows
+-- keep is a JSON array of ids: SQLite has no array parameters, and sqlc's
+-- slice expansion turns an empty list into NULL, which would match nothing.
+UPDATE gateway_keys SET status = 'revoked', revoked_at = sqlc.arg(now)
+WHERE static AND status <> 'revoked'
+  AND id NOT IN (SELECT value FROM json_each(sqlc.arg(keep)));

@@ -1,0 +1,147 @@
+// Package jobs runs the gateway's background work on River, a job queue that
+// keeps its jobs in the gateway's own database: Postgres (through the
+// store's pgx pool) or SQLite (through the store's single writer
+// connection, the only way to write that file). Replicas sharing a Postgres
+// database elect one leader, which alone enqueues periodic jobs, so each
+// runs once per period however many replicas there are.
+//
+// Today the only job is key expiry: once a minute, and once at start, it
+// calls store.Tenancy.ExpireKeys so that keys past their expiry and grace
+// periods that are over stop working even if no request touches them.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/ongoingai/gateway/internal/store"
+)
+
+// Store is what the runner needs: the tenancy store its jobs work on, and
+// a way into the database River keeps its own tables in. *postgres.Store
+// (Pool) and *sqlite.Store (DB) both qualify.
+type Store interface {
+	store.Tenancy
+	Driver() string
+}
+
+// pgxStore and sqlStore are the two ways a store lends River its database.
+type (
+	pgxStore interface{ Pool() *pgxpool.Pool }
+	sqlStore interface{ DB() *sql.DB }
+)
+
+// ExpireKeysInterval is how often keys are checked for expiry. A minute
+// bounds how long an expired key keeps working (auth also checks expiry on
+// each request; this job makes the stored status catch up).
+const ExpireKeysInterval = time.Minute
+
+// sqlitePollInterval is how often River checks SQLite for new jobs: SQLite
+// has no LISTEN/NOTIFY, so polling is the only signal. Half a second keeps
+// latency low at the cost of a cheap indexed query.
+const sqlitePollInterval = 500 * time.Millisecond
+
+// Runner is a started River client. Stop it before closing the store.
+type Runner struct {
+	stop func(ctx context.Context) error
+}
+
+// Start brings River's tables up to date (rivermigrate, idempotent and safe
+// to run from several replicas) and starts a client that runs the periodic
+// jobs until ctx ends or Stop is called.
+func Start(ctx context.Context, st Store, logger *slog.Logger) (*Runner, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("component", "jobs")
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &expireKeysWorker{keys: st, logger: logger})
+	cfg := &river.Config{
+		Logger:  logger,
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
+		Workers: workers,
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(
+				river.PeriodicInterval(ExpireKeysInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return ExpireKeysArgs{}, nil },
+				// RunOnStart: a gateway that was down for an hour should not
+				// wait another minute to catch up.
+				&river.PeriodicJobOpts{ID: "expire_keys", RunOnStart: true},
+			),
+		},
+	}
+	switch db := st.(type) {
+	case pgxStore:
+		return start(ctx, riverpgxv5.New(db.Pool()), cfg, logger)
+	case sqlStore:
+		cfg.FetchPollInterval = sqlitePollInterval
+		cfg.FetchCooldown = min(sqlitePollInterval, river.FetchCooldownDefault)
+		return start(ctx, riversqlite.New(db.DB()), cfg, logger)
+	default:
+		return nil, fmt.Errorf("jobs: %s store lends River no database", st.Driver())
+	}
+}
+
+// start migrates and starts a client for one driver; the transaction type
+// differs between drivers, hence the type parameter.
+func start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *river.Config, logger *slog.Logger) (*Runner, error) {
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("jobs: migrate river: %w", err)
+	}
+	client, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	if err := client.Start(ctx); err != nil {
+		return nil, fmt.Errorf("jobs: start: %w", err)
+	}
+	return &Runner{stop: client.Stop}, nil
+}
+
+// Stop stops fetching jobs and waits for running ones to finish, or for
+// ctx to end.
+func (r *Runner) Stop(ctx context.Context) error {
+	if err := r.stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	return nil
+}
+
+// ExpireKeysArgs is the key expiry job. It carries nothing: each run
+// expires what is due at the time it runs.
+type ExpireKeysArgs struct{}
+
+// Kind names the job in River's tables.
+func (ExpireKeysArgs) Kind() string { return "expire_keys" }
+
+type expireKeysWorker struct {
+	river.WorkerDefaults[ExpireKeysArgs]
+	keys   store.Tenancy
+	logger *slog.Logger
+}
+
+func (w *expireKeysWorker) Work(ctx context.Context, _ *river.Job[ExpireKeysArgs]) error {
+	n, err := w.keys.ExpireKeys(ctx, time.Now())
+	if err != nil {
+		return err // River retries with backoff
+	}
+	if n > 0 {
+		w.logger.InfoContext(ctx, "expired gateway keys", "changed", n)
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
+	"github.com/ongoingai/gateway/internal/store/postgres/pgdb"
+)
+
+var _ store.Audit = (*Store)(nil)
+
+// InsertAudit writes batch in one statement; ids already stored are
+// skipped, so a retried flush is harmless.
+func (s *Store) InsertAudit(ctx context.Context, batch []store.AuditEvent) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	var p pgdb.InsertAuditParams
+	for _, e := range batch {
+		p.Time = append(p.Time, e.Time)
+		p.ID = append(p.ID, traceconv.Text(e.ID))
+		p.OrgID = append(p.OrgID, traceconv.Text(e.OrgID))
+		p.WorkspaceID = append(p.WorkspaceID, traceconv.Text(e.WorkspaceID))
+		p.ActorKeyID = append(p.ActorKeyID, traceconv.Text(e.ActorKeyID))
+		p.Action = append(p.Action, traceconv.Text(e.Action))
+		p.Target = append(p.Target, traceconv.Text(e.Target))
+		p.Outcome = append(p.Outcome, traceconv.Text(e.Outcome))
+		p.Reason = append(p.Reason, traceconv.Text(e.Reason))
+		p.ClientIp = append(p.ClientIp, traceconv.Text(e.ClientIP))
+		p.RequestID = append(p.RequestID, traceconv.Text(e.RequestID))
+	}
+	if err := pgdb.New(s.pool).InsertAudit(ctx, p); err != nil {
+		return fmt.Errorf("postgres: insert audit: %w", err)
+	}
+	return nil
+}
+
+// ListAudit returns one page of events, newest first, and the cursor for
+// the next page (nil when there is none). Paging and time bounds work as in
+// ListTraces.
+func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, *store.TraceCursor, error) {
+	size := traceconv.PageSize(f.Limit)
+	arg := pgdb.ListAuditParams{
+		OrgID:       optString(f.Tenant.OrgID),
+		WorkspaceID: optString(f.Tenant.WorkspaceID),
+		Action:      optString(f.Action),
+		RowLimit:    int32(size + 1),
+	}
+	from, before := traceconv.TimeBounds(store.TraceFilter{From: f.From, To: f.To, Cursor: f.Cursor})
+	if !from.IsZero() {
+		arg.FromTime = &from
+	}
+	if before != nil {
+		arg.BeforeTime, arg.BeforeID = &before.Timestamp, &before.ID
+	}
+	rows, err := pgdb.New(planEachCall{s.pool}).ListAudit(ctx, arg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: list audit: %w", err)
+	}
+	events := make([]store.AuditEvent, len(rows))
+	for i, r := range rows {
+		events[i] = store.AuditEvent{
+			ID:          r.ID,
+			Time:        r.Time.UTC(),
+			OrgID:       r.OrgID,
+			WorkspaceID: r.WorkspaceID,
+			ActorKeyID:  r.ActorKeyID,
+			Action:      r.Action,
+			Target:      r.Target,
+			Outcome:     r.Outcome,
+			Reason:      r.Reason,
+			ClientIP:    r.ClientIp,
+			RequestID:   r.RequestID,
+		}
+	}
+	return auditPage(events, size)
+}
+
+// auditPage cuts events, fetched with a limit of size+1, down to one page;
+// the extra row only tells whether another page exists.
+func auditPage(events []store.AuditEvent, size int) ([]store.AuditEvent, *store.TraceCursor, error) {
+	if len(events) <= size {
+		return events, nil, nil
+	}
+	events = events[:size]
+	last := events[size-1]
+	return events, &store.TraceCursor{Timestamp: last.Time, ID: last.ID}, nil
+}

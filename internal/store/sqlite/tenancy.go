@@ -1,0 +1,551 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/sqlite/litedb"
+)
+
+var _ store.Tenancy = (*Store)(nil)
+
+// sqliteError is what modernc.org/sqlite's errors offer: the extended
+// result code, which tells a unique violation from a foreign key one.
+type sqliteError interface{ Code() int }
+
+func hasCode(err error, code int) bool {
+	var e sqliteError
+	return errors.As(err, &e) && e.Code() == code
+}
+
+func isUniqueViolation(err error) bool {
+	return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) || hasCode(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+func isForeignKeyViolation(err error) bool {
+	return hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+// notFound turns "no rows" into store.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// inTx runs fn in one write transaction on the writer connection.
+func (s *Store) inTx(ctx context.Context, fn func(q *litedb.Queries) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(litedb.New(tx)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ListOrgs returns every org, oldest first.
+func (s *Store) ListOrgs(ctx context.Context) ([]store.Org, error) {
+	rows, err := litedb.New(s.reader).ListOrgs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list orgs: %w", err)
+	}
+	orgs := make([]store.Org, len(rows))
+	for i, r := range rows {
+		orgs[i] = store.Org{ID: r.ID, Name: r.Name, CreatedAt: fromMicros(r.CreatedAt)}
+	}
+	return orgs, nil
+}
+
+// GetOrg returns org id, or store.ErrNotFound.
+func (s *Store) GetOrg(ctx context.Context, id string) (store.Org, error) {
+	r, err := litedb.New(s.reader).GetOrg(ctx, id)
+	if err != nil {
+		return store.Org{}, fmt.Errorf("sqlite: get org %q: %w", id, notFound(err))
+	}
+	return store.Org{ID: r.ID, Name: r.Name, CreatedAt: fromMicros(r.CreatedAt)}, nil
+}
+
+// CreateOrg stores o; store.ErrConflict when its id is taken.
+func (s *Store) CreateOrg(ctx context.Context, o store.Org) error {
+	n, err := litedb.New(s.writer).CreateOrg(ctx, litedb.CreateOrgParams{ID: o.ID, Name: o.Name, CreatedAt: micros(o.CreatedAt)})
+	if err == nil && n == 0 {
+		err = store.ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create org %q: %w", o.ID, err)
+	}
+	return nil
+}
+
+// RenameOrg renames org id; store.ErrNotFound when there is none.
+func (s *Store) RenameOrg(ctx context.Context, id, name string) error {
+	n, err := litedb.New(s.writer).RenameOrg(ctx, litedb.RenameOrgParams{ID: id, Name: name})
+	if err == nil && n == 0 {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: rename org %q: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteOrg deletes an org without workspaces: store.ErrNotFound when there
+// is none, store.ErrConflict while it has workspaces.
+func (s *Store) DeleteOrg(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(q *litedb.Queries) error {
+		if _, err := q.GetOrg(ctx, id); err != nil {
+			return notFound(err)
+		}
+		n, err := q.CountOrgWorkspaces(ctx, id)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%d workspaces left: %w", n, store.ErrConflict)
+		}
+		_, err = q.DeleteOrg(ctx, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete org %q: %w", id, err)
+	}
+	return nil
+}
+
+// ListWorkspaces returns the org's workspaces, oldest first.
+func (s *Store) ListWorkspaces(ctx context.Context, orgID string) ([]store.Workspace, error) {
+	rows, err := litedb.New(s.reader).ListWorkspaces(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list workspaces: %w", err)
+	}
+	out := make([]store.Workspace, len(rows))
+	for i, r := range rows {
+		out[i] = workspaceFromRow(r)
+	}
+	return out, nil
+}
+
+// GetWorkspace returns workspace id, or store.ErrNotFound.
+func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, error) {
+	r, err := litedb.New(s.reader).GetWorkspace(ctx, id)
+	if err != nil {
+		return store.Workspace{}, fmt.Errorf("sqlite: get workspace %q: %w", id, notFound(err))
+	}
+	return workspaceFromRow(r), nil
+}
+
+// CreateWorkspace stores w: store.ErrConflict when its id is taken,
+// store.ErrNotFound when its org does not exist.
+func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
+	n, err := litedb.New(s.writer).CreateWorkspace(ctx, litedb.CreateWorkspaceParams{
+		ID: w.ID, OrgID: w.OrgID, Name: w.Name, CreatedAt: micros(w.CreatedAt),
+	})
+	switch {
+	case isForeignKeyViolation(err):
+		err = fmt.Errorf("org %q: %w", w.OrgID, store.ErrNotFound)
+	case err == nil && n == 0:
+		err = store.ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create workspace %q: %w", w.ID, err)
+	}
+	return nil
+}
+
+// RenameWorkspace renames workspace id; store.ErrNotFound when there is none.
+func (s *Store) RenameWorkspace(ctx context.Context, id, name string) error {
+	n, err := litedb.New(s.writer).RenameWorkspace(ctx, litedb.RenameWorkspaceParams{ID: id, Name: name})
+	if err == nil && n == 0 {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: rename workspace %q: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteWorkspace deletes a workspace and its dead (revoked or expired)
+// keys: store.ErrNotFound when there is none, store.ErrConflict while any of
+// its keys can still authenticate. The transaction holds SQLite's write
+// lock from its start, so no key can appear between the check and the
+// delete.
+func (s *Store) DeleteWorkspace(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(q *litedb.Queries) error {
+		if _, err := q.GetWorkspace(ctx, id); err != nil {
+			return notFound(err)
+		}
+		n, err := q.CountLiveWorkspaceKeys(ctx, id)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%d live keys: %w", n, store.ErrConflict)
+		}
+		_, err = q.DeleteWorkspace(ctx, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete workspace %q: %w", id, err)
+	}
+	return nil
+}
+
+// ListKeys lists the keys in tenant t, newest first.
+func (s *Store) ListKeys(ctx context.Context, t store.Tenant) ([]store.GatewayKey, error) {
+	rows, err := litedb.New(s.reader).ListKeys(ctx, litedb.ListKeysParams{
+		OrgID: optString(t.OrgID), WorkspaceID: optString(t.WorkspaceID),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list keys: %w", err)
+	}
+	return keysFromRows(rows)
+}
+
+// GetKey returns key id, or store.ErrNotFound.
+func (s *Store) GetKey(ctx context.Context, id string) (store.GatewayKey, error) {
+	row, err := litedb.New(s.reader).GetKey(ctx, id)
+	if err != nil {
+		return store.GatewayKey{}, fmt.Errorf("sqlite: get key %q: %w", id, notFound(err))
+	}
+	return keyFromRow(row)
+}
+
+// AllKeys returns every active or rotating key.
+func (s *Store) AllKeys(ctx context.Context) ([]store.GatewayKey, error) {
+	rows, err := litedb.New(s.reader).AllKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: all keys: %w", err)
+	}
+	return keysFromRows(rows)
+}
+
+// CreateKey stores k: store.ErrConflict when its id or token hash is taken
+// (as any key's current or previous token), store.ErrNotFound when its org
+// or workspace does not exist.
+func (s *Store) CreateKey(ctx context.Context, k store.GatewayKey) error {
+	perms, err := encodePermissions(k.Permissions)
+	if err != nil {
+		return fmt.Errorf("sqlite: create key %q: %w", k.ID, err)
+	}
+	err = s.inTx(ctx, func(q *litedb.Queries) error {
+		if err := checkHashFree(ctx, q, k.TokenHash); err != nil {
+			return err
+		}
+		n, err := q.CreateKey(ctx, litedb.CreateKeyParams{
+			ID:                k.ID,
+			OrgID:             k.OrgID,
+			WorkspaceID:       k.WorkspaceID,
+			Name:              k.Name,
+			Role:              k.Role,
+			Permissions:       perms,
+			TokenHash:         k.TokenHash,
+			TokenLast4:        k.TokenLast4,
+			Status:            string(k.Status),
+			Static:            boolInt(k.Static),
+			ExpiresAt:         microsPtr(k.ExpiresAt),
+			PreviousTokenHash: optString(k.PreviousTokenHash),
+			PreviousExpiresAt: microsPtr(k.PreviousExpiresAt),
+			CreatedBy:         k.CreatedBy,
+			CreatedAt:         micros(k.CreatedAt),
+			RotatedAt:         microsPtr(k.RotatedAt),
+			RevokedAt:         microsPtr(k.RevokedAt),
+			LastUsedAt:        microsPtr(k.LastUsedAt),
+		})
+		switch {
+		case isForeignKeyViolation(err):
+			return fmt.Errorf("org %q or workspace %q: %w", k.OrgID, k.WorkspaceID, store.ErrNotFound)
+		case isUniqueViolation(err):
+			return store.ErrConflict
+		case err == nil && n == 0:
+			return store.ErrConflict
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create key %q: %w", k.ID, err)
+	}
+	return nil
+}
+
+// checkHashFree reports store.ErrConflict when hash already names a key.
+func checkHashFree(ctx context.Context, q *litedb.Queries, hash string) error {
+	used, err := q.HashInUse(ctx, hash)
+	if err != nil {
+		return err
+	}
+	if used {
+		return fmt.Errorf("token hash in use: %w", store.ErrConflict)
+	}
+	return nil
+}
+
+// RotateKey gives key id a new token; the old one works until graceUntil.
+func (s *Store) RotateKey(ctx context.Context, id, newHash, newLast4 string, graceUntil, now time.Time) (store.GatewayKey, error) {
+	var row litedb.GatewayKey
+	err := s.inTx(ctx, func(q *litedb.Queries) error {
+		cur, err := q.GetKey(ctx, id)
+		if err != nil {
+			return notFound(err)
+		}
+		if cur.Static != 0 {
+			return fmt.Errorf("static key: %w", store.ErrConflict)
+		}
+		if cur.Status == string(store.KeyRevoked) || cur.Status == string(store.KeyExpired) {
+			return fmt.Errorf("key is %s: %w", cur.Status, store.ErrConflict)
+		}
+		if err := checkHashFree(ctx, q, newHash); err != nil {
+			return err
+		}
+		g, n := micros(graceUntil), micros(now)
+		row, err = q.RotateKey(ctx, litedb.RotateKeyParams{
+			ID: id, NewHash: newHash, NewLast4: newLast4, GraceUntil: &g, Now: &n,
+		})
+		if isUniqueViolation(err) {
+			return store.ErrConflict
+		}
+		return err
+	})
+	if err != nil {
+		return store.GatewayKey{}, fmt.Errorf("sqlite: rotate key %q: %w", id, err)
+	}
+	return keyFromRow(row)
+}
+
+// RevokeKey revokes key id at once.
+func (s *Store) RevokeKey(ctx context.Context, id string, now time.Time) (store.GatewayKey, error) {
+	var row litedb.GatewayKey
+	err := s.inTx(ctx, func(q *litedb.Queries) error {
+		cur, err := q.GetKey(ctx, id)
+		if err != nil {
+			return notFound(err)
+		}
+		if cur.Static != 0 {
+			return fmt.Errorf("static key: %w", store.ErrConflict)
+		}
+		n := micros(now)
+		row, err = q.RevokeKey(ctx, litedb.RevokeKeyParams{ID: id, Now: &n})
+		return err
+	})
+	if err != nil {
+		return store.GatewayKey{}, fmt.Errorf("sqlite: revoke key %q: %w", id, err)
+	}
+	return keyFromRow(row)
+}
+
+// ExpireKeys marks keys past ExpiresAt expired and ends grace periods that
+// are over, in one transaction; it returns how many keys changed. Expiry
+// runs first and clears the previous token too, so a key that qualifies
+// for both counts once.
+func (s *Store) ExpireKeys(ctx context.Context, now time.Time) (int, error) {
+	var changed int64
+	n := micros(now)
+	err := s.inTx(ctx, func(q *litedb.Queries) error {
+		expired, err := q.ExpireKeys(ctx, &n)
+		if err != nil {
+			return err
+		}
+		ended, err := q.EndGracePeriods(ctx, &n)
+		changed = expired + ended
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: expire keys: %w", err)
+	}
+	return int(changed), nil
+}
+
+// TouchKeys records last-used times in one transaction, one prepared
+// statement for all keys. Unknown ids are ignored.
+func (s *Store) TouchKeys(ctx context.Context, lastUsed map[string]time.Time) error {
+	if len(lastUsed) == 0 {
+		return nil
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: touch keys: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	stmts := &preparedTx{Tx: tx}
+	defer stmts.close()
+	q := litedb.New(stmts)
+	for id, t := range lastUsed {
+		us := micros(t)
+		if err := q.TouchKey(ctx, litedb.TouchKeyParams{ID: id, LastUsedAt: &us}); err != nil {
+			return fmt.Errorf("sqlite: touch key %q: %w", id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: touch keys: %w", err)
+	}
+	return nil
+}
+
+// SyncStaticKeys makes the static keys exactly keys, in one transaction.
+func (s *Store) SyncStaticKeys(ctx context.Context, keys []store.GatewayKey) error {
+	now := micros(time.Now())
+	err := s.inTx(ctx, func(q *litedb.Queries) error {
+		keep := make([]string, 0, len(keys))
+		for _, k := range keys {
+			if err := q.EnsureOrg(ctx, litedb.EnsureOrgParams{ID: k.OrgID, CreatedAt: now}); err != nil {
+				return err
+			}
+			if err := q.EnsureWorkspace(ctx, litedb.EnsureWorkspaceParams{ID: k.WorkspaceID, OrgID: k.OrgID, CreatedAt: now}); err != nil {
+				return err
+			}
+			perms, err := encodePermissions(k.Permissions)
+			if err != nil {
+				return err
+			}
+			created := now
+			if !k.CreatedAt.IsZero() {
+				created = micros(k.CreatedAt)
+			}
+			createdBy := k.CreatedBy
+			if createdBy == "" {
+				createdBy = "config"
+			}
+			n, err := q.UpsertStaticKey(ctx, litedb.UpsertStaticKeyParams{
+				ID:          k.ID,
+				OrgID:       k.OrgID,
+				WorkspaceID: k.WorkspaceID,
+				Name:        k.Name,
+				Role:        k.Role,
+				Permissions: perms,
+				TokenHash:   k.TokenHash,
+				TokenLast4:  k.TokenLast4,
+				ExpiresAt:   microsPtr(k.ExpiresAt),
+				CreatedBy:   createdBy,
+				CreatedAt:   created,
+			})
+			switch {
+			case isUniqueViolation(err):
+				return fmt.Errorf("static key %q: token hash in use: %w", k.ID, store.ErrConflict)
+			case isForeignKeyViolation(err):
+				return fmt.Errorf("static key %q: workspace %q is not in org %q: %w", k.ID, k.WorkspaceID, k.OrgID, store.ErrConflict)
+			case err != nil:
+				return err
+			case n == 0:
+				return fmt.Errorf("static key %q: id belongs to an API key: %w", k.ID, store.ErrConflict)
+			}
+			keep = append(keep, k.ID)
+		}
+		ids, err := json.Marshal(keep)
+		if err != nil {
+			return err
+		}
+		_, err = q.RevokeStaticKeysExcept(ctx, litedb.RevokeStaticKeysExceptParams{Now: &now, Keep: string(ids)})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: sync static keys: %w", err)
+	}
+	return nil
+}
+
+// WatchKeys returns nil at once: SQLite has no cross-process notification,
+// and every change goes through this process, which reloads after each.
+func (s *Store) WatchKeys(ctx context.Context, onChange func()) error { return nil }
+
+func workspaceFromRow(r litedb.Workspace) store.Workspace {
+	return store.Workspace{ID: r.ID, OrgID: r.OrgID, Name: r.Name, CreatedAt: fromMicros(r.CreatedAt)}
+}
+
+func keysFromRows(rows []litedb.GatewayKey) ([]store.GatewayKey, error) {
+	keys := make([]store.GatewayKey, len(rows))
+	for i, r := range rows {
+		k, err := keyFromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = k
+	}
+	return keys, nil
+}
+
+func keyFromRow(r litedb.GatewayKey) (store.GatewayKey, error) {
+	perms, err := decodePermissions(r.Permissions)
+	if err != nil {
+		return store.GatewayKey{}, fmt.Errorf("key %q: %w", r.ID, err)
+	}
+	k := store.GatewayKey{
+		ID:                r.ID,
+		OrgID:             r.OrgID,
+		WorkspaceID:       r.WorkspaceID,
+		Name:              r.Name,
+		Role:              r.Role,
+		Permissions:       perms,
+		TokenHash:         r.TokenHash,
+		TokenLast4:        r.TokenLast4,
+		Status:            store.KeyStatus(r.Status),
+		Static:            r.Static != 0,
+		ExpiresAt:         timePtr(r.ExpiresAt),
+		PreviousExpiresAt: timePtr(r.PreviousExpiresAt),
+		CreatedBy:         r.CreatedBy,
+		CreatedAt:         fromMicros(r.CreatedAt),
+		RotatedAt:         timePtr(r.RotatedAt),
+		RevokedAt:         timePtr(r.RevokedAt),
+		LastUsedAt:        timePtr(r.LastUsedAt),
+	}
+	if r.PreviousTokenHash != nil {
+		k.PreviousTokenHash = *r.PreviousTokenHash
+	}
+	return k, nil
+}
+
+// encodePermissions stores permissions as a JSON array, which keeps any
+// character a permission name might contain, commas included.
+func encodePermissions(p []string) (string, error) {
+	if p == nil {
+		p = []string{}
+	}
+	b, err := json.Marshal(p)
+	return string(b), err
+}
+
+// decodePermissions reads encodePermissions' output; an empty array comes
+// back nil, so keys round-trip whether or not they had permissions.
+func decodePermissions(s string) ([]string, error) {
+	var p []string
+	if err := json.Unmarshal([]byte(s), &p); err != nil {
+		return nil, fmt.Errorf("permissions: %w", err)
+	}
+	if len(p) == 0 {
+		return nil, nil
+	}
+	return p, nil
+}
+
+func microsPtr(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	us := micros(*t)
+	return &us
+}
+
+func timePtr(us *int64) *time.Time {
+	if us == nil {
+		return nil
+	}
+	t := fromMicros(*us)
+	return &t
+}
+
+// optString maps "" to NULL, for optional filters and columns.
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
