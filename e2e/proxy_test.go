@@ -172,6 +172,7 @@ func TestForwardingKeepsQueryStripsPrefixGatewayKeyAndHopHeaders(t *testing.T) {
 		"Connection":              "X-Hop",
 		"X-Hop":                   "1",
 		"X-Custom":                "kept",
+		"X-Request-ID":            "req-abc_1",
 	})
 	reqs := g.fake.Requests()
 	if len(reqs) != 1 {
@@ -187,6 +188,8 @@ func TestForwardingKeepsQueryStripsPrefixGatewayKeyAndHopHeaders(t *testing.T) {
 	tr := g.oneTrace()
 	expect(t, "trace path excludes query", tr.RequestPath, "/openai/v1/models")
 	expect(t, "gateway key redacted", tr.RequestHeaders["X-Ongoingai-Gateway-Key"], "[REDACTED]")
+	expect(t, "request id kept in the trace", string(tr.Metadata), `{"request_id":"req-abc_1"}`)
+	expect(t, "request id forwarded", r.Header.Get("X-Request-Id"), "req-abc_1")
 }
 
 // decoders for each Content-Encoding the gateway must read.

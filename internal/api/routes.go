@@ -45,7 +45,7 @@ func (a *API) Routes() []Route {
 		{Method: http.MethodGet, Pattern: "/api/openapi.yaml", Public: true, Handler: a.openAPI},
 		{Method: http.MethodGet, Pattern: "/api/traces", Resource: analytics, Action: read, Handler: a.listTraces},
 		{Method: http.MethodGet, Pattern: "/api/traces/{id}", Resource: analytics, Action: read, Handler: a.getTrace},
-		{Method: http.MethodGet, Pattern: "/api/diagnostics/trace-pipeline", Resource: "analytics", Action: "read", Handler: a.TracePipeline},
+		{Method: http.MethodGet, Pattern: "/api/diagnostics/trace-pipeline", Resource: analytics, Action: read, Handler: a.TracePipeline},
 
 		{Method: http.MethodGet, Pattern: "/api/gateway-keys", Resource: keys, Action: manage, Handler: a.listKeys},
 		{Method: http.MethodPost, Pattern: "/api/gateway-keys", Resource: keys, Action: manage, Handler: a.createKey},

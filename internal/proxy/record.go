@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ongoingai/gateway/internal/pricing"
+	"github.com/ongoingai/gateway/internal/providers"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
@@ -52,9 +53,15 @@ func (c *call) finish() {
 	if id := c.req.Header.Get("X-Request-Id"); id != "" {
 		// The request id (set or validated by the telemetry middleware) ties
 		// the trace to access logs and spans.
-		r.Metadata, _ = json.Marshal(map[string]string{"request_id": id})
+		r.Metadata, _ = json.Marshal(requestMetadata{RequestID: id})
 	}
 
+	// The observer's account, read once: the outcome and the token counts
+	// both depend on it.
+	var res providers.Result
+	if c.tap != nil {
+		res = c.observer.Result()
+	}
 	cancelled := c.clientGone()
 	switch {
 	case c.resp == nil:
@@ -72,7 +79,7 @@ func (c *call) finish() {
 		switch {
 		case c.resp.StatusCode >= 400:
 			r.Outcome = trace.OutcomeUpstreamError
-		case complete || (c.observer != nil && c.observer.Result().Final):
+		case complete || res.Final:
 			// A client that hangs up right after the closing usage event
 			// (SDKs close the body at [DONE]) has had the whole answer.
 			r.Outcome = trace.OutcomeOK
@@ -95,7 +102,7 @@ func (c *call) finish() {
 		if opts.CaptureBodies {
 			r.ResponseBody = string(c.tap.capture.b)
 		}
-		c.account(r)
+		c.account(r, res)
 	}
 	if r.Model == "" {
 		r.Model = r.RequestModel
@@ -110,8 +117,7 @@ func (c *call) finish() {
 // ended before its closing usage keeps what the provider reported (input
 // tokens, when known) and estimates output from the text delivered, and
 // says so.
-func (c *call) account(r *trace.Record) {
-	res := c.observer.Result()
+func (c *call) account(r *trace.Record, res providers.Result) {
 	r.Model = res.ResponseModel
 	u := res.Usage
 	if !res.Final && r.Outcome != trace.OutcomeUpstreamError && res.DeliveredTextBytes > 0 {
@@ -140,6 +146,11 @@ func (c *call) account(r *trace.Record) {
 	r.EstimatedCostUSD = cost.USD()
 	r.Priced = cost.Priced
 	r.PricingVersion = c.p.opts.Prices.Version()
+}
+
+// requestMetadata is the trace's metadata document.
+type requestMetadata struct {
+	RequestID string `json:"request_id"`
 }
 
 // estimateTokens turns delivered text into a token estimate with the usual

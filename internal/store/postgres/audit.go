@@ -43,9 +43,9 @@ func (s *Store) InsertAudit(ctx context.Context, batch []store.AuditEvent) error
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, *store.TraceCursor, error) {
 	size := traceconv.PageSize(f.Limit)
 	arg := pgdb.ListAuditParams{
-		OrgID:       optString(f.Tenant.OrgID),
-		WorkspaceID: optString(f.Tenant.WorkspaceID),
-		Action:      optString(f.Action),
+		OrgID:       traceconv.OptString(f.Tenant.OrgID),
+		WorkspaceID: traceconv.OptString(f.Tenant.WorkspaceID),
+		Action:      traceconv.OptString(f.Action),
 		RowLimit:    int32(size + 1),
 	}
 	from, before := traceconv.TimeBounds(store.TraceFilter{From: f.From, To: f.To, Cursor: f.Cursor})
@@ -75,16 +75,6 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 			RequestID:   r.RequestID,
 		}
 	}
-	return auditPage(events, size)
-}
-
-// auditPage cuts events, fetched with a limit of size+1, down to one page;
-// the extra row only tells whether another page exists.
-func auditPage(events []store.AuditEvent, size int) ([]store.AuditEvent, *store.TraceCursor, error) {
-	if len(events) <= size {
-		return events, nil, nil
-	}
-	events = events[:size]
-	last := events[size-1]
-	return events, &store.TraceCursor{Timestamp: last.Time, ID: last.ID}, nil
+	page, next := traceconv.Page(events, size, traceconv.AuditKey)
+	return page, next, nil
 }

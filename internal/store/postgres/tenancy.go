@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
 	"github.com/ongoingai/gateway/internal/store/postgres/pgdb"
 )
 
@@ -196,7 +196,7 @@ func (s *Store) DeleteWorkspace(ctx context.Context, id string) error {
 // ListKeys lists the keys in tenant t, newest first.
 func (s *Store) ListKeys(ctx context.Context, t store.Tenant) ([]store.GatewayKey, error) {
 	rows, err := pgdb.New(s.pool).ListKeys(ctx, pgdb.ListKeysParams{
-		OrgID: optString(t.OrgID), WorkspaceID: optString(t.WorkspaceID),
+		OrgID: traceconv.OptString(t.OrgID), WorkspaceID: traceconv.OptString(t.WorkspaceID),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list keys: %w", err)
@@ -226,7 +226,7 @@ func (s *Store) AllKeys(ctx context.Context) ([]store.GatewayKey, error) {
 // (as any key's current or previous token), store.ErrNotFound when its org
 // or workspace does not exist.
 func (s *Store) CreateKey(ctx context.Context, k store.GatewayKey) error {
-	perms, err := encodePermissions(k.Permissions)
+	perms, err := traceconv.EncodePermissions(k.Permissions)
 	if err != nil {
 		return fmt.Errorf("postgres: create key %q: %w", k.ID, err)
 	}
@@ -247,7 +247,7 @@ func (s *Store) CreateKey(ctx context.Context, k store.GatewayKey) error {
 			Status:            string(k.Status),
 			Static:            k.Static,
 			ExpiresAt:         k.ExpiresAt,
-			PreviousTokenHash: optString(k.PreviousTokenHash),
+			PreviousTokenHash: traceconv.OptString(k.PreviousTokenHash),
 			PreviousExpiresAt: k.PreviousExpiresAt,
 			CreatedBy:         k.CreatedBy,
 			CreatedAt:         k.CreatedAt,
@@ -399,7 +399,7 @@ func (s *Store) SyncStaticKeys(ctx context.Context, keys []store.GatewayKey) err
 			if err := q.EnsureWorkspace(ctx, pgdb.EnsureWorkspaceParams{ID: k.WorkspaceID, OrgID: k.OrgID, CreatedAt: now}); err != nil {
 				return err
 			}
-			perms, err := encodePermissions(k.Permissions)
+			perms, err := traceconv.EncodePermissions(k.Permissions)
 			if err != nil {
 				return err
 			}
@@ -511,7 +511,7 @@ func keysFromRows(rows []pgdb.GatewayKey) ([]store.GatewayKey, error) {
 }
 
 func keyFromRow(r pgdb.GatewayKey) (store.GatewayKey, error) {
-	perms, err := decodePermissions(r.Permissions)
+	perms, err := traceconv.DecodePermissions(r.Permissions)
 	if err != nil {
 		return store.GatewayKey{}, fmt.Errorf("key %q: %w", r.ID, err)
 	}
@@ -540,29 +540,6 @@ func keyFromRow(r pgdb.GatewayKey) (store.GatewayKey, error) {
 	return k, nil
 }
 
-// encodePermissions stores permissions as a JSON array, which keeps any
-// character a permission name might contain, commas included.
-func encodePermissions(p []string) (string, error) {
-	if p == nil {
-		p = []string{}
-	}
-	b, err := json.Marshal(p)
-	return string(b), err
-}
-
-// decodePermissions reads encodePermissions' output; an empty array comes
-// back nil, so keys round-trip whether or not they had permissions.
-func decodePermissions(s string) ([]string, error) {
-	var p []string
-	if err := json.Unmarshal([]byte(s), &p); err != nil {
-		return nil, fmt.Errorf("permissions: %w", err)
-	}
-	if len(p) == 0 {
-		return nil, nil
-	}
-	return p, nil
-}
-
 // utcPtr copies t in UTC: pgx hands times back in the local zone.
 func utcPtr(t *time.Time) *time.Time {
 	if t == nil {
@@ -570,14 +547,6 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
-}
-
-// optString maps "" to NULL, for optional filters and columns.
-func optString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 func defaultString(s, def string) string {

@@ -107,7 +107,7 @@ func (s *Store) ListTraces(ctx context.Context, f store.TraceFilter) ([]trace.Re
 	for i := range rows {
 		recs[i] = summaryRecord(&rows[i])
 	}
-	page, next := traceconv.Page(recs, size)
+	page, next := traceconv.Page(recs, size, traceconv.TraceKey)
 	return page, next, nil
 }
 

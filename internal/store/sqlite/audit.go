@@ -57,9 +57,9 @@ func (s *Store) InsertAudit(ctx context.Context, batch []store.AuditEvent) error
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, *store.TraceCursor, error) {
 	size := traceconv.PageSize(f.Limit)
 	arg := litedb.ListAuditParams{
-		OrgID:       optString(f.Tenant.OrgID),
-		WorkspaceID: optString(f.Tenant.WorkspaceID),
-		Action:      optString(f.Action),
+		OrgID:       traceconv.OptString(f.Tenant.OrgID),
+		WorkspaceID: traceconv.OptString(f.Tenant.WorkspaceID),
+		Action:      traceconv.OptString(f.Action),
 		// Both bounds are always given (see audit.sql); none is the widest.
 		FromTime:   math.MinInt64,
 		BeforeTime: math.MaxInt64,
@@ -110,10 +110,6 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 			RequestID:   r.RequestID,
 		}
 	}
-	if len(events) <= size {
-		return events, nil, nil
-	}
-	events = events[:size]
-	last := events[size-1]
-	return events, &store.TraceCursor{Timestamp: last.Time, ID: last.ID}, nil
+	page, next := traceconv.Page(events, size, traceconv.AuditKey)
+	return page, next, nil
 }

@@ -11,6 +11,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
 	"github.com/ongoingai/gateway/internal/store/sqlite/litedb"
 )
 
@@ -204,7 +205,7 @@ func (s *Store) DeleteWorkspace(ctx context.Context, id string) error {
 // ListKeys lists the keys in tenant t, newest first.
 func (s *Store) ListKeys(ctx context.Context, t store.Tenant) ([]store.GatewayKey, error) {
 	rows, err := litedb.New(s.reader).ListKeys(ctx, litedb.ListKeysParams{
-		OrgID: optString(t.OrgID), WorkspaceID: optString(t.WorkspaceID),
+		OrgID: traceconv.OptString(t.OrgID), WorkspaceID: traceconv.OptString(t.WorkspaceID),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list keys: %w", err)
@@ -234,7 +235,7 @@ func (s *Store) AllKeys(ctx context.Context) ([]store.GatewayKey, error) {
 // (as any key's current or previous token), store.ErrNotFound when its org
 // or workspace does not exist.
 func (s *Store) CreateKey(ctx context.Context, k store.GatewayKey) error {
-	perms, err := encodePermissions(k.Permissions)
+	perms, err := traceconv.EncodePermissions(k.Permissions)
 	if err != nil {
 		return fmt.Errorf("sqlite: create key %q: %w", k.ID, err)
 	}
@@ -254,7 +255,7 @@ func (s *Store) CreateKey(ctx context.Context, k store.GatewayKey) error {
 			Status:            string(k.Status),
 			Static:            boolInt(k.Static),
 			ExpiresAt:         microsPtr(k.ExpiresAt),
-			PreviousTokenHash: optString(k.PreviousTokenHash),
+			PreviousTokenHash: traceconv.OptString(k.PreviousTokenHash),
 			PreviousExpiresAt: microsPtr(k.PreviousExpiresAt),
 			CreatedBy:         k.CreatedBy,
 			CreatedAt:         micros(k.CreatedAt),
@@ -403,7 +404,7 @@ func (s *Store) SyncStaticKeys(ctx context.Context, keys []store.GatewayKey) err
 			if err := q.EnsureWorkspace(ctx, litedb.EnsureWorkspaceParams{ID: k.WorkspaceID, OrgID: k.OrgID, CreatedAt: now}); err != nil {
 				return err
 			}
-			perms, err := encodePermissions(k.Permissions)
+			perms, err := traceconv.EncodePermissions(k.Permissions)
 			if err != nil {
 				return err
 			}
@@ -474,7 +475,7 @@ func keysFromRows(rows []litedb.GatewayKey) ([]store.GatewayKey, error) {
 }
 
 func keyFromRow(r litedb.GatewayKey) (store.GatewayKey, error) {
-	perms, err := decodePermissions(r.Permissions)
+	perms, err := traceconv.DecodePermissions(r.Permissions)
 	if err != nil {
 		return store.GatewayKey{}, fmt.Errorf("key %q: %w", r.ID, err)
 	}
@@ -503,29 +504,6 @@ func keyFromRow(r litedb.GatewayKey) (store.GatewayKey, error) {
 	return k, nil
 }
 
-// encodePermissions stores permissions as a JSON array, which keeps any
-// character a permission name might contain, commas included.
-func encodePermissions(p []string) (string, error) {
-	if p == nil {
-		p = []string{}
-	}
-	b, err := json.Marshal(p)
-	return string(b), err
-}
-
-// decodePermissions reads encodePermissions' output; an empty array comes
-// back nil, so keys round-trip whether or not they had permissions.
-func decodePermissions(s string) ([]string, error) {
-	var p []string
-	if err := json.Unmarshal([]byte(s), &p); err != nil {
-		return nil, fmt.Errorf("permissions: %w", err)
-	}
-	if len(p) == 0 {
-		return nil, nil
-	}
-	return p, nil
-}
-
 func microsPtr(t *time.Time) *int64 {
 	if t == nil {
 		return nil
@@ -540,12 +518,4 @@ func timePtr(us *int64) *time.Time {
 	}
 	t := fromMicros(*us)
 	return &t
-}
-
-// optString maps "" to NULL, for optional filters and columns.
-func optString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

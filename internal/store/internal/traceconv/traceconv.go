@@ -1,7 +1,8 @@
-// Package traceconv holds the storage conventions both trace stores share,
-// so the Postgres and SQLite drivers cannot drift apart on them: how absent
-// values are stored, how headers and metadata become text, how a list limit
-// is bounded and how a page and its cursor are cut.
+// Package traceconv holds the storage conventions both stores share, so the
+// Postgres and SQLite drivers cannot drift apart on them: how absent values
+// are stored, how headers, metadata and key permissions become text, how a
+// list limit is bounded and how a page and its cursor are cut (for traces
+// and audit events alike).
 package traceconv
 
 import (
@@ -37,14 +38,48 @@ func PageSize(limit int) int {
 
 // Page cuts rows, fetched with a limit of size+1, down to one page. The
 // extra row only tells whether another page exists, which saves a COUNT; the
-// cursor then points at the last row of this page.
-func Page(rows []trace.Record, size int) ([]trace.Record, *store.TraceCursor) {
+// cursor then points at the last row of this page, whose (time, id) key
+// returns.
+func Page[T any](rows []T, size int, key func(*T) store.TraceCursor) ([]T, *store.TraceCursor) {
 	if len(rows) <= size {
 		return rows, nil
 	}
 	rows = rows[:size]
-	last := rows[size-1]
-	return rows, &store.TraceCursor{Timestamp: last.Timestamp, ID: last.ID}
+	cursor := key(&rows[size-1])
+	return rows, &cursor
+}
+
+// TraceKey is a trace's position in the newest-first order.
+func TraceKey(r *trace.Record) store.TraceCursor {
+	return store.TraceCursor{Timestamp: r.Timestamp, ID: r.ID}
+}
+
+// AuditKey is an audit event's position in the newest-first order.
+func AuditKey(e *store.AuditEvent) store.TraceCursor {
+	return store.TraceCursor{Timestamp: e.Time, ID: e.ID}
+}
+
+// EncodePermissions stores a key's extra permissions as a JSON array, which
+// keeps any character a permission name might contain, commas included.
+func EncodePermissions(p []string) (string, error) {
+	if p == nil {
+		p = []string{}
+	}
+	b, err := json.Marshal(p)
+	return string(b), err
+}
+
+// DecodePermissions reads EncodePermissions' output; an empty array comes
+// back nil, so keys round-trip whether or not they had permissions.
+func DecodePermissions(s string) ([]string, error) {
+	var p []string
+	if err := json.Unmarshal([]byte(s), &p); err != nil {
+		return nil, fmt.Errorf("permissions: %w", err)
+	}
+	if len(p) == 0 {
+		return nil, nil
+	}
+	return p, nil
 }
 
 // TimeBounds folds a filter's time range and cursor into the two bounds the

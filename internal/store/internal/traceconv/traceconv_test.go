@@ -19,11 +19,11 @@ func TestPageSize(t *testing.T) {
 func TestPage(t *testing.T) {
 	ts := time.Unix(100, 0).UTC()
 	rows := []trace.Record{{ID: "c", Timestamp: ts}, {ID: "b", Timestamp: ts}, {ID: "a", Timestamp: ts}}
-	page, next := Page(rows, 3)
+	page, next := Page(rows, 3, TraceKey)
 	if len(page) != 3 || next != nil {
 		t.Errorf("exactly a page: %d rows, cursor %v", len(page), next)
 	}
-	page, next = Page(rows, 2)
+	page, next = Page(rows, 2, TraceKey)
 	if len(page) != 2 || next == nil || next.ID != "b" || !next.Timestamp.Equal(ts) {
 		t.Errorf("one extra row: %d rows, cursor %+v; want 2 and a cursor at b", len(page), next)
 	}
