@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			return nil, fmt.Errorf("observability.prometheus.listen: %w", err)
 		}
 	}
-	if a.jobs, err = jobs.Start(ctx, st, logger); err != nil {
+	if a.jobs, err = jobs.Start(ctx, st, jobs.Options{Logger: logger}); err != nil {
 		a.Close(ctx)
 		return nil, fmt.Errorf("background jobs: %w", err)
 	}

@@ -57,10 +57,17 @@ type Runner struct {
 	stop func(ctx context.Context) error
 }
 
+// Options configures the runner. The zero value runs every job with its
+// defaults and logs nothing.
+type Options struct {
+	Logger *slog.Logger
+}
+
 // Start brings River's tables up to date (rivermigrate, idempotent and safe
 // to run from several replicas) and starts a client that runs the periodic
 // jobs until ctx ends or Stop is called.
-func Start(ctx context.Context, st Store, logger *slog.Logger) (*Runner, error) {
+func Start(ctx context.Context, st Store, opts Options) (*Runner, error) {
+	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

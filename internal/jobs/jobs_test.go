@@ -66,7 +66,7 @@ func testExpireKeysJob(t *testing.T, s jobs.Store) {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r, err := jobs.Start(runCtx, s, slog.New(slog.DiscardHandler))
+	r, err := jobs.Start(runCtx, s, jobs.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
