@@ -46,9 +46,16 @@ func expectUsage(t *testing.T, r trace.Record, input, output, cached, cacheWrite
 	expect(t, "reasoning_tokens", r.ReasoningTokens, reasoning)
 }
 
+// captureHeaders sets tracing.capture_headers; headers are not stored by
+// default.
+func captureHeaders(names ...string) func(*config.Config) {
+	return func(c *config.Config) { c.Tracing.CaptureHeaders = names }
+}
+
 func TestOpenAIChatIsTracedWithExactTokensAndCost(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
-		g := startGateway(t, driver)
+		// Naming a credential header stores it redacted, never its value.
+		g := startGateway(t, driver, captureHeaders("authorization", "content-type"))
 		client := g.openai(fakeupstream.HeaderInputTokens, "1000", fakeupstream.HeaderCachedTokens, "200", fakeupstream.HeaderEvents, "50")
 
 		res, err := client.Chat.Completions.New(context.Background(), chatParams("gpt-4o"))
@@ -81,6 +88,9 @@ func TestOpenAIChatIsTracedWithExactTokensAndCost(t *testing.T) {
 		if r.ResponseHeaders["Content-Type"] == "" {
 			t.Error("response headers were not captured")
 		}
+		if _, ok := r.RequestHeaders["User-Agent"]; ok || len(r.RequestHeaders) != 2 {
+			t.Errorf("stored request headers beyond the ones named: %v", r.RequestHeaders)
+		}
 		if r.ID == "" || r.Timestamp.IsZero() || r.CreatedAt.Before(r.Timestamp) {
 			t.Errorf("id/timestamps wrong: %q %v %v", r.ID, r.Timestamp, r.CreatedAt)
 		}
@@ -93,6 +103,25 @@ func TestOpenAIChatIsTracedWithExactTokensAndCost(t *testing.T) {
 		if !strings.Contains(reqs[0].Header.Get("Accept-Encoding"), "gzip") {
 			t.Errorf("upstream Accept-Encoding = %q: the SDK's gzip request was not forwarded", reqs[0].Header.Get("Accept-Encoding"))
 		}
+	})
+}
+
+// Headers are stored only when tracing.capture_headers names them: an SDK's
+// request headers and a provider's response headers would cost more bytes
+// than the rest of the trace. The request id still ties the trace to logs.
+func TestTracesStoreNoHeadersByDefault(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver)
+		client := g.openai("X-Request-Id", "req-no-headers_1")
+		if _, err := client.Chat.Completions.New(context.Background(), chatParams("gpt-4o")); err != nil {
+			t.Fatal(err)
+		}
+		r := g.oneTrace()
+		if r.RequestHeaders != nil || r.ResponseHeaders != nil {
+			t.Errorf("headers stored by default: request %v, response %v", r.RequestHeaders, r.ResponseHeaders)
+		}
+		expect(t, "request id in metadata", string(r.Metadata), `{"request_id":"req-no-headers_1"}`)
+		expect(t, "outcome", r.Outcome, trace.OutcomeOK)
 	})
 }
 
@@ -235,7 +264,7 @@ func TestOpenAIEmbeddingsAndLegacyCompletions(t *testing.T) {
 
 func TestAnthropicMessagesWithCacheReadsAndWrites(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
-		g := startGateway(t, driver)
+		g := startGateway(t, driver, captureHeaders("*"))
 		client := g.anthropic(fakeupstream.HeaderInputTokens, "100", fakeupstream.HeaderCachedTokens, "2000",
 			fakeupstream.HeaderCacheWriteTokens, "500", fakeupstream.HeaderEvents, "40",
 			fakeupstream.HeaderResponseModel, "dated")

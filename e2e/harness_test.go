@@ -47,6 +47,7 @@ type gateway struct {
 	fake     *fakeupstream.Server
 	upstream *httptest.Server
 	cfg      config.Config
+	app      *app.App
 	stop     func() error // cancels Serve and waits for it
 }
 
@@ -106,7 +107,7 @@ func serveConfig(t *testing.T, cfg config.Config, fake *fakeupstream.Server, ups
 		return serveErr
 	}
 	t.Cleanup(func() { stop() })
-	return &gateway{t: t, URL: "http://" + ln.Addr().String(), fake: fake, upstream: upstream, cfg: cfg, stop: stop}
+	return &gateway{t: t, URL: "http://" + ln.Addr().String(), fake: fake, upstream: upstream, cfg: cfg, app: a, stop: stop}
 }
 
 // openai returns an official OpenAI client pointed at the gateway, as a

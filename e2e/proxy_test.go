@@ -165,7 +165,7 @@ func TestRequestBodyCap(t *testing.T) {
 }
 
 func TestForwardingKeepsQueryStripsPrefixGatewayKeyAndHopHeaders(t *testing.T) {
-	g := startGateway(t, "sqlite")
+	g := startGateway(t, "sqlite", captureHeaders("*"))
 	g.do(http.MethodGet, "/openai/v1/models?limit=5&after=x", "", map[string]string{
 		"Authorization":           "Bearer " + openAIKey,
 		"X-OngoingAI-Gateway-Key": "ogw_secret",

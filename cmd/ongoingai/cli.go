@@ -50,6 +50,7 @@ func commandTable() []command {
 		{"shell-init", "print shell exports that point OpenAI and Anthropic SDKs at the gateway", shellInitCmd},
 		{"wrap", "run a command with SDK base URLs pointing at the gateway", wrapCmd},
 		{"keys", "create, list, rotate and revoke gateway keys in the store", keysCmd},
+		{"report", "print usage and cost from the store: summary, top models and keys, daily cost", reportCmd},
 		{"version", "print version information", versionCmd},
 		{"help", "show help for a command", helpCmd},
 	}

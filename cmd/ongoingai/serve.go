@@ -11,9 +11,18 @@ import (
 
 	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
+	"github.com/ongoingai/gateway/internal/telemetry"
 )
 
 func serveCmd(c *cli, args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runServe(ctx, c, args)
+}
+
+// runServe is the serve command with its lifetime given by ctx: the
+// command cancels it on SIGINT or SIGTERM, tests cancel it themselves.
+func runServe(ctx context.Context, c *cli, args []string) int {
 	f := newFlags("serve", "ongoingai serve [--config FILE]",
 		"Runs the gateway until SIGINT or SIGTERM, then drains in-flight requests\n"+
 			"and queued traces before exiting.")
@@ -30,8 +39,10 @@ func serveCmd(c *cli, args []string) int {
 	}
 
 	logger := newLogger(c.stderr, cfg.Observability.Log)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The process-wide default too, so that a library logging through slog
+	// or the standard log package writes the same JSON lines, not a
+	// second format on the same stream.
+	slog.SetDefault(logger)
 	if err := app.Run(ctx, cfg, logger); err != nil {
 		fmt.Fprintf(c.stderr, "ongoingai serve: %v\n", err)
 		return exitFail
@@ -39,16 +50,10 @@ func serveCmd(c *cli, args []string) int {
 	return exitOK
 }
 
-// newLogger builds the process logger. The level and format were validated
-// with the config, so the fallbacks here only guard hand-built configs.
+// newLogger builds the process logger: telemetry.NewLogger, so that every
+// line logged with a request's context carries its request_id, trace_id
+// and span_id, at the configured level and format (validated with the
+// config; unknown values fall back to info and JSON).
 func newLogger(w io.Writer, lc config.Log) *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(lc.Level)); err != nil {
-		level = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if lc.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return telemetry.NewLogger(lc, w)
 }

@@ -34,15 +34,15 @@ type pipelineRecords struct {
 	Lost     int64 `json:"lost_total"`
 }
 
-// pipelineFailures classes failures by what they cost. The writer does
-// not classify errors by cause (timeout, connection, constraint) yet; when
-// it does, a by_cause map can sit beside by_class without breaking clients.
+// pipelineFailures are the failed batch inserts, by cause. Each failed
+// attempt was retried, so a failure here cost latency, not records; the
+// records given up on are records.dropped_total and records.lost_total.
 type pipelineFailures struct {
-	// Total is the number of failed insert attempts; each was retried, so
-	// a failure here cost latency, not records.
 	Total int64 `json:"total"`
-	// ByClass splits the damage: "retried" attempts (no record lost),
-	// records "dropped" at a full queue, records "lost" at shutdown.
+	// ByClass splits Total by cause, every class present (zeros too):
+	// "timeout" (the store is slow or locked), "connection" (it is down or
+	// restarting), "constraint" (it rejects the rows: a bug, retrying will
+	// not help), "other".
 	ByClass   map[string]int64 `json:"by_class"`
 	LastError string           `json:"last_error,omitempty"`
 }
@@ -80,15 +80,7 @@ func newTracePipelineResponse(s trace.Stats) tracePipelineResponse {
 		Records: pipelineRecords{
 			Enqueued: s.Enqueued, Written: s.Written, Dropped: s.Dropped, Lost: s.Lost,
 		},
-		WriteFailures: pipelineFailures{
-			Total: s.WriteFailures,
-			ByClass: map[string]int64{
-				"retried": s.WriteFailures,
-				"dropped": s.Dropped,
-				"lost":    s.Lost,
-			},
-			LastError: s.LastError,
-		},
+		WriteFailures: pipelineFailures{Total: s.WriteFailures, ByClass: failuresByClass(s)},
 	}
 	if s.Capacity > 0 {
 		resp.Queue.Utilization = float64(s.Depth) / float64(s.Capacity)
@@ -102,4 +94,18 @@ func newTracePipelineResponse(s trace.Stats) tracePipelineResponse {
 		}
 	}
 	return resp
+}
+
+// failuresByClass is s's failures by class with every class present, so
+// that clients can rely on the keys; a Stats made without the map counts
+// its failures as "other".
+func failuresByClass(s trace.Stats) map[string]int64 {
+	out := make(map[string]int64, len(trace.FailureClasses))
+	for _, class := range trace.FailureClasses {
+		out[class] = s.WriteFailuresByClass[class]
+	}
+	if s.WriteFailuresByClass == nil {
+		out[trace.FailureOther] = s.WriteFailures
+	}
+	return out
 }

@@ -1,16 +1,67 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/ongoingai/gateway/internal/trace"
 )
+
+// classifiedSink fails once with each error, then writes.
+type classifiedSink struct{ errs []error }
+
+func (s *classifiedSink) InsertTraces(context.Context, []trace.Record) error {
+	if len(s.errs) == 0 {
+		return nil
+	}
+	err := s.errs[0]
+	s.errs = s.errs[1:]
+	return err
+}
+
+// The failures a real writer counted, by class, are what the endpoint
+// reports; before any failure every class is there with zero.
+func TestTracePipelineReportsFailuresByClass(t *testing.T) {
+	errRejected := errors.New("check constraint violated")
+	sink := &classifiedSink{errs: []error{
+		fmt.Errorf("begin: %w", context.DeadlineExceeded),
+		&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED},
+		&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET},
+		errRejected,
+	}}
+	w := trace.NewWriter(sink, trace.WriterOptions{
+		BatchSize: 1, FlushInterval: time.Millisecond, RetryBackoffMax: time.Millisecond,
+		Classify: func(err error) string {
+			if errors.Is(err, errRejected) {
+				return trace.FailureConstraint
+			}
+			return ""
+		},
+	})
+	before := getTracePipeline(t, w.Stats())["write_failures"].(map[string]any)
+	if got, _ := json.Marshal(before); string(got) != `{"by_class":{"connection":0,"constraint":0,"other":0,"timeout":0},"total":0}` {
+		t.Errorf("before any failure: %s", got)
+	}
+	w.Enqueue(&trace.Record{ID: "tr_1"})
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	after := getTracePipeline(t, w.Stats())["write_failures"].(map[string]any)
+	delete(after, "last_error")
+	if got, _ := json.Marshal(after); string(got) != `{"by_class":{"connection":2,"constraint":1,"other":0,"timeout":1},"total":4}` {
+		t.Errorf("after four failures: %s", got)
+	}
+}
 
 func getTracePipeline(t *testing.T, s trace.Stats) map[string]any {
 	t.Helper()
@@ -31,12 +82,13 @@ func TestTracePipelineReportsWriterStats(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	body := getTracePipeline(t, trace.Stats{
 		Capacity: 200, Depth: 50, HighWater: 120, Enqueued: 1000, Written: 940, Dropped: 7, WriteFailures: 3, Lost: 2,
-		LastError: "insert traces: connection refused", LastFlushAt: at, LastFlushDuration: 4.25, LastBatchSize: 31,
+		WriteFailuresByClass: map[string]int64{"timeout": 1, "connection": 2, "constraint": 0, "other": 0},
+		LastError:            "insert traces: connection refused", LastFlushAt: at, LastFlushDuration: 4.25, LastBatchSize: 31,
 	})
 	want := `{"last_flush":{"at":"2026-01-02T03:04:05Z","batch_size":31,"duration_ms":4.25},` +
 		`"queue":{"capacity":200,"depth":50,"high_water":120,"utilization":0.25},` +
 		`"records":{"dropped_total":7,"enqueued_total":1000,"lost_total":2,"written_total":940},` +
-		`"write_failures":{"by_class":{"dropped":7,"lost":2,"retried":3},"last_error":"insert traces: connection refused","total":3}}`
+		`"write_failures":{"by_class":{"connection":2,"constraint":0,"other":0,"timeout":1},"last_error":"insert traces: connection refused","total":3}}`
 	got, _ := json.Marshal(body) // map keys marshal sorted: a stable comparison
 	if string(got) != want {
 		t.Errorf("got  %s\nwant %s", got, want)

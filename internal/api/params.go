@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/ongoingai/gateway/internal/analytics"
 )
 
 // paramError is a 400 whose message names the parameter and the rule.
@@ -29,20 +31,11 @@ func intParam(q url.Values, name string, def, lo, hi int) (int, error) {
 // means the end of that day (exclusive: the next midnight), so to=2026-01-31
 // includes all of January 31st.
 func timeParam(q url.Values, name string, endOfDay bool) (time.Time, error) {
-	v := q.Get(name)
-	if v == "" {
-		return time.Time{}, nil
+	t, err := analytics.ParseTime(q.Get(name), endOfDay)
+	if err != nil {
+		return time.Time{}, &paramError{name, err.Error()}
 	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC(), nil
-	}
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
-		if endOfDay {
-			d = d.AddDate(0, 0, 1)
-		}
-		return d, nil
-	}
-	return time.Time{}, &paramError{name, "must be an RFC3339 timestamp or a YYYY-MM-DD date"}
+	return t, nil
 }
 
 // timeRange parses from/to and checks their order.

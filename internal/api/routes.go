@@ -46,6 +46,13 @@ func (a *API) Routes() []Route {
 		{Method: http.MethodGet, Pattern: "/api/traces", Resource: analytics, Action: read, Handler: a.listTraces},
 		{Method: http.MethodGet, Pattern: "/api/traces/{id}", Resource: analytics, Action: read, Handler: a.getTrace},
 		{Method: http.MethodGet, Pattern: "/api/diagnostics/trace-pipeline", Resource: analytics, Action: read, Handler: a.TracePipeline},
+		{Method: http.MethodGet, Pattern: "/api/analytics/summary", Resource: analytics, Action: read, Handler: a.analyticsSummary},
+		{Method: http.MethodGet, Pattern: "/api/analytics/usage", Resource: analytics, Action: read, Handler: a.analyticsUsage},
+		{Method: http.MethodGet, Pattern: "/api/analytics/cost", Resource: analytics, Action: read, Handler: a.analyticsCost},
+		{Method: http.MethodGet, Pattern: "/api/analytics/models", Resource: analytics, Action: read, Handler: a.analyticsModels},
+		{Method: http.MethodGet, Pattern: "/api/analytics/keys", Resource: analytics, Action: read, Handler: a.analyticsKeys},
+		{Method: http.MethodGet, Pattern: "/api/analytics/latency", Resource: analytics, Action: read, Handler: a.analyticsLatency},
+		{Method: http.MethodGet, Pattern: "/api/analytics/errors", Resource: analytics, Action: read, Handler: a.analyticsErrors},
 
 		{Method: http.MethodGet, Pattern: "/api/gateway-keys", Resource: keys, Action: manage, Handler: a.listKeys},
 		{Method: http.MethodPost, Pattern: "/api/gateway-keys", Resource: keys, Action: manage, Handler: a.createKey},

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -27,12 +29,53 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.Is(err, io.EOF) {
 			return nil // no body: every field keeps its default
 		}
-		return fmt.Errorf("invalid JSON body: %v", err)
+		return errors.New("invalid JSON body: " + bodyProblem(err))
 	}
 	if dec.More() {
 		return errors.New("invalid JSON body: more than one JSON value")
 	}
 	return nil
+}
+
+// bodyProblem words a decoding error for the client in one of a few stable
+// forms (documented in openapi.yaml under BadBody), instead of
+// encoding/json's text, which names Go types and changes between releases.
+func bodyProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return "not an object"
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("field %q must be %s", typeErr.Field, jsonKind(typeErr.Type))
+	case errors.As(err, &tooLarge):
+		return fmt.Sprintf("larger than %d bytes", tooLarge.Limit)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json has no error type for this one.
+		return strings.TrimPrefix(err.Error(), "json: ")
+	default:
+		return "malformed JSON"
+	}
+}
+
+// jsonKind names the JSON type a Go type decodes from, with its article.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	default:
+		return "an object"
+	}
 }
 
 // writeServiceError answers a tenancy.Service error: its own message for

@@ -38,15 +38,17 @@ type App struct {
 	keys    *gatewayKeys // nil until built; closed before the store
 	tel     *telemetry.Telemetry
 	metrics *telemetry.MetricsServer // the optional loopback /metrics listener
-	jobs    *jobs.Runner             // background jobs (River); nil until started
+	pprof   *pprofServer             // the optional loopback pprof listener (debug.pprof_addr)
+	jobs    *jobs.Runner             // background jobs (River), rollups included
 	routes  []api.Route
 	handler http.Handler
 }
 
 // New builds the gateway: opens the store (applying migrations), starts the
-// trace writer, syncs the config's static keys and loads every gateway key
-// into memory (see startGatewayKeys), and wires the router. Close releases
-// what New started.
+// background jobs and the trace writer (whose batches they roll up), syncs
+// the config's static keys and loads every gateway key into memory (see
+// startGatewayKeys), and wires the router. Close releases what New
+// started.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -60,13 +62,21 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		st.Close()
 		return nil, fmt.Errorf("pricing.overrides: %w", err)
 	}
-	writer := trace.NewWriter(st, trace.WriterOptions{
+	// The jobs runner comes before the writer: the writer writes through
+	// the runner's sink, which commits each batch with its rollup job.
+	runner, err := jobs.Start(ctx, st, jobs.Options{Logger: logger, Retention: cfg.Retention})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("background jobs: %w", err)
+	}
+	writer := trace.NewWriter(runner.TraceSink(), trace.WriterOptions{
 		QueueSize:     cfg.Tracing.QueueSize,
 		BatchSize:     cfg.Tracing.BatchSize,
 		FlushInterval: cfg.Tracing.FlushInterval,
+		Classify:      trace.ClassifierOf(st), // failures counted by cause (timeout, connection, constraint)
 		Logger:        logger,
 	})
-	a := &App{cfg: cfg, log: logger, store: st, writer: writer}
+	a := &App{cfg: cfg, log: logger, store: st, writer: writer, jobs: runner}
 	if a.tel, err = telemetry.New(ctx, cfg.Observability, telemetry.Options{
 		Version: version.Version, Logger: logger, Providers: cfg.Providers, Prices: prices,
 	}); err != nil {
@@ -97,7 +107,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		}),
 		MaxRequestBodyBytes: cfg.Proxy.MaxRequestBodyBytes,
 		InjectStreamUsage:   cfg.ProxyInjectStreamUsage(),
-		CaptureHeaders:      true,
+		CaptureHeaderNames:  cfg.Tracing.CaptureHeaders,
 		CaptureBodies:       cfg.Tracing.CaptureBodies,
 		BodyMaxSize:         cfg.Tracing.BodyMaxSize,
 		GatewayKeyHeader:    http.CanonicalHeaderKey(cfg.Auth.Header),
@@ -125,9 +135,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			return nil, fmt.Errorf("observability.prometheus.listen: %w", err)
 		}
 	}
-	if a.jobs, err = jobs.Start(ctx, st, jobs.Options{Logger: logger}); err != nil {
+	if a.pprof, err = startPprof(cfg.Debug.PprofAddr, logger); err != nil {
 		a.Close(ctx)
-		return nil, fmt.Errorf("background jobs: %w", err)
+		return nil, fmt.Errorf("debug.pprof_addr: %w", err)
 	}
 	a.handler = a.tel.Middleware(newRouter(a.routes, a.keys.auth))
 	return a, nil
@@ -178,14 +188,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// Close flushes queued traces, last-used times and audit events, and
-// closes the store.
+// Close flushes queued traces, last-used times and audit events, stops
+// the background jobs and closes the store. The writer drains before the
+// jobs runner stops, because it writes through the runner's sink; rollup
+// jobs still queued then are worked at the next start, by this gateway or
+// any replica.
 func (a *App) Close(ctx context.Context) error {
-	if a.jobs != nil {
-		if err := a.jobs.Stop(ctx); err != nil {
-			a.log.Warn("stopping background jobs", "err", err)
-		}
-	}
 	var kerr error
 	if a.keys != nil {
 		kerr = a.keys.close(ctx)
@@ -193,9 +201,13 @@ func (a *App) Close(ctx context.Context) error {
 	werr := a.writer.Close(ctx)
 	s := a.writer.Stats()
 	a.log.Info("trace writer drained", "written_total", s.Written, "dropped_total", s.Dropped, "lost_total", s.Lost)
+	if err := a.jobs.Stop(ctx); err != nil {
+		a.log.Warn("stopping background jobs", "err", err)
+	}
 	if a.metrics != nil {
 		a.metrics.Shutdown(ctx)
 	}
+	a.pprof.shutdown(ctx)
 	if a.tel != nil {
 		if err := a.tel.Shutdown(ctx); err != nil {
 			a.log.Warn("flushing telemetry", "err", err)

@@ -62,6 +62,14 @@ type Tracing struct {
 	QueueSize     int           `yaml:"queue_size"`     // default 65536
 	BatchSize     int           `yaml:"batch_size"`     // default 1000
 	FlushInterval time.Duration `yaml:"flush_interval"` // default 50ms
+	// CaptureHeaders names the request and response headers stored with
+	// each trace, case-insensitively; ["*"] stores every header. The
+	// default stores none: an SDK's dozen request headers and a provider's
+	// response headers cost more bytes than the rest of a trace row, and
+	// the request id is kept in the trace's metadata anyway. Credentials
+	// (Authorization, x-api-key, api-key, cookies, the gateway key header,
+	// ...) are stored as "[REDACTED]" whatever the list says.
+	CaptureHeaders []string `yaml:"capture_headers"`
 }
 
 // Pricing adds or overrides model prices (USD per 1M tokens).
@@ -144,5 +152,8 @@ type Retention struct {
 
 // Debug holds opt-in diagnostics.
 type Debug struct {
-	PprofAddr string `yaml:"pprof_addr"` // loopback only, e.g. 127.0.0.1:6060
+	// PprofAddr serves net/http/pprof on a listener of its own at this
+	// loopback address, e.g. 127.0.0.1:6060; empty (the default) serves it
+	// nowhere. The gateway's main listener never serves it.
+	PprofAddr string `yaml:"pprof_addr"`
 }

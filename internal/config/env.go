@@ -30,11 +30,13 @@ var envVars = []envVar{
 	{"ONGOINGAI_ANTHROPIC_UPSTREAM", func(c *Config, v string) error { setUpstream(c, ProviderAnthropic, v); return nil }},
 	{"ONGOINGAI_CAPTURE_BODIES", func(c *Config, v string) error { return setBool(&c.Tracing.CaptureBodies, v) }},
 	{"ONGOINGAI_BODY_MAX_SIZE", func(c *Config, v string) error { return setInt64(&c.Tracing.BodyMaxSize, v) }},
+	{"ONGOINGAI_CAPTURE_HEADERS", func(c *Config, v string) error { c.Tracing.CaptureHeaders = splitList(v); return nil }},
 	{"ONGOINGAI_AUTH_ENABLED", func(c *Config, v string) error { return setBool(&c.Auth.Enabled, v) }},
 	{"ONGOINGAI_AUTH_HEADER", func(c *Config, v string) error { c.Auth.Header = v; return nil }},
 	{"ONGOINGAI_PII_MODE", func(c *Config, v string) error { c.PII.Mode = v; return nil }},
 	{"ONGOINGAI_PII_POLICY_ID", func(c *Config, v string) error { c.PII.PolicyID = v; return nil }},
 	{"ONGOINGAI_PII_HASH_SALT", func(c *Config, v string) error { c.PII.HashSalt = v; return nil }},
+	{"ONGOINGAI_PPROF_ADDR", func(c *Config, v string) error { c.Debug.PprofAddr = v; return nil }},
 
 	// The standard OpenTelemetry variables, so the gateway fits into an
 	// existing collector setup without a config file. Naming an endpoint
@@ -80,6 +82,18 @@ func setUpstream(c *Config, provider, upstream string) {
 	p := c.Providers[provider]
 	p.Upstream = upstream
 	c.Providers[provider] = p
+}
+
+// splitList reads a comma-separated list; blanks around entries and empty
+// entries are dropped, and validation judges what remains.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func setInt(dst *int, v string) error {

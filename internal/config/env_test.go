@@ -19,11 +19,13 @@ func TestEnvOverridesEveryVariable(t *testing.T) {
 		"ONGOINGAI_ANTHROPIC_UPSTREAM": "http://anthropic.internal",
 		"ONGOINGAI_CAPTURE_BODIES":     "true",
 		"ONGOINGAI_BODY_MAX_SIZE":      "1024",
+		"ONGOINGAI_CAPTURE_HEADERS":    " x-request-id, openai-organization ,",
 		"ONGOINGAI_AUTH_ENABLED":       "1",
 		"ONGOINGAI_AUTH_HEADER":        "X-Key",
 		"ONGOINGAI_PII_MODE":           "block",
 		"ONGOINGAI_PII_POLICY_ID":      "policy-7",
 		"ONGOINGAI_PII_HASH_SALT":      "salt",
+		"ONGOINGAI_PPROF_ADDR":         "127.0.0.1:6060",
 		"OTEL_EXPORTER_OTLP_ENDPOINT":  "http://collector:4318",
 		"OTEL_EXPORTER_OTLP_HEADERS":   "api-key=abc%20def, x-tenant = t1",
 		"OTEL_SERVICE_NAME":            "gw-eu",
@@ -44,6 +46,8 @@ func TestEnvOverridesEveryVariable(t *testing.T) {
 	want.Providers["anthropic"] = Provider{"http://anthropic.internal", "/anthropic", "anthropic"}
 	want.Tracing.CaptureBodies = true
 	want.Tracing.BodyMaxSize = 1024
+	want.Tracing.CaptureHeaders = []string{"x-request-id", "openai-organization"}
+	want.Debug.PprofAddr = "127.0.0.1:6060"
 	want.Auth.Enabled = true
 	want.Auth.Header = "X-Key"
 	want.PII = PII{Mode: "block", PolicyID: "policy-7", HashSalt: "salt"}

@@ -54,6 +54,7 @@ func TestDefaults(t *testing.T) {
 		{"tracing.queue_size", c.Tracing.QueueSize, 65536},
 		{"tracing.batch_size", c.Tracing.BatchSize, 1000},
 		{"tracing.flush_interval", c.Tracing.FlushInterval, 50 * time.Millisecond},
+		{"tracing.capture_headers", c.Tracing.CaptureHeaders, []string(nil)},
 		{"auth.enabled", c.Auth.Enabled, false},
 		{"auth.header", c.Auth.Header, "X-OngoingAI-Gateway-Key"},
 		{"pii.mode", c.PII.Mode, "off"},
@@ -127,9 +128,12 @@ proxy:
   inject_stream_usage: false
 tracing:
   capture_bodies: true
+  capture_headers: [x-request-id, openai-organization]
 observability:
   log:
     level: debug
+debug:
+  pprof_addr: 127.0.0.1:6060
 `)
 	got, err := Load(path, true, nil)
 	if err != nil {
@@ -141,7 +145,9 @@ observability:
 	no := false
 	want.Proxy.InjectStreamUsage = &no
 	want.Tracing.CaptureBodies = true
+	want.Tracing.CaptureHeaders = []string{"x-request-id", "openai-organization"}
 	want.Observability.Log.Level = "debug"
+	want.Debug.PprofAddr = "127.0.0.1:6060"
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
 	}
@@ -242,6 +248,7 @@ func TestLoadTypeErrorsNamePathAndLine(t *testing.T) {
   shutdown_timeout: 30
 tracing:
   capture_bodies: maybe
+  capture_headers: true
 `)
 	_, err := Load(path, true, nil)
 	if err == nil {
@@ -251,6 +258,7 @@ tracing:
 		path + ":2: server.port: cannot unmarshal !!str `abc` into int",
 		path + ":3: server.shutdown_timeout: cannot unmarshal !!int `30` into time.Duration",
 		path + ":5: tracing.capture_bodies: cannot unmarshal !!str `maybe` into bool",
+		path + ":6: tracing.capture_headers: cannot unmarshal !!bool `true` into []string",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("err =\n%v\nwant it to contain\n%v", err, want)

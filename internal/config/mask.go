@@ -43,6 +43,7 @@ func (c Config) clone() Config {
 		b := *c.Proxy.InjectStreamUsage
 		d.Proxy.InjectStreamUsage = &b
 	}
+	d.Tracing.CaptureHeaders = slices.Clone(c.Tracing.CaptureHeaders)
 	d.Pricing.Overrides = maps.Clone(c.Pricing.Overrides)
 	d.Auth.Keys = slices.Clone(c.Auth.Keys)
 	for i := range d.Auth.Keys {

@@ -13,6 +13,7 @@ func TestMaskedHidesEverySecret(t *testing.T) {
 	c.PII.HashSalt = "pepper"
 	c.Observability.OTel.Endpoint = "https://otel:otel-pw@collector:4318"
 	c.Observability.OTel.Headers = map[string]string{"api-key": "hdr-secret", "x-empty": ""}
+	c.Tracing.CaptureHeaders = []string{"x-request-id"}
 	before := c.clone()
 
 	m := c.Masked()
@@ -47,7 +48,8 @@ func TestMaskedHidesEverySecret(t *testing.T) {
 	}
 	m.Auth.Keys[0].Permissions[0] = "changed"
 	*m.Proxy.InjectStreamUsage = false
-	if c.Auth.Keys[0].Permissions[0] != "proxy:write" || !c.ProxyInjectStreamUsage() {
+	m.Tracing.CaptureHeaders[0] = "changed"
+	if c.Auth.Keys[0].Permissions[0] != "proxy:write" || !c.ProxyInjectStreamUsage() || c.Tracing.CaptureHeaders[0] != "x-request-id" {
 		t.Fatal("the masked copy shares memory with the original")
 	}
 }

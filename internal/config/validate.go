@@ -264,6 +264,35 @@ func (c Config) validateTracing(v *validator) {
 	if t.QueueSize > 0 && t.BatchSize > t.QueueSize {
 		v.add("tracing.batch_size", "must not exceed tracing.queue_size (%d)", t.QueueSize)
 	}
+	validCaptureHeaders(v, t.CaptureHeaders)
+}
+
+// CaptureAllHeaders is the tracing.capture_headers entry that stores every
+// header.
+const CaptureAllHeaders = "*"
+
+// validCaptureHeaders accepts header names, each once (names are
+// case-insensitive), or CaptureAllHeaders alone.
+func validCaptureHeaders(v *validator, names []string) {
+	first := map[string]int{}
+	for i, h := range names {
+		field := fmt.Sprintf("tracing.capture_headers[%d]", i)
+		switch {
+		case h == CaptureAllHeaders:
+			if len(names) > 1 {
+				v.add(field, "%q (every header) must be the only entry", CaptureAllHeaders)
+			}
+		case !validHeaderName(h):
+			v.add(field, "%q is not a valid HTTP header name", h)
+		default:
+			canon := strings.ToLower(h)
+			if j, dup := first[canon]; dup {
+				v.add(field, "duplicates tracing.capture_headers[%d] (header names are case-insensitive)", j)
+			} else {
+				first[canon] = i
+			}
+		}
+	}
 }
 
 func (c Config) validatePricing(v *validator) {

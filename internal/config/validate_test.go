@@ -78,6 +78,14 @@ func TestValidateRules(t *testing.T) {
 		{"batch size", func(c *Config) { c.Tracing.BatchSize = 0 }, "tracing.batch_size: must be positive"},
 		{"batch above queue", func(c *Config) { c.Tracing.BatchSize = 70000 }, "tracing.batch_size: must not exceed tracing.queue_size (65536)"},
 		{"flush interval", func(c *Config) { c.Tracing.FlushInterval = 0 }, "tracing.flush_interval: must be a positive duration"},
+		{"capture header name", func(c *Config) { c.Tracing.CaptureHeaders = []string{"x-request-id", "x request id"} },
+			`tracing.capture_headers[1]: "x request id" is not a valid HTTP header name`},
+		{"capture header empty", func(c *Config) { c.Tracing.CaptureHeaders = []string{""} },
+			`tracing.capture_headers[0]: "" is not a valid HTTP header name`},
+		{"capture header duplicate", func(c *Config) { c.Tracing.CaptureHeaders = []string{"X-Request-Id", "user-agent", "x-request-id"} },
+			`tracing.capture_headers[2]: duplicates tracing.capture_headers[0] (header names are case-insensitive)`},
+		{"capture every header and more", func(c *Config) { c.Tracing.CaptureHeaders = []string{"x-request-id", "*"} },
+			`tracing.capture_headers[1]: "*" (every header) must be the only entry`},
 		{"negative price", func(c *Config) { c.Pricing.Overrides = map[string]ModelPrice{"my-model": {Input: 1, Output: -2}} },
 			"pricing.overrides.my-model.output: must be a finite number not below 0"},
 		{"NaN price", func(c *Config) { c.Pricing.Overrides = map[string]ModelPrice{"m": {Input: math.NaN()}} },
@@ -174,8 +182,13 @@ func TestValidateAcceptsGoodValues(t *testing.T) {
 	c.Observability.Log = Log{Level: "debug", Format: "text"}
 	c.Retention = Retention{TracesDays: 7, BodiesDays: 7, RollupsDays: 1}
 	c.Debug.PprofAddr = "[::1]:6060"
+	c.Tracing.CaptureHeaders = []string{"X-Request-Id", "openai-organization", "anthropic-ratelimit-tokens-remaining", "authorization"}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("unexpected error: %v", err)
+	}
+	c.Tracing.CaptureHeaders = []string{"*"}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("capture_headers [\"*\"]: %v", err)
 	}
 }
 

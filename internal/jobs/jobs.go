@@ -5,9 +5,16 @@
 // database elect one leader, which alone enqueues periodic jobs, so each
 // runs once per period however many replicas there are.
 //
-// Today the only job is key expiry: once a minute, and once at start, it
-// calls store.Tenancy.ExpireKeys so that keys past their expiry and grace
+// Key expiry runs once a minute, and once at start: it calls
+// store.Tenancy.ExpireKeys so that keys past their expiry and grace
 // periods that are over stop working even if no request touches them.
+//
+// Retention runs hourly, and once at start: it deletes traces, bodies and
+// rollups past their retention and, on Postgres, keeps day partitions of
+// traces created ahead (retention.go).
+//
+// Rollups run once per trace batch: the runner's TraceSink commits each
+// batch with a job that folds it into the hourly rollups (rollups.go).
 package jobs
 
 import (
@@ -25,14 +32,17 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/trace"
 )
 
-// Store is what the runner needs: the tenancy store its jobs work on, and
-// a way into the database River keeps its own tables in. *postgres.Store
-// (Pool) and *sqlite.Store (DB) both qualify.
+// Store is what the runner needs: the tenancy and retention stores its jobs
+// work on, and a way into the database River keeps its own tables in.
+// *postgres.Store (Pool) and *sqlite.Store (DB) both qualify.
 type Store interface {
 	store.Tenancy
+	store.Retention
 	Driver() string
 }
 
@@ -52,20 +62,29 @@ const ExpireKeysInterval = time.Minute
 // latency low at the cost of a cheap indexed query.
 const sqlitePollInterval = 500 * time.Millisecond
 
-// Runner is a started River client. Stop it before closing the store.
+// Runner is a started River client. Stop it before closing the store,
+// and after the last write through its TraceSink.
 type Runner struct {
 	stop func(ctx context.Context) error
+	sink trace.Sink // see TraceSink (rollups.go)
 }
 
 // Options configures the runner. The zero value runs every job with its
 // defaults and logs nothing.
 type Options struct {
 	Logger *slog.Logger
+	// Retention is how long traces, their bodies and rollups are kept
+	// (retention.go); a class with no days set is kept forever.
+	Retention config.Retention
+	// RetentionBatch caps the rows one retention statement changes;
+	// 0 means DefaultRetentionBatch.
+	RetentionBatch int
 }
 
 // Start brings River's tables up to date (rivermigrate, idempotent and safe
 // to run from several replicas) and starts a client that runs the periodic
-// jobs until ctx ends or Stop is called.
+// jobs, and the rollup jobs that batches written through TraceSink enqueue,
+// until Stop is called (ctx bounds the start only).
 func Start(ctx context.Context, st Store, opts Options) (*Runner, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -74,6 +93,7 @@ func Start(ctx context.Context, st Store, opts Options) (*Runner, error) {
 	logger = logger.With("component", "jobs")
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &expireKeysWorker{keys: st, logger: logger})
+	river.AddWorker(workers, newRetentionWorker(st, opts.Retention, opts.RetentionBatch, logger))
 	cfg := &river.Config{
 		Logger:  logger,
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
@@ -86,38 +106,57 @@ func Start(ctx context.Context, st Store, opts Options) (*Runner, error) {
 				// wait another minute to catch up.
 				&river.PeriodicJobOpts{ID: "expire_keys", RunOnStart: true},
 			),
+			retentionJob(),
 		},
 	}
 	switch db := st.(type) {
 	case pgxStore:
-		return start(ctx, riverpgxv5.New(db.Pool()), cfg, logger)
+		return start[*riverpgxv5.Driver](ctx, riverpgxv5.New(db.Pool()), pgxTxs(db.Pool()), st, cfg, logger)
 	case sqlStore:
 		cfg.FetchPollInterval = sqlitePollInterval
 		cfg.FetchCooldown = min(sqlitePollInterval, river.FetchCooldownDefault)
-		return start(ctx, riversqlite.New(db.DB()), cfg, logger)
+		return start[*riversqlite.Driver](ctx, riversqlite.New(db.DB()), sqlTxs(db.DB()), st, cfg, logger)
 	default:
 		return nil, fmt.Errorf("jobs: %s store lends River no database", st.Driver())
 	}
 }
 
-// start migrates and starts a client for one driver; the transaction type
-// differs between drivers, hence the type parameter.
-func start[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *river.Config, logger *slog.Logger) (*Runner, error) {
-	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger})
+// start adds the rollup worker, migrates and starts a client for one
+// driver; the driver and transaction types differ between drivers, hence
+// the type parameters.
+func start[TDriver riverdriver.Driver[TTx], TTx any](ctx context.Context, driver TDriver, txs txFuncs[TTx], st Store, cfg *river.Config, logger *slog.Logger) (*Runner, error) {
+	rollups, err := rollupsFor[TTx](st)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
+		return nil, err
 	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("jobs: migrate river: %w", err)
+	addRollups[TDriver](cfg, rollups, txs, logger)
+	if err := migrate(ctx, driver, logger); err != nil {
+		return nil, err
 	}
 	client, err := river.NewClient(driver, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	if err := client.Start(ctx); err != nil {
+	// The client runs until Stop, not until ctx ends: a gateway cancels
+	// its context at the start of shutdown, and River would then abandon
+	// periodic work mid-transaction (and log it as an error) while the
+	// writer is still draining traces whose rollup jobs it could work.
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("jobs: start: %w", err)
 	}
-	return &Runner{stop: client.Stop}, nil
+	return &Runner{stop: client.Stop, sink: &traceSink[TTx]{store: rollups, txs: txs, client: client}}, nil
+}
+
+// migrate brings River's tables up to date.
+func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], logger *slog.Logger) error {
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("jobs: migrate river: %w", err)
+	}
+	return nil
 }
 
 // Stop stops fetching jobs and waits for running ones to finish, or for

@@ -187,7 +187,8 @@ func decodeString(raw []byte) string {
 // and OnEvent for SSE events, so an error body answering a streamed request
 // is still read correctly. An observer is not safe for concurrent use.
 func (a adapter) NewObserver(path string, info RequestInfo, contentType string) Observer {
-	o := &observer{endpoint: a.classify(path), info: info}
+	o := observerPool.Get().(*observer)
+	o.endpoint, o.info = a.classify(path), info
 	o.bodySchema, o.eventSchema = schemasFor(o.endpoint)
 	return o
 }

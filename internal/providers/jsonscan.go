@@ -202,6 +202,16 @@ func (s *scanner) reset(root *node) {
 	}
 }
 
+// trim drops capture buffers that grew past keepBytes, so a pooled scanner
+// does not pin the memory of one unusually long value.
+func (s *scanner) trim() {
+	for i := range s.slots {
+		if cap(s.slots[i].raw) > keepBytes {
+			s.slots[i].raw = nil
+		}
+	}
+}
+
 // finish ends the document and reports whether it was exactly one valid
 // JSON value. A number at the very end is only complete here, since
 // numbers end at the byte after them.

@@ -9,6 +9,14 @@ import (
 // call and needs it only for the duration of the call.
 var scannerPool = sync.Pool{New: func() any { return new(scanner) }}
 
+// observerPool recycles observers, with their two scanners (3 KiB each) and
+// buffers, between responses; see Observer.Release.
+var observerPool = sync.Pool{New: func() any { return new(observer) }}
+
+// keepBytes bounds the buffers a released observer keeps for its next
+// response, so one unusual response cannot pin memory in the pool.
+const keepBytes = 4 << 10
+
 // observer reads one response of either dialect. A plain body streams
 // through one scanner across Write calls; each SSE event is a complete
 // document read by a second scanner that is reset per event.
@@ -18,16 +26,23 @@ type observer struct {
 	bodySchema  *node
 	eventSchema *node
 
-	body  *scanner // allocated on the first Write
-	event *scanner // allocated on the first OnEvent
+	body  *scanner // allocated on the first Write, kept when pooled
+	event *scanner // allocated on the first OnEvent, kept when pooled
+	// bodyStarted is set by the first Write of this response: a pooled
+	// observer's body scanner still holds the previous response.
+	bodyStarted bool
 
 	// What the events reported so far.
-	usage    Usage
-	found    bool
-	final    bool // the closing usage has been seen (see Result.Final)
-	counts   anthropicCounts
+	usage  Usage
+	found  bool
+	final  bool // the closing usage has been seen (see Result.Final)
+	counts anthropicCounts
+	// model is the decoded modelRaw. Both survive pooling, so the next
+	// response naming the same model (the usual case) does not decode and
+	// allocate it again; hasModel says whether this response named one.
 	model    string
-	modelRaw []byte // the raw JSON of model, to decode it only when it changes
+	modelRaw []byte
+	hasModel bool
 	text     int64
 
 	out []byte // the rewritten event, reused
@@ -41,11 +56,41 @@ type anthropicCounts struct {
 
 // Write feeds decoded bytes of a plain body.
 func (o *observer) Write(p []byte) (int, error) {
-	if o.body == nil {
-		o.body = new(scanner)
+	if !o.bodyStarted {
+		if o.body == nil {
+			o.body = new(scanner)
+		}
 		o.body.reset(o.bodySchema)
+		o.bodyStarted = true
 	}
 	return o.body.Write(p)
+}
+
+// Release puts the observer back into the pool NewObserver draws from,
+// keeping its scanners and small buffers for the next response. What
+// Result returned stays valid; the observer itself must not be used again.
+func (o *observer) Release() {
+	body, event := o.body, o.event
+	if body != nil {
+		body.trim()
+	}
+	if event != nil {
+		event.trim()
+	}
+	model, modelRaw := o.model, o.modelRaw
+	if cap(modelRaw) > keepBytes {
+		model, modelRaw = "", nil
+	}
+	*o = observer{body: body, event: event, out: keep(o.out), model: model, modelRaw: modelRaw}
+	observerPool.Put(o)
+}
+
+// keep returns b emptied for reuse, or nil when it grew too large to pool.
+func keep(b []byte) []byte {
+	if cap(b) > keepBytes {
+		return nil
+	}
+	return b[:0]
 }
 
 // OnEvent reads one SSE event. The returned data is only valid until the
@@ -87,7 +132,7 @@ func (o *observer) OnEvent(event string, data []byte) ([]byte, bool) {
 
 // Result reports what was seen so far; it may be called mid-stream.
 func (o *observer) Result() Result {
-	r := Result{ResponseModel: o.model, DeliveredTextBytes: o.text, Final: o.final}
+	r := Result{DeliveredTextBytes: o.text, Final: o.final}
 	switch {
 	case !o.found:
 	case o.endpoint == endpointMessages:
@@ -95,14 +140,16 @@ func (o *observer) Result() Result {
 	default:
 		r.Usage = o.usage
 	}
-	if s := o.body; s != nil {
+	if s := o.body; o.bodyStarted {
 		o.takeModel(s)
-		r.ResponseModel = o.model
 		r.DeliveredTextBytes += s.slots[slotText].n
 		if u, ok := usageFrom(s, o.endpoint); ok {
 			r.Usage = u
 			r.Final = true // a plain body's usage is its whole account
 		}
+	}
+	if o.hasModel {
+		r.ResponseModel = o.model
 	}
 	return r
 }
@@ -110,7 +157,11 @@ func (o *observer) Result() Result {
 // takeModel remembers the response model if the document named one.
 func (o *observer) takeModel(s *scanner) {
 	m := &s.slots[slotModel]
-	if m.kind != kindString || !m.done || m.overflow || bytes.Equal(m.raw, o.modelRaw) {
+	if m.kind != kindString || !m.done || m.overflow {
+		return
+	}
+	o.hasModel = true
+	if bytes.Equal(m.raw, o.modelRaw) {
 		return
 	}
 	o.modelRaw = append(o.modelRaw[:0], m.raw...)

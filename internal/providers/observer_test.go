@@ -554,3 +554,95 @@ func BenchmarkObserverHugeBody(b *testing.B) {
 		}
 	}
 }
+
+// TestObserverReleaseStartsClean runs responses of every kind through
+// pooled observers, released after each, in changing orders: each result
+// must equal what a never-used observer reports, so nothing of one
+// response (model, usage, text, scanner state) leaks into the next.
+func TestObserverReleaseStartsClean(t *testing.T) {
+	type response struct {
+		name    string
+		adapter Adapter
+		path    string
+		info    RequestInfo
+		body    string // a plain body, or
+		stream  string // an SSE stream
+	}
+	responses := []response{
+		{name: "chat body", adapter: OpenAI(), path: "/v1/chat/completions", body: string(bigChatBody(2000))},
+		{name: "body without model", adapter: OpenAI(), path: "/v1/chat/completions",
+			body: `{"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`},
+		{name: "error body", adapter: OpenAI(), path: "/v1/chat/completions", body: `{"error":{"message":"no","type":"invalid_request_error"}}`},
+		{name: "anthropic stream", adapter: Anthropic(), path: "/v1/messages", info: RequestInfo{Stream: true}, stream: anthropicStream},
+		{name: "anthropic stream cut", adapter: Anthropic(), path: "/v1/messages", info: RequestInfo{Stream: true},
+			stream: anthropicStream[:bytes.Index([]byte(anthropicStream), []byte("event: content_block_stop"))]},
+		{name: "openai injected usage", adapter: OpenAI(), path: "/v1/chat/completions", info: RequestInfo{Stream: true, UsageInjected: true}, stream: openAIUsageStream},
+		{name: "responses stream", adapter: OpenAI(), path: "/v1/responses", info: RequestInfo{Stream: true}, stream: responsesStream},
+		{name: "not json", adapter: OpenAI(), path: "/v1/chat/completions", body: `<html>502</html>`},
+	}
+	fresh := func(r response) Observer {
+		a := r.adapter.(adapter)
+		o := &observer{endpoint: a.classify(r.path), info: r.info}
+		o.bodySchema, o.eventSchema = schemasFor(o.endpoint)
+		return o
+	}
+	feed := func(o Observer, r response) (Result, string) {
+		if r.stream == "" {
+			o.Write([]byte(r.body))
+			return o.Result(), ""
+		}
+		fw := &forwarded{obs: o}
+		fr := sse.NewFramer(1<<20, fw)
+		fr.Write([]byte(r.stream))
+		fr.Close()
+		return o.Result(), string(fw.out)
+	}
+	wantRes := make([]Result, len(responses))
+	wantOut := make([]string, len(responses))
+	for i, r := range responses {
+		wantRes[i], wantOut[i] = feed(fresh(r), r)
+	}
+	for round := range 2 * len(responses) {
+		for k := range responses {
+			i := (k*(round+1) + round) % len(responses)
+			r := responses[i]
+			o := r.adapter.NewObserver(r.path, r.info, "")
+			got, out := feed(o, r)
+			o.Release()
+			if got != wantRes[i] || out != wantOut[i] {
+				t.Fatalf("round %d, %s after reuse:\n got %+v %q\nwant %+v %q", round, r.name, got, out, wantRes[i], wantOut[i])
+			}
+		}
+	}
+}
+
+// BenchmarkObserverResponse is one whole response per iteration, observer
+// creation and release included: what the proxy pays per call.
+func BenchmarkObserverResponse(b *testing.B) {
+	body := bigChatBody(600)
+	b.Run("chat-body", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			o := OpenAI().NewObserver("/v1/chat/completions", RequestInfo{}, "application/json")
+			o.Write(body)
+			if !o.Result().Usage.Found {
+				b.Fatal("no usage")
+			}
+			o.Release()
+		}
+	})
+	b.Run("anthropic-stream", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			o := Anthropic().NewObserver("/v1/messages", RequestInfo{Stream: true}, "text/event-stream")
+			fw := forwarded{obs: o}
+			fr := sse.NewFramer(1<<20, &fw)
+			fr.Write([]byte(anthropicStream))
+			fr.Close()
+			if !o.Result().Final {
+				b.Fatal("no usage")
+			}
+			o.Release()
+		}
+	})
+}

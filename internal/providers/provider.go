@@ -62,6 +62,10 @@ type Observer interface {
 	// counts the bytes of generated text seen so far, so a cancelled stream
 	// can be estimated.
 	Result() Result
+	// Release hands the observer's memory back for the next response; the
+	// gateway calls it once it has read the Result. The observer must not
+	// be used afterwards; the Result already returned stays valid.
+	Release()
 }
 
 // Result is what an observer has seen.

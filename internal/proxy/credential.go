@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -35,7 +36,9 @@ func hashCredential(key string) (hash, last4 string) {
 	} else {
 		last4 = key
 	}
-	return hex.EncodeToString(sum[:]), last4
+	var buf [2 * sha256.Size]byte
+	hex.Encode(buf[:], sum[:])
+	return string(buf[:]), last4
 }
 
 // credentialHeaders are redacted wherever headers are stored.
@@ -51,19 +54,78 @@ var credentialHeaders = map[string]bool{
 
 const redacted = "[REDACTED]"
 
-// snapshotHeaders flattens h for storage, redacting credentials and the
-// gateway key header.
-func snapshotHeaders(h http.Header, gatewayKeyHeader string) map[string]string {
-	if len(h) == 0 {
+// headerCapture is which headers a trace keeps: all of them, or the ones
+// named (canonical, each once). Credentials are redacted either way.
+type headerCapture struct {
+	all        bool
+	names      []string
+	gatewayKey string // the gateway key header, canonical; redacted too
+}
+
+// newHeaderCapture builds the capture from the proxy options; the name "*"
+// means every header.
+func newHeaderCapture(all bool, names []string, gatewayKeyHeader string) headerCapture {
+	hc := headerCapture{all: all}
+	if gatewayKeyHeader != "" {
+		hc.gatewayKey = http.CanonicalHeaderKey(gatewayKeyHeader)
+	}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		switch {
+		case n == "*":
+			hc.all = true
+		case n != "" && !slices.Contains(hc.names, http.CanonicalHeaderKey(n)):
+			hc.names = append(hc.names, http.CanonicalHeaderKey(n))
+		}
+	}
+	if hc.all {
+		hc.names = nil
+	}
+	return hc
+}
+
+// enabled reports whether any header is kept.
+func (hc *headerCapture) enabled() bool { return hc.all || len(hc.names) > 0 }
+
+// snapshot flattens the captured headers of h for storage, one string per
+// name, redacting credentials; nil when none of them is present.
+func (hc *headerCapture) snapshot(h http.Header) map[string]string {
+	if len(h) == 0 || !hc.enabled() {
 		return nil
 	}
-	out := make(map[string]string, len(h))
-	for k, vs := range h {
-		if credentialHeaders[k] || (gatewayKeyHeader != "" && k == gatewayKeyHeader) {
-			out[k] = redacted
+	if hc.all {
+		out := make(map[string]string, len(h))
+		for k, vs := range h {
+			out[k] = hc.value(k, vs)
+		}
+		return out
+	}
+	var out map[string]string
+	for _, k := range hc.names {
+		vs, ok := h[k]
+		if !ok {
 			continue
 		}
-		out[k] = strings.Join(vs, ", ")
+		if out == nil {
+			out = make(map[string]string, len(hc.names))
+		}
+		out[k] = hc.value(k, vs)
 	}
 	return out
+}
+
+// value is what is stored for header k: its values joined, or the
+// redaction marker for a credential, whatever the case of k.
+func (hc *headerCapture) value(k string, vs []string) string {
+	if hc.isSecret(k) {
+		return redacted
+	}
+	if c := http.CanonicalHeaderKey(k); c != k && hc.isSecret(c) {
+		return redacted
+	}
+	return strings.Join(vs, ", ")
+}
+
+func (hc *headerCapture) isSecret(canonical string) bool {
+	return credentialHeaders[canonical] || (hc.gatewayKey != "" && canonical == hc.gatewayKey)
 }

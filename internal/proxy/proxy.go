@@ -51,9 +51,15 @@ type Options struct {
 	// InjectStreamUsage asks OpenAI-style upstreams for stream usage the
 	// client did not request, and hides the extra chunk from the client.
 	InjectStreamUsage bool
-	CaptureHeaders    bool
-	CaptureBodies     bool
-	BodyMaxSize       int64
+	// CaptureHeaders stores every request and response header with the
+	// trace, as CaptureHeaderNames ["*"] does.
+	CaptureHeaders bool
+	// CaptureHeaderNames stores only the headers named (in any case);
+	// the entry "*" stores every header. Credentials and the gateway key
+	// header are stored as "[REDACTED]" whatever is named.
+	CaptureHeaderNames []string
+	CaptureBodies      bool
+	BodyMaxSize        int64
 	// GatewayKeyHeader is removed before forwarding and redacted in traces.
 	GatewayKeyHeader string
 	Prices           *pricing.Catalog
@@ -75,9 +81,17 @@ type CallObserver interface {
 }
 
 // Proxy forwards requests to upstreams and traces them.
+//
+// The state of a call (with the reverse proxy bound to it) and its response
+// tap are recycled through pools once the call's trace record is built, so
+// a proxied call allocates little beyond what net/http does and the record
+// it produces.
 type Proxy struct {
 	opts    Options
-	buffers httputil.BufferPool
+	buffers *bufferPool
+	headers headerCapture
+	calls   sync.Pool // *call
+	taps    sync.Pool // *tap
 }
 
 // maxEventBytes bounds the SSE framer: usage events are small, and a larger
@@ -92,7 +106,9 @@ func New(opts Options) *Proxy {
 	if opts.Prices == nil {
 		opts.Prices = pricing.Default()
 	}
-	return &Proxy{opts: opts, buffers: newBufferPool()}
+	p := &Proxy{opts: opts, buffers: newBufferPool()}
+	p.headers = newHeaderCapture(opts.CaptureHeaders, opts.CaptureHeaderNames, opts.GatewayKeyHeader)
+	return p
 }
 
 // Handler returns the handler for one upstream. The router mounts it at the
@@ -104,26 +120,62 @@ func (p *Proxy) Handler(u *Upstream) http.Handler {
 }
 
 // call is the state of one proxied request, shared by the request rewrite,
-// the response tap and the final trace record.
+// the response tap and the final trace record. Calls are pooled: each
+// carries a reverse proxy whose hooks are bound to it, so serving a call
+// builds no proxy and no closures.
 type call struct {
-	p        *Proxy
-	up       *Upstream
-	start    time.Time
-	req      *http.Request
-	info     providers.RequestInfo
-	reqBody  []byte
-	observer providers.Observer
-	resp     *http.Response
-	tap      *tap
+	p  *Proxy
+	rp httputil.ReverseProxy // hooks bound to this call; reused with it
+
+	up           *Upstream
+	start        time.Time
+	req          *http.Request
+	info         providers.RequestInfo
+	reqBody      []byte
+	upstreamPath string
+	fwd          []byte          // the body to forward
+	outCtx       context.Context // the outgoing request's context, when telemetry changed it
+	observer     providers.Observer
+	resp         *http.Response
+	tap          *tap
 	// transportErr is set when no upstream response arrived.
 	transportErr error
-	client       *clientWriter
+	client       clientWriter
 	endCall      func(*trace.Record)
 }
 
-func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, u *Upstream) {
-	c := &call{p: p, up: u, start: time.Now(), req: r}
+// getCall returns a call from the pool, or a new one with its reverse
+// proxy bound to it.
+func (p *Proxy) getCall() *call {
+	if c, ok := p.calls.Get().(*call); ok {
+		return c
+	}
+	c := &call{p: p}
+	c.rp = httputil.ReverseProxy{
+		Transport:      p.opts.Transport,
+		BufferPool:     p.buffers,
+		Rewrite:        c.rewrite,
+		ModifyResponse: c.modifyResponse,
+		ErrorHandler:   c.errorHandler,
+	}
+	return c
+}
 
+// putCall recycles c once nothing refers to it any more: the reverse proxy
+// has returned (it closes the response body before it does) and the tap's
+// decoder has finished (endObservation waits for it).
+func (p *Proxy) putCall(c *call) {
+	if c.tap != nil {
+		p.putTap(c.tap)
+	}
+	if c.observer != nil {
+		c.observer.Release()
+	}
+	*c = call{p: p, rp: c.rp}
+	p.calls.Put(c)
+}
+
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, u *Upstream) {
 	body, err := p.readBody(r)
 	if err != nil {
 		if errors.Is(err, errBodyTooLarge) {
@@ -132,31 +184,22 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, u *Upstream) {
 		// Otherwise the client went away while sending; nobody to answer.
 		return
 	}
+	c := p.getCall()
+	c.up, c.start, c.req = u, time.Now(), r
 	c.reqBody = body
-	upstreamPath := strings.TrimPrefix(r.URL.Path, u.Prefix)
-	var fwd []byte
-	c.info, fwd = u.Adapter.PrepareRequest(upstreamPath, body, p.opts.InjectStreamUsage)
+	c.upstreamPath = strings.TrimPrefix(r.URL.Path, u.Prefix)
+	c.info, c.fwd = u.Adapter.PrepareRequest(c.upstreamPath, body, p.opts.InjectStreamUsage)
 
-	outCtx := r.Context()
 	if p.opts.Calls != nil {
-		outCtx, c.endCall = p.opts.Calls.StartCall(outCtx, u.Name, r)
+		var outCtx context.Context
+		outCtx, c.endCall = p.opts.Calls.StartCall(r.Context(), u.Name, r)
+		if outCtx != r.Context() {
+			c.outCtx = outCtx
+		}
 	}
-	rp := &httputil.ReverseProxy{
-		Transport:  p.opts.Transport,
-		BufferPool: p.buffers,
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			c.rewrite(pr, upstreamPath, fwd)
-			if outCtx != r.Context() {
-				pr.Out = pr.Out.WithContext(outCtx)
-			}
-		},
-		ModifyResponse: c.modifyResponse,
-		ErrorHandler:   c.errorHandler,
-		ErrorLog:       nil,
-	}
-	c.client = &clientWriter{ResponseWriter: w}
+	c.client = clientWriter{ResponseWriter: w}
 	defer c.finish()
-	rp.ServeHTTP(c.client, r)
+	c.rp.ServeHTTP(&c.client, r)
 }
 
 // clientWriter remembers a failed write to the client, the surest sign
@@ -190,10 +233,16 @@ func (p *Proxy) readBody(r *http.Request) ([]byte, error) {
 	if max > 0 && r.ContentLength > max {
 		return nil, errBodyTooLarge
 	}
-	var buf bytes.Buffer
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+		// The server delivers exactly ContentLength bytes: one exact
+		// buffer, no growth.
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
 	}
+	var buf bytes.Buffer
 	reader := io.Reader(r.Body)
 	if max > 0 {
 		reader = io.LimitReader(r.Body, max+1)
@@ -208,7 +257,8 @@ func (p *Proxy) readBody(r *http.Request) ([]byte, error) {
 }
 
 // rewrite points the outgoing request at the upstream.
-func (c *call) rewrite(pr *httputil.ProxyRequest, upstreamPath string, body []byte) {
+func (c *call) rewrite(pr *httputil.ProxyRequest) {
+	upstreamPath, body := c.upstreamPath, c.fwd
 	target := c.up.Target
 	out := pr.Out
 	out.URL.Scheme = target.Scheme
@@ -224,17 +274,33 @@ func (c *call) rewrite(pr *httputil.ProxyRequest, upstreamPath string, body []by
 		out.Header.Del(c.p.opts.GatewayKeyHeader)
 	}
 	if body != nil {
-		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.Body = newBodyReader(body)
 		out.ContentLength = int64(len(body))
 		out.Header.Del("Content-Length")
-		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		out.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
 	}
 	if c.info.UsageInjected {
 		// The gateway must remove the usage chunk it asked for, which it
 		// cannot do inside a compressed stream.
 		out.Header.Set("Accept-Encoding", "identity")
 	}
+	if c.outCtx != nil {
+		pr.Out = out.WithContext(c.outCtx)
+	}
 }
+
+// bodyReader is an outgoing request body: a bytes.Reader that closes, in
+// one allocation instead of io.NopCloser's two.
+type bodyReader struct{ bytes.Reader }
+
+func newBodyReader(b []byte) *bodyReader {
+	r := new(bodyReader)
+	r.Reset(b)
+	return r
+}
+
+// Close implements io.Closer; there is nothing to release.
+func (*bodyReader) Close() error { return nil }
 
 // modifyResponse installs the tap on the response body.
 func (c *call) modifyResponse(resp *http.Response) error {
@@ -242,8 +308,8 @@ func (c *call) modifyResponse(resp *http.Response) error {
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return nil // a WebSocket: the body is the connection, not ours to read
 	}
-	c.observer = c.up.Adapter.NewObserver(strings.TrimPrefix(c.req.URL.Path, c.up.Prefix), c.info, resp.Header.Get("Content-Type"))
-	c.tap = newTap(c, resp)
+	c.observer = c.up.Adapter.NewObserver(c.upstreamPath, c.info, resp.Header.Get("Content-Type"))
+	c.tap = c.p.newTap(c, resp)
 	resp.Body = c.tap
 	if c.tap.filter {
 		resp.Header.Del("Content-Length")
@@ -258,7 +324,7 @@ func (c *call) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	if c.req.Context().Err() != nil {
 		return // the client is gone; nobody to answer
 	}
-	c.p.opts.Logger.Warn("upstream request failed", "provider", c.up.Name, "err", err)
+	c.p.opts.Logger.WarnContext(r.Context(), "upstream request failed", "provider", c.up.Name, "err", err)
 	writeJSONError(w, http.StatusBadGateway, "upstream request failed")
 }
 
@@ -284,18 +350,35 @@ func joinPath(base, p string) string {
 	return base + p
 }
 
-// bufferPool recycles the 32 KiB copy buffers of the reverse proxy.
+// copyBufferSize is the reverse proxy's copy buffer, and so the largest
+// read of a response body.
+const copyBufferSize = 32 << 10
+
+// bufferPool recycles the reverse proxy's copy buffers, which the tap's
+// filter and decoder borrow as well. It pools array pointers: converting
+// the returned slice back to one allocates nothing, where pooling
+// &slice would allocate a slice header on every Put.
 type bufferPool struct{ pool sync.Pool }
 
-func newBufferPool() *bufferPool {
-	return &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+func newBufferPool() *bufferPool { return &bufferPool{} }
+
+// Get returns a buffer of copyBufferSize bytes.
+func (b *bufferPool) Get() []byte {
+	if a, ok := b.pool.Get().(*[copyBufferSize]byte); ok {
+		return a[:]
+	}
+	return new([copyBufferSize]byte)[:]
 }
 
-func (b *bufferPool) Get() []byte  { return *(b.pool.Get().(*[]byte)) }
-func (b *bufferPool) Put(x []byte) { b.pool.Put(&x) }
+// Put takes back a buffer that Get returned; other slices are dropped.
+func (b *bufferPool) Put(x []byte) {
+	if cap(x) >= copyBufferSize {
+		b.pool.Put((*[copyBufferSize]byte)(x[:copyBufferSize]))
+	}
+}
 
 // clientGone reports whether the client went away: its context ended or a
 // write to it failed.
 func (c *call) clientGone() bool {
-	return c.req.Context().Err() != nil || (c.client != nil && c.client.err != nil)
+	return c.req.Context().Err() != nil || c.client.err != nil
 }

@@ -44,16 +44,14 @@ func (c *call) finish() {
 		r.OrgID, r.WorkspaceID, r.GatewayKeyID = id.OrgID, id.WorkspaceID, id.GatewayKeyID
 	}
 	opts := &c.p.opts
-	if opts.CaptureHeaders {
-		r.RequestHeaders = snapshotHeaders(c.req.Header, opts.GatewayKeyHeader)
-	}
+	r.RequestHeaders = c.p.headers.snapshot(c.req.Header)
 	if opts.CaptureBodies {
 		r.RequestBody = truncate(c.reqBody, opts.BodyMaxSize)
 	}
 	if id := c.req.Header.Get("X-Request-Id"); id != "" {
 		// The request id (set or validated by the telemetry middleware) ties
 		// the trace to access logs and spans.
-		r.Metadata, _ = json.Marshal(requestMetadata{RequestID: id})
+		r.Metadata = requestMetadataJSON(id)
 	}
 
 	// The observer's account, read once: the outcome and the token counts
@@ -72,9 +70,7 @@ func (c *call) finish() {
 		}
 	default:
 		r.ResponseStatus = c.resp.StatusCode
-		if opts.CaptureHeaders {
-			r.ResponseHeaders = snapshotHeaders(c.resp.Header, "")
-		}
+		r.ResponseHeaders = c.p.headers.snapshot(c.resp.Header)
 		complete := c.tap == nil || c.tap.eof
 		switch {
 		case c.resp.StatusCode >= 400:
@@ -111,6 +107,7 @@ func (c *call) finish() {
 		c.endCall(r)
 	}
 	opts.Traces.Enqueue(r)
+	c.p.putCall(c)
 }
 
 // account fills tokens and cost from what the observer saw. A stream that
@@ -151,6 +148,24 @@ func (c *call) account(r *trace.Record, res providers.Result) {
 // requestMetadata is the trace's metadata document.
 type requestMetadata struct {
 	RequestID string `json:"request_id"`
+}
+
+// requestMetadataJSON is json.Marshal(requestMetadata{RequestID: id}) in
+// one allocation for the ids seen in practice (printable ASCII that JSON
+// and encoding/json's HTML escaping leave alone), and encoding/json itself
+// for any other.
+func requestMetadataJSON(id string) json.RawMessage {
+	const prefix, suffix = `{"request_id":"`, `"}`
+	for i := 0; i < len(id); i++ {
+		if b := id[i]; b < 0x20 || b >= 0x7f || b == '"' || b == '\\' || b == '<' || b == '>' || b == '&' {
+			out, _ := json.Marshal(requestMetadata{RequestID: id})
+			return out
+		}
+	}
+	out := make([]byte, 0, len(prefix)+len(id)+len(suffix))
+	out = append(out, prefix...)
+	out = append(out, id...)
+	return append(out, suffix...)
 }
 
 // estimateTokens turns delivered text into a token estimate with the usual

@@ -1,18 +1,11 @@
 package proxy
 
 import (
-	"bufio"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
-
-	"github.com/andybalholm/brotli"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/ongoingai/gateway/internal/sse"
 )
@@ -23,25 +16,29 @@ import (
 // side goroutine. In filter mode (an OpenAI stream whose usage the gateway
 // asked for) it re-emits the stream event by event, dropping the usage-only
 // chunk the client did not ask for.
+//
+// Taps are pooled by the Proxy (newTap, putTap) together with their SSE
+// framer and output buffer.
 type tap struct {
 	c      *call
 	body   io.ReadCloser
 	sse    bool
 	filter bool
 
+	// framer is created on the first SSE response and kept across pooled
+	// uses; it is in use only when sse is set.
 	framer  *sse.Framer
 	capture boundedBuffer
 
 	// decoded copy of a compressed body, fed through a pipe to decode()
 	pipeW       *io.PipeWriter
-	decodeDone  chan struct{}
+	decoding    sync.WaitGroup
 	encoding    string
 	observeDone bool
 
 	// filter mode: bytes ready for the client
 	out    []byte
 	outPos int
-	buf    []byte
 
 	firstByte time.Time
 	eof       bool
@@ -50,31 +47,61 @@ type tap struct {
 	bytesIn   int64
 }
 
-func newTap(c *call, resp *http.Response) *tap {
-	t := &tap{c: c, body: resp.Body}
-	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	t.sse = ct == "text/event-stream"
+// keepOutBytes bounds the filter output buffer a pooled tap keeps.
+const keepOutBytes = 64 << 10
+
+func (p *Proxy) newTap(c *call, resp *http.Response) *tap {
+	t, _ := p.taps.Get().(*tap)
+	if t == nil {
+		t = new(tap)
+	}
+	t.c, t.body = c, resp.Body
+	t.sse = isEventStream(resp.Header.Get("Content-Type"))
 	t.encoding = strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
 	if t.encoding == "identity" {
 		t.encoding = ""
 	}
-	if c.p.opts.CaptureBodies {
-		t.capture.max = int(c.p.opts.BodyMaxSize)
+	if p.opts.CaptureBodies {
+		t.capture.max = int(p.opts.BodyMaxSize)
 	}
 	t.filter = t.sse && c.info.UsageInjected && t.encoding == ""
-	if t.sse {
+	if t.sse && t.framer == nil {
 		t.framer = sse.NewFramer(maxEventBytes, (*tapEvents)(t))
 	}
 	if t.encoding != "" {
 		pr, pw := io.Pipe()
 		t.pipeW = pw
-		t.decodeDone = make(chan struct{})
+		t.decoding.Add(1)
 		go t.decode(pr)
 	}
-	if t.filter {
-		t.buf = make([]byte, 32<<10)
-	}
 	return t
+}
+
+// putTap recycles t once its observation has ended.
+func (p *Proxy) putTap(t *tap) {
+	fr := t.framer
+	if fr != nil {
+		fr.Reset()
+	}
+	out := t.out[:0]
+	if cap(out) > keepOutBytes {
+		out = nil
+	}
+	capture := t.capture.b[:0]
+	if cap(capture) > keepOutBytes {
+		capture = nil
+	}
+	*t = tap{framer: fr, out: out, capture: boundedBuffer{b: capture}}
+	p.taps.Put(t)
+}
+
+// isEventStream reports whether a Content-Type is text/event-stream, with
+// or without parameters, without mime.ParseMediaType's allocations.
+func isEventStream(contentType string) bool {
+	if i := strings.IndexByte(contentType, ';'); i >= 0 {
+		contentType = contentType[:i]
+	}
+	return strings.EqualFold(strings.TrimSpace(contentType), "text/event-stream")
 }
 
 // Read implements io.Reader for the reverse proxy's copy loop.
@@ -91,13 +118,16 @@ func (t *tap) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readFiltered reads upstream bytes into p itself: the framer copies what
+// it keeps and the events to forward are collected in t.out before p is
+// overwritten with them, so filtering needs no buffer of its own.
 func (t *tap) readFiltered(p []byte) (int, error) {
 	for t.outPos == len(t.out) && !t.eof && t.readErr == nil {
 		t.out, t.outPos = t.out[:0], 0
-		n, err := t.body.Read(t.buf)
+		n, err := t.body.Read(p)
 		if n > 0 {
 			t.sawBytes(n)
-			t.observe(t.buf[:n])
+			t.observe(p[:n])
 		}
 		t.noteErr(err)
 	}
@@ -148,7 +178,7 @@ func (t *tap) observe(b []byte) {
 // the body capture.
 func (t *tap) observeDecoded(b []byte) {
 	t.capture.Write(b)
-	if t.framer != nil {
+	if t.sse {
 		t.framer.Write(b)
 		return
 	}
@@ -164,44 +194,29 @@ func (t *tap) endObservation() {
 	t.observeDone = true
 	if t.pipeW != nil {
 		t.pipeW.Close()
-		<-t.decodeDone
+		t.decoding.Wait()
 	}
-	if t.framer != nil {
+	if t.sse {
 		t.framer.Close()
 	}
 }
 
 // decode runs on its own goroutine for compressed bodies: the client gets
-// the upstream's compressed bytes, the observer gets a decoded copy.
+// the upstream's compressed bytes, the observer gets a decoded copy. The
+// decompressor and the buffer come from pools.
 func (t *tap) decode(pr *io.PipeReader) {
-	defer close(t.decodeDone)
+	defer t.decoding.Done()
 	defer io.Copy(io.Discard, pr) // unblock the writer whatever happened
-	var r io.Reader
-	switch t.encoding {
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(pr)
-		if err != nil {
-			return
-		}
-		zr.Multistream(true)
-		r = zr
-	case "deflate":
-		r = deflateReader(pr)
-	case "br":
-		r = brotli.NewReader(pr)
-	case "zstd":
-		zr, err := zstd.NewReader(pr, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(8<<20))
-		if err != nil {
-			return
-		}
-		defer zr.Close()
-		r = zr
-	default:
+	d := openDecoder(t.encoding, pr)
+	if d == nil {
 		return // an encoding we cannot read: accounting only from what is known
 	}
-	buf := make([]byte, 16<<10)
+	defer d.release()
+	buffers := t.c.p.buffers
+	buf := buffers.Get()
+	defer buffers.Put(buf)
 	for {
-		n, err := r.Read(buf)
+		n, err := d.r.Read(buf)
 		if n > 0 {
 			t.observeDecoded(buf[:n])
 		}
@@ -209,18 +224,6 @@ func (t *tap) decode(pr *io.PipeReader) {
 			return
 		}
 	}
-}
-
-// deflateReader reads HTTP "deflate", which the RFC defines as zlib but
-// some servers send as raw DEFLATE; the zlib header tells them apart.
-func deflateReader(r io.Reader) io.Reader {
-	br := bufio.NewReader(r)
-	if h, err := br.Peek(2); err == nil && h[0]&0x0f == 8 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0 {
-		if zr, err := zlib.NewReader(br); err == nil {
-			return zr
-		}
-	}
-	return flate.NewReader(br)
 }
 
 // Close is called by the reverse proxy when it is done with the body,

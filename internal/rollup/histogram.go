@@ -62,6 +62,26 @@ func (h *Histogram) Merge(o Histogram) {
 	}
 }
 
+// Clone returns a copy of h that shares no storage with it.
+func (h Histogram) Clone() Histogram {
+	var c Histogram
+	c.Merge(h)
+	return c
+}
+
+// Equal reports whether h and o hold the same counts.
+func (h Histogram) Equal(o Histogram) bool {
+	if len(h.counts) != len(o.counts) {
+		return false
+	}
+	for i, n := range h.counts {
+		if o.counts[i] != n {
+			return false
+		}
+	}
+	return true
+}
+
 // Count is the number of values added.
 func (h Histogram) Count() int64 {
 	var n int64
@@ -134,7 +154,7 @@ func ParseHistogram(s string) (Histogram, error) {
 		bucket, count, ok := strings.Cut(field, ":")
 		i, err1 := strconv.ParseInt(bucket, 10, 32)
 		n, err2 := strconv.ParseInt(count, 10, 64)
-		if !ok || err1 != nil || err2 != nil || n < 0 {
+		if !ok || err1 != nil || err2 != nil || i < zeroBucket || n < 0 {
 			return Histogram{}, fmt.Errorf("rollup: malformed histogram entry %q", field)
 		}
 		h.AddN(int32(i), n)

@@ -11,6 +11,7 @@
 package rollup
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -101,11 +102,19 @@ type Row struct {
 	TTFT    Histogram `json:"ttft_hist"`
 }
 
-// Merge folds o (same key) into r.
+// Merge folds o (same key) into r. r's histograms are updated in place, so
+// r must own them (see Clone).
 func (r *Row) Merge(o Row) {
 	r.Sums.Add(o.Sums)
 	r.Latency.Merge(o.Latency)
 	r.TTFT.Merge(o.TTFT)
+}
+
+// Clone returns a copy of r that shares no histogram storage with it.
+func (r Row) Clone() Row {
+	r.Latency = r.Latency.Clone()
+	r.TTFT = r.TTFT.Clone()
+	return r
 }
 
 // StatusClass names the class of an HTTP status: "2xx", "4xx" and so on;
@@ -162,7 +171,10 @@ func rowOf(r *trace.Record) Row {
 		s.TTFTSumUS, s.TTFTMinUS, s.TTFTMaxUS = r.TimeToFirstTokenUS, r.TimeToFirstTokenUS, r.TimeToFirstTokenUS
 		row.TTFT.Add(r.TimeToFirstTokenUS)
 	}
-	s.LastActiveAt = r.Timestamp.UTC()
+	// Stores keep microseconds; truncating here makes the row carry exactly
+	// what will be stored, so a row compares equal before and after a trip
+	// through a job's arguments and a table.
+	s.LastActiveAt = r.Timestamp.UTC().Truncate(time.Microsecond)
 	return row
 }
 
@@ -182,6 +194,41 @@ func Fold(records []trace.Record) []Row {
 	}
 	slices.SortFunc(rows, func(a, b Row) int { return CompareKeys(a.Key, b.Key) })
 	return rows
+}
+
+// Canonical readies rows for storage, leaving rows untouched: every key's
+// hour must be a whole UTC hour (it comes back in UTC), its text goes
+// through text (the stores pass traceconv.Text, so keys match the traces
+// they count, as stored), rows whose keys then coincide are merged, and the
+// result is in key order. Callers may thus hand a store rows from several
+// folds, unsorted and overlapping, and one statement still writes each key
+// once.
+func Canonical(rows []Row, text func(string) string) ([]Row, error) {
+	out := make([]Row, 0, len(rows))
+	for i := range rows {
+		row := rows[i].Clone()
+		k := &row.Key
+		if !k.Hour.Equal(k.Hour.Truncate(time.Hour)) {
+			return nil, fmt.Errorf("rollup: row hour %s is not a whole hour", k.Hour.Format(time.RFC3339Nano))
+		}
+		// One representation per instant (no monotonic reading, UTC), so
+		// keys compare with == and serve as map keys.
+		k.Hour = time.Unix(k.Hour.Unix(), 0).UTC()
+		for _, f := range [...]*string{&k.OrgID, &k.WorkspaceID, &k.Provider, &k.Model, &k.GatewayKeyID, &k.APIKeyHash, &k.StatusClass} {
+			*f = text(*f)
+		}
+		out = append(out, row)
+	}
+	slices.SortStableFunc(out, func(a, b Row) int { return CompareKeys(a.Key, b.Key) })
+	merged := out[:0]
+	for _, row := range out {
+		if n := len(merged); n > 0 && CompareKeys(merged[n-1].Key, row.Key) == 0 {
+			merged[n-1].Merge(row)
+			continue
+		}
+		merged = append(merged, row)
+	}
+	return merged, nil
 }
 
 // CompareKeys orders keys by hour, then by each text field in turn.
@@ -218,4 +265,25 @@ type GroupHistograms struct {
 	Group   string
 	Latency Histogram // milliseconds
 	TTFT    Histogram // microseconds
+}
+
+// AddGroupHistograms folds one stored row's histograms, in their text form,
+// into out: into its last entry when that is group, else into a new entry.
+// Fed rows ordered by group, it yields one entry per group in that order,
+// which is how the stores answer RollupHistograms.
+func AddGroupHistograms(out []GroupHistograms, group, latency, ttft string) ([]GroupHistograms, error) {
+	lat, err := ParseHistogram(latency)
+	if err != nil {
+		return nil, fmt.Errorf("latency histogram: %w", err)
+	}
+	tt, err := ParseHistogram(ttft)
+	if err != nil {
+		return nil, fmt.Errorf("ttft histogram: %w", err)
+	}
+	if n := len(out); n > 0 && out[n-1].Group == group {
+		out[n-1].Latency.Merge(lat)
+		out[n-1].TTFT.Merge(tt)
+		return out, nil
+	}
+	return append(out, GroupHistograms{Group: group, Latency: lat, TTFT: tt}), nil
 }

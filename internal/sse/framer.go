@@ -152,6 +152,28 @@ func (f *Framer) Close() {
 	f.lineCR = false
 }
 
+// resetKeepBytes bounds the buffers Reset keeps: enough for the events of
+// real streams, small enough that a pooled Framer costs little.
+const resetKeepBytes = 16 << 10
+
+// Reset discards any pending event, without delivering it, and readies the
+// Framer for a new stream with the same cap and handler, as NewFramer would.
+// Buffers that grew past 16 KiB are dropped, so a Framer kept for reuse
+// does not pin the memory of one large event; interned names are kept.
+func (f *Framer) Reset() {
+	*f = Framer{
+		max: f.max, h: f.h, names: f.names,
+		raw: keepBuf(f.raw), data: keepBuf(f.data), name: keepBuf(f.name),
+	}
+}
+
+func keepBuf(b []byte) []byte {
+	if cap(b) > resetKeepBytes {
+		return nil
+	}
+	return b[:0]
+}
+
 // scan parses p up to the end of the current event. It returns how many
 // bytes of p belong to the current event and whether the event ended there.
 func (f *Framer) scan(p []byte) (end int, done bool) {

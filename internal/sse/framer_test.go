@@ -477,3 +477,29 @@ func TestAppendEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestFramerReset: a Framer reset in the middle of an event (a stream cut
+// short) frames the next stream exactly as a new Framer would, and drops
+// buffers a large event grew.
+func TestFramerReset(t *testing.T) {
+	r := &recorder{}
+	f := NewFramer(1<<20, r)
+	big := "data: " + strings.Repeat("x", 100<<10) + "\n\n"
+	f.Write([]byte(big))
+	f.Write([]byte("event: half\r\ndata: cut he"))
+	f.Reset()
+	if len(r.calls) != 1 {
+		t.Fatalf("Reset delivered the pending event: %d calls", len(r.calls))
+	}
+	if cap(f.raw) > resetKeepBytes || cap(f.data) > resetKeepBytes {
+		t.Fatalf("Reset kept large buffers: raw %d, data %d", cap(f.raw), cap(f.data))
+	}
+	next := []byte("\nevent: a\ndata: 1\r\n\r\n: c\ndata: 2\ndata: 3\n\n")
+	r.calls = nil
+	f.Write(next)
+	f.Close()
+	want := frame(1<<20, next, nil).events()
+	if got := r.events(); show(got) != show(want) {
+		t.Fatalf("after Reset:\n got %s\nwant %s", show(got), show(want))
+	}
+}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ongoingai/gateway/internal/rollup"
@@ -43,14 +45,58 @@ type RollupQuery struct {
 	Bucket   Bucket
 }
 
+// ErrInvalidRollupQuery is wrapped by the error a store returns for a
+// RollupQuery that Validate rejects, so a handler can answer 400.
+var ErrInvalidRollupQuery = errors.New("invalid rollup query")
+
+// Validate checks q the way every store does before running it: From and To
+// set, on whole UTC hours, From before To, and GroupBy and Bucket known.
+// The error wraps ErrInvalidRollupQuery and names the field at fault.
+func (q RollupQuery) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidRollupQuery, fmt.Sprintf(format, args...))
+	}
+	for _, bound := range []struct {
+		name string
+		t    time.Time
+	}{{"from", q.From}, {"to", q.To}} {
+		if bound.t.IsZero() {
+			return bad("%s is required", bound.name)
+		}
+		// Truncate works on absolute time, so this holds in any zone whose
+		// offset is not whole hours too.
+		if !bound.t.Equal(bound.t.Truncate(time.Hour)) {
+			return bad("%s %s is not on a whole UTC hour", bound.name, bound.t.Format(time.RFC3339Nano))
+		}
+	}
+	if !q.From.Before(q.To) {
+		return bad("from %s is not before to %s", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
+	}
+	switch q.GroupBy {
+	case GroupNone, GroupProvider, GroupModel, GroupGatewayKey, GroupAPIKey, GroupWorkspace, GroupStatusClass:
+	default:
+		return bad("unknown group_by %q", q.GroupBy)
+	}
+	switch q.Bucket {
+	case BucketNone, BucketHour, BucketDay, BucketWeek:
+	default:
+		return bad("unknown bucket %q", q.Bucket)
+	}
+	return nil
+}
+
 // Rollups reads the hourly rollups that analytics answer from. Writing them
 // is driver-specific (ApplyRollupsTx on each store joins the caller's
 // transaction), see internal/jobs.
 type Rollups interface {
 	// AggregateRollups sums the rows matching q into one Totals per
-	// (bucket, group), ordered by bucket start then group.
+	// (bucket, group) that has any, ordered by bucket start then group
+	// (byte-wise); nothing matching is an empty answer. Sums are exact;
+	// minima come from rows that counted something. An invalid q is an
+	// error wrapping ErrInvalidRollupQuery.
 	AggregateRollups(ctx context.Context, q RollupQuery) ([]rollup.Totals, error)
 	// RollupHistograms merges the latency and TTFT histograms of the rows
-	// matching q, one entry per group, ordered by group. q.Bucket is ignored.
+	// matching q, one entry per group, ordered by group (byte-wise). q.Bucket
+	// is ignored beyond validation.
 	RollupHistograms(ctx context.Context, q RollupQuery) ([]rollup.GroupHistograms, error)
 }

@@ -55,6 +55,8 @@ type Traces interface {
 // Store is everything the gateway needs from a database.
 type Store interface {
 	Traces
+	Rollups
+	Retention
 	// Driver names the engine: "sqlite" or "postgres".
 	Driver() string
 	// Ping checks connectivity without touching any table.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/semconv/v1.41.0/genaiconv"
 
 	"github.com/ongoingai/gateway/internal/trace"
@@ -100,7 +102,14 @@ func (t *Telemetry) ObserveWriter(stats func() trace.Stats) error {
 	written := counter(MetricTraceWritten, "{record}", "Trace records written to the store.")
 	dropped := counter(MetricTraceDropped, "{record}", "Trace records dropped because the queue was full or closed.")
 	lost := counter(MetricTraceLost, "{record}", "Trace records given up on at shutdown after failed writes.")
-	failures := counter(MetricTraceWriteFailures, "{attempt}", "Failed batch insert attempts; each is retried.")
+	failures := counter(MetricTraceWriteFailures, "{attempt}",
+		"Failed batch insert attempts, each retried, by error.type: timeout, connection, constraint or other.")
+	// One series per class, zeros included, so that a rate over any class
+	// exists before its first failure. The classes are a fixed set.
+	failureAttrs := make([]metric.ObserveOption, len(trace.FailureClasses))
+	for i, class := range trace.FailureClasses {
+		failureAttrs[i] = metric.WithAttributeSet(attribute.NewSet(semconv.ErrorTypeKey.String(class)))
+	}
 	flushDur, err := m.Float64ObservableGauge(MetricTraceFlushDuration, metric.WithUnit("s"),
 		metric.WithDescription("Duration of the last successful batch write."))
 	errs = append(errs, err)
@@ -120,7 +129,13 @@ func (t *Telemetry) ObserveWriter(stats func() trace.Stats) error {
 		o.ObserveInt64(written, s.Written)
 		o.ObserveInt64(dropped, s.Dropped)
 		o.ObserveInt64(lost, s.Lost)
-		o.ObserveInt64(failures, s.WriteFailures)
+		byClass := s.WriteFailuresByClass
+		if byClass == nil && s.WriteFailures > 0 { // a hand-made Stats: keep the total
+			byClass = map[string]int64{trace.FailureOther: s.WriteFailures}
+		}
+		for i, class := range trace.FailureClasses {
+			o.ObserveInt64(failures, byClass[class], failureAttrs[i])
+		}
 		// Before the first flush there is no last flush to describe; a
 		// zero would read as "flushed at 1970".
 		if !s.LastFlushAt.IsZero() {

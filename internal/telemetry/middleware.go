@@ -137,9 +137,15 @@ func (t *Telemetry) Middleware(next http.Handler) http.Handler {
 				oteltrace.WithAttributes(serverSpanAttrs(r, id)...))
 		}
 		ctx = context.WithValue(ctx, exchangeKey{}, ex)
-		// chi's route context exists here when the middleware is mounted
-		// with r.Use; chi fills in the pattern as it routes.
+		// The route pattern is known only once chi has routed. When this
+		// wraps the router from outside, no route context exists yet, so
+		// make the one chi will use (a chi.Mux routes into a context it
+		// finds rather than into one of its own) and read it afterwards.
 		rctx := chi.RouteContext(r.Context())
+		if rctx == nil {
+			rctx = chi.NewRouteContext()
+			ctx = context.WithValue(ctx, chi.RouteCtxKey, rctx)
+		}
 		rec := &responseRecorder{ResponseWriter: w, requestID: id}
 
 		defer func() {

@@ -71,6 +71,8 @@ func TestPrometheusExposition(t *testing.T) {
 		`ongoingai_trace_enqueued_total 3`,
 		`ongoingai_trace_queue_capacity 10`,
 		`ongoingai_trace_flush_batch_size 3`,
+		`ongoingai_trace_write_failures_total{error_type="connection"} 0`,
+		`ongoingai_trace_write_failures_total{error_type="constraint"} 0`,
 		`gen_ai_client_token_usage_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o-mini",gen_ai_response_model="gpt-4o-mini",gen_ai_token_type="input",`,
 		`gen_ai_request_model="other"`,
 		`target_info{`,

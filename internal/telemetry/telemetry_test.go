@@ -286,6 +286,16 @@ func TestCallsAreTracedMeasuredAndLogged(t *testing.T) {
 	if p := pointWith(t, h.rc.Metric(MetricTraceFlushDuration), nil); p.value != 0.0125 {
 		t.Errorf("flush duration = %v s, want 0.0125", p.value)
 	}
+	// Write failures: one series per class, zeros included, and no other.
+	failures := h.rc.Metric(MetricTraceWriteFailures)
+	for class, want := range map[string]float64{"timeout": 1, "connection": 1, "constraint": 0, "other": 0} {
+		if p := pointWith(t, failures, map[string]any{"error.type": class}); p.value != want {
+			t.Errorf("write failures of class %s = %v, want %v", class, p.value, want)
+		}
+	}
+	if n := len(metricPoints(failures)); n != len(trace.FailureClasses) {
+		t.Errorf("%d write-failure series, want one per class (%d)", n, len(trace.FailureClasses))
+	}
 
 	// Access log: one line per request, correlated with the trace.
 	if n := len(h.accessLines()); n != 4 {
@@ -321,7 +331,8 @@ func TestCallsAreTracedMeasuredAndLogged(t *testing.T) {
 func fixedStats() trace.Stats {
 	return trace.Stats{
 		Capacity: 100, Depth: 7, HighWater: 9, Enqueued: 50, Written: 39, Dropped: 4,
-		WriteFailures: 2, LastFlushAt: time.Unix(1700000000, 0), LastFlushDuration: 12.5, LastBatchSize: 13,
+		WriteFailures: 2, WriteFailuresByClass: map[string]int64{"timeout": 1, "connection": 1, "constraint": 0, "other": 0},
+		LastFlushAt: time.Unix(1700000000, 0), LastFlushDuration: 12.5, LastBatchSize: 13,
 	}
 }
 

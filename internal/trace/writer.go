@@ -22,24 +22,37 @@ type WriterOptions struct {
 	// RetryBackoffMax caps the wait between attempts to write a failed
 	// batch (database outage); default 1s.
 	RetryBackoffMax time.Duration
-	Logger          *slog.Logger
+	// WriteTimeout bounds one insert attempt; an attempt that runs out of
+	// time is a "timeout" failure and is retried. Default 30s.
+	WriteTimeout time.Duration
+	// Classify names the class of a failed write (one of FailureClasses)
+	// from the store's own error types; ClassifierOf(store) finds the
+	// store's, so that this package needs no driver import. An empty or
+	// unknown answer falls back to ClassifyError; nil means ClassifyError
+	// alone.
+	Classify func(error) string
+	Logger   *slog.Logger
 }
 
 // Stats is a snapshot of the writer's counters, served by /api/health and
 // the trace-pipeline diagnostics.
 type Stats struct {
-	Capacity          int       `json:"capacity"`
-	Depth             int       `json:"depth"`
-	HighWater         int64     `json:"high_water"`
-	Enqueued          int64     `json:"enqueued_total"`
-	Written           int64     `json:"written_total"`
-	Dropped           int64     `json:"dropped_total"`
-	WriteFailures     int64     `json:"write_failures_total"` // failed insert attempts (each is retried)
-	Lost              int64     `json:"lost_total"`           // records given up on at shutdown after failed retries
-	LastError         string    `json:"last_error,omitempty"`
-	LastFlushAt       time.Time `json:"last_flush_at"`
-	LastFlushDuration float64   `json:"last_flush_duration_ms"`
-	LastBatchSize     int       `json:"last_batch_size"`
+	Capacity      int   `json:"capacity"`
+	Depth         int   `json:"depth"`
+	HighWater     int64 `json:"high_water"`
+	Enqueued      int64 `json:"enqueued_total"`
+	Written       int64 `json:"written_total"`
+	Dropped       int64 `json:"dropped_total"`
+	WriteFailures int64 `json:"write_failures_total"` // failed insert attempts (each is retried)
+	// WriteFailuresByClass splits WriteFailures by cause: it holds every
+	// class of FailureClasses, zeros included, and sums to WriteFailures
+	// (give or take a failure counted while the snapshot was taken).
+	WriteFailuresByClass map[string]int64 `json:"write_failures_by_class"`
+	Lost                 int64            `json:"lost_total"` // records given up on at shutdown after failed retries
+	LastError            string           `json:"last_error,omitempty"`
+	LastFlushAt          time.Time        `json:"last_flush_at"`
+	LastFlushDuration    float64          `json:"last_flush_duration_ms"`
+	LastBatchSize        int              `json:"last_batch_size"`
 }
 
 // Writer is the asynchronous trace pipeline: Enqueue never blocks; a single
@@ -54,6 +67,7 @@ type Writer struct {
 	log   *slog.Logger
 
 	enqueued, written, dropped, failures, lost, highWater atomic.Int64
+	failuresByClass                                       [len(FailureClasses)]atomic.Int64
 
 	mu          sync.Mutex // guards the fields below
 	lastErr     string
@@ -80,6 +94,9 @@ func NewWriter(sink Sink, opts WriterOptions) *Writer {
 	}
 	if opts.RetryBackoffMax <= 0 {
 		opts.RetryBackoffMax = time.Second
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 30 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -136,21 +153,26 @@ func (w *Writer) Close(ctx context.Context) error {
 
 // Stats returns the current counters.
 func (w *Writer) Stats() Stats {
+	byClass := make(map[string]int64, len(FailureClasses))
+	for i, class := range FailureClasses {
+		byClass[class] = w.failuresByClass[i].Load()
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return Stats{
-		Capacity:          cap(w.queue),
-		Depth:             len(w.queue),
-		HighWater:         w.highWater.Load(),
-		Enqueued:          w.enqueued.Load(),
-		Written:           w.written.Load(),
-		Dropped:           w.dropped.Load(),
-		WriteFailures:     w.failures.Load(),
-		Lost:              w.lost.Load(),
-		LastError:         w.lastErr,
-		LastFlushAt:       w.lastFlushAt,
-		LastFlushDuration: w.lastFlushMS,
-		LastBatchSize:     w.lastBatch,
+		Capacity:             cap(w.queue),
+		Depth:                len(w.queue),
+		HighWater:            w.highWater.Load(),
+		Enqueued:             w.enqueued.Load(),
+		Written:              w.written.Load(),
+		Dropped:              w.dropped.Load(),
+		WriteFailures:        w.failures.Load(),
+		WriteFailuresByClass: byClass,
+		Lost:                 w.lost.Load(),
+		LastError:            w.lastErr,
+		LastFlushAt:          w.lastFlushAt,
+		LastFlushDuration:    w.lastFlushMS,
+		LastBatchSize:        w.lastBatch,
 	}
 }
 
@@ -198,7 +220,7 @@ func (w *Writer) flush(batch []Record) []Record {
 	backoff := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), w.opts.WriteTimeout)
 		err := w.sink.InsertTraces(ctx, batch)
 		cancel()
 		if err == nil {
@@ -210,11 +232,13 @@ func (w *Writer) flush(batch []Record) []Record {
 			w.mu.Unlock()
 			break
 		}
+		class := w.classify(err)
+		w.failuresByClass[classIndex(class)].Add(1)
 		w.failures.Add(1)
 		w.mu.Lock()
 		w.lastErr = err.Error()
 		w.mu.Unlock()
-		w.log.Error("trace batch write failed; retrying", "attempt", attempt, "records", len(batch), "err", err)
+		w.log.Error("trace batch write failed; retrying", "attempt", attempt, "records", len(batch), "class", class, "err", err)
 		select {
 		case <-w.deadline:
 			w.lost.Add(int64(len(batch)))

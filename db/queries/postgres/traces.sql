@@ -26,10 +26,11 @@ INSERT INTO traces (
     $31, $32, $33, $34, $35
 );
 
--- name: InsertTracesSkipDuplicates :exec
+-- name: InsertTracesSkipDuplicates :many
 -- The retry path: one statement for the whole batch (one array per column,
 -- unnested in step), skipping rows whose (started_at, id) is already stored,
--- including duplicates within the batch itself.
+-- including duplicates within the batch itself. It returns the keys of the
+-- rows it did insert, so that only those are rolled up.
 INSERT INTO traces (
     started_at, created_at,
     input_tokens, output_tokens, total_tokens, cached_input_tokens,
@@ -78,7 +79,8 @@ SELECT
     unnest(@request_body::text[]),
     unnest(@response_body::text[]),
     unnest(@metadata::text[])
-ON CONFLICT DO NOTHING;
+ON CONFLICT DO NOTHING
+RETURNING started_at, id;
 
 -- name: ListTraces :many
 -- A page of trace summaries (no headers or bodies), newest first. Every

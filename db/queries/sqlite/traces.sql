@@ -1,7 +1,8 @@
--- name: InsertTrace :exec
+-- name: InsertTrace :execrows
 -- One row of a batch; the store runs it as a prepared statement inside the
 -- batch's transaction. OR IGNORE skips ids already stored, so a retried
--- batch inserts only what is new.
+-- batch inserts only what is new; the rows affected (1 or 0) tell the store
+-- which records were new, and only those are rolled up.
 INSERT OR IGNORE INTO traces (
     id, started_at, org_id, workspace_id, gateway_key_id,
     provider, model, request_model, request_method, request_path,

@@ -149,7 +149,7 @@ func TestInsertTracesTxJoinsCallerTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InsertTracesTx(ctx, tx, first); err != nil {
+	if _, err := s.InsertTracesTx(ctx, tx, first); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(ctx); err != nil {
@@ -162,7 +162,7 @@ func TestInsertTracesTxJoinsCallerTransaction(t *testing.T) {
 	}
 	err = pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
 		// "a" is stored: COPY fails, the batch is retried row by row.
-		if err := s.InsertTracesTx(ctx, tx, []trace.Record{{ID: "a", Timestamp: ts}, {ID: "c", Timestamp: ts}}); err != nil {
+		if _, err := s.InsertTracesTx(ctx, tx, []trace.Record{{ID: "a", Timestamp: ts}, {ID: "c", Timestamp: ts}}); err != nil {
 			return err
 		}
 		// The caller's own work in the same transaction.

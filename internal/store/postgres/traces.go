@@ -20,53 +20,82 @@ func (s *Store) InsertTraces(ctx context.Context, batch []trace.Record) error {
 		return nil
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return s.InsertTracesTx(ctx, tx, batch)
+		_, err := s.InsertTracesTx(ctx, tx, batch)
+		return err
 	})
 }
 
 // InsertTracesTx writes batch inside tx, so a caller can commit other work
-// (a job that rolls the batch up) atomically with it. Traces already stored
-// (same start time and id) are skipped, which makes a retried batch
-// harmless. On error, roll tx back.
+// (a job that rolls the batch up) atomically with it, and returns the
+// records it actually inserted. Traces already stored (same start time and
+// id) are skipped, which makes a retried batch harmless; leaving them out of
+// the result is what lets the caller roll up each trace exactly once. On
+// error, roll tx back.
 //
 // The batch is first COPied straight into traces, the fastest way in, inside
 // a savepoint. COPY fails as a whole on a key that is already stored (or
 // twice in the batch); only then, which in practice means a retry after a
 // lost commit acknowledgement, does the savepoint roll back and the batch go
-// in again as one INSERT ... ON CONFLICT DO NOTHING, which checks every row.
-// Exactly-once thus costs nothing on the common path.
-func (s *Store) InsertTracesTx(ctx context.Context, tx pgx.Tx, batch []trace.Record) error {
+// in again as one INSERT ... ON CONFLICT DO NOTHING, which checks every row
+// and returns the keys it inserted. Exactly-once thus costs nothing on the
+// common path, where the result is batch itself.
+func (s *Store) InsertTracesTx(ctx context.Context, tx pgx.Tx, batch []trace.Record) ([]trace.Record, error) {
 	if len(batch) == 0 {
-		return nil
+		return nil, nil
 	}
 	rows := make([]pgdb.CopyTracesParams, len(batch))
 	for i := range batch {
 		row, err := copyParams(&batch[i])
 		if err != nil {
-			return fmt.Errorf("postgres: insert traces: %w", err)
+			return nil, fmt.Errorf("postgres: insert traces: %w", err)
 		}
 		rows[i] = row
 	}
 
 	sp, err := tx.Begin(ctx) // a savepoint
 	if err != nil {
-		return fmt.Errorf("postgres: insert traces: %w", err)
+		return nil, fmt.Errorf("postgres: insert traces: %w", err)
 	}
 	_, err = pgdb.New(sp).CopyTraces(ctx, rows)
 	if err == nil {
 		err = sp.Commit(ctx) // releases the savepoint
 	}
 	if err == nil {
-		return nil
+		return batch, nil
 	}
 	_ = sp.Rollback(ctx)
 	if !isUniqueViolation(err) {
-		return fmt.Errorf("postgres: insert traces: %w", err)
+		return nil, fmt.Errorf("postgres: insert traces: %w", err)
 	}
-	if err := pgdb.New(tx).InsertTracesSkipDuplicates(ctx, skipDuplicatesParams(rows)); err != nil {
-		return fmt.Errorf("postgres: insert traces: %w", err)
+	keys, err := pgdb.New(tx).InsertTracesSkipDuplicates(ctx, skipDuplicatesParams(rows))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: insert traces: %w", err)
 	}
-	return nil
+	return insertedRecords(batch, rows, keys), nil
+}
+
+// insertedRecords picks out of batch the records whose keys the retry path
+// returned, in batch order. A key the batch holds twice was inserted once:
+// unnest yields the arrays in order, so its first occurrence went in and the
+// later ones conflicted, and only the first is picked.
+func insertedRecords(batch []trace.Record, rows []pgdb.CopyTracesParams, keys []pgdb.InsertTracesSkipDuplicatesRow) []trace.Record {
+	type key struct {
+		micros int64 // as stored: pgx sends microseconds, truncating
+		id     string
+	}
+	fresh := make(map[key]bool, len(keys))
+	for _, k := range keys {
+		fresh[key{k.StartedAt.UnixMicro(), k.ID}] = true
+	}
+	var out []trace.Record
+	for i := range rows {
+		k := key{rows[i].StartedAt.UnixMicro(), rows[i].ID}
+		if fresh[k] {
+			out = append(out, batch[i])
+			delete(fresh, k) // later duplicates were skipped
+		}
+	}
+	return out
 }
 
 // uniqueViolation is SQLSTATE 23505, which COPY raises on a stored id.

@@ -197,7 +197,7 @@ func TestInsertTracesTxJoinsCallerTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InsertTracesTx(ctx, tx, []trace.Record{{ID: "a", Timestamp: ts}}); err != nil {
+	if _, err := s.InsertTracesTx(ctx, tx, []trace.Record{{ID: "a", Timestamp: ts}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(); err != nil {
@@ -211,7 +211,7 @@ func TestInsertTracesTxJoinsCallerTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InsertTracesTx(ctx, tx, []trace.Record{{ID: "a", Timestamp: ts}}); err != nil {
+	if _, err := s.InsertTracesTx(ctx, tx, []trace.Record{{ID: "a", Timestamp: ts}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tx.ExecContext(ctx, "CREATE TABLE caller_work (x INTEGER)"); err != nil {

@@ -23,7 +23,7 @@ func (s *Store) InsertTraces(ctx context.Context, batch []trace.Record) error {
 		return fmt.Errorf("sqlite: insert traces: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := s.InsertTracesTx(ctx, tx, batch); err != nil {
+	if _, err := s.InsertTracesTx(ctx, tx, batch); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -34,47 +34,87 @@ func (s *Store) InsertTraces(ctx context.Context, batch []trace.Record) error {
 
 // InsertTracesTx writes batch inside tx, which must come from DB(), so a
 // caller can commit other work (a job that rolls the batch up) atomically
-// with it. Traces whose id is already stored are skipped, which makes a
-// retried batch harmless. On error, roll tx back: it may hold part of the
+// with it, and returns the records it actually inserted. Traces whose id is
+// already stored (or came earlier in the batch) are skipped, which makes a
+// retried batch harmless; leaving them out of the result is what lets the
+// caller roll up each trace exactly once. When nothing was skipped, the
+// result is batch itself. On error, roll tx back: it may hold part of the
 // batch.
-func (s *Store) InsertTracesTx(ctx context.Context, tx *sql.Tx, batch []trace.Record) error {
+func (s *Store) InsertTracesTx(ctx context.Context, tx *sql.Tx, batch []trace.Record) ([]trace.Record, error) {
 	stmts := &preparedTx{Tx: tx}
 	defer stmts.close()
 	q := litedb.New(stmts)
+	// skipped stays nil on the common path, so the batch is returned as is.
+	var skipped []bool
 	for i := range batch {
 		arg, err := insertParams(&batch[i])
 		if err != nil {
-			return fmt.Errorf("sqlite: insert traces: %w", err)
+			return nil, fmt.Errorf("sqlite: insert traces: %w", err)
 		}
-		if err := q.InsertTrace(ctx, arg); err != nil {
-			return fmt.Errorf("sqlite: insert trace %q: %w", batch[i].ID, err)
+		n, err := q.InsertTrace(ctx, arg)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: insert trace %q: %w", batch[i].ID, err)
+		}
+		if n == 0 { // OR IGNORE skipped it
+			if skipped == nil {
+				skipped = make([]bool, len(batch))
+			}
+			skipped[i] = true
 		}
 	}
-	return nil
+	if skipped == nil {
+		return batch, nil
+	}
+	var inserted []trace.Record
+	for i := range batch {
+		if !skipped[i] {
+			inserted = append(inserted, batch[i])
+		}
+	}
+	return inserted, nil
 }
 
 // preparedTx runs each distinct statement of a transaction through one
 // prepared statement. sqlc's code would otherwise hand SQLite the SQL text
 // on every row of a batch, and parsing the 35-column INSERT again for each
-// row nearly doubles the CPU a trace costs.
+// row nearly doubles the CPU a trace costs. Rollups use it the same way for
+// their per-row read and write.
 type preparedTx struct {
 	*sql.Tx
 	stmts map[string]*sql.Stmt
 }
 
 func (p *preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	stmt, ok := p.stmts[query]
-	if !ok {
-		var err error
-		if stmt, err = p.Tx.PrepareContext(ctx, query); err != nil {
-			return nil, err
-		}
-		if p.stmts == nil {
-			p.stmts = make(map[string]*sql.Stmt)
-		}
-		p.stmts[query] = stmt
+	stmt, err := p.prepare(ctx, query)
+	if err != nil {
+		return nil, err
 	}
 	return stmt.ExecContext(ctx, args...)
+}
+
+func (p *preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	stmt, err := p.prepare(ctx, query)
+	if err != nil {
+		// *sql.Row cannot be built with an error outside database/sql; the
+		// unprepared path reports the same error from Scan.
+		return p.Tx.QueryRowContext(ctx, query, args...)
+	}
+	return stmt.QueryRowContext(ctx, args...)
+}
+
+func (p *preparedTx) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	if stmt, ok := p.stmts[query]; ok {
+		return stmt, nil
+	}
+	stmt, err := p.Tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if p.stmts == nil {
+		p.stmts = make(map[string]*sql.Stmt)
+	}
+	p.stmts[query] = stmt
+	return stmt, nil
 }
 
 func (p *preparedTx) close() {

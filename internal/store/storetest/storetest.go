@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			c.test(t, open(t))
 		})
 	}
+	t.Run("Rollups", func(t *testing.T) { RunRollups(t, open) })
 }
 
 // base is a start time with microseconds, which every store must keep.

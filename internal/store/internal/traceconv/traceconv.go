@@ -95,10 +95,10 @@ func DecodePermissions(s string) ([]string, error) {
 // does start before it.
 func TimeBounds(f store.TraceFilter) (from time.Time, before *store.TraceCursor) {
 	if !f.From.IsZero() {
-		from = ceilMicro(f.From)
+		from = CeilMicro(f.From)
 	}
 	if !f.To.IsZero() {
-		before = &store.TraceCursor{Timestamp: ceilMicro(f.To)}
+		before = &store.TraceCursor{Timestamp: CeilMicro(f.To)}
 	}
 	if f.Cursor != nil {
 		c := &store.TraceCursor{Timestamp: f.Cursor.Timestamp, ID: Text(f.Cursor.ID)}
@@ -110,7 +110,10 @@ func TimeBounds(f store.TraceFilter) (from time.Time, before *store.TraceCursor)
 	return from, before
 }
 
-func ceilMicro(t time.Time) time.Time {
+// CeilMicro rounds t up to the microsecond, the precision stores keep
+// times at, so that an exclusive bound keeps its meaning once stored: a
+// trace at 10µs starts before 10.5µs, and before 11µs, but not before 10µs.
+func CeilMicro(t time.Time) time.Time {
 	down := t.Truncate(time.Microsecond)
 	if down.Before(t) {
 		return down.Add(time.Microsecond)
@@ -146,13 +149,9 @@ func Headers(h map[string]string) (string, error) {
 	if len(h) == 0 {
 		return "", nil
 	}
-	// encoding/json sorts the keys and escapes what JSON cannot hold, so the
-	// result is deterministic and already valid text.
-	b, err := json.Marshal(h)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
+	// Sorted keys and escaped text, as encoding/json would write them, so
+	// the result is deterministic and already valid text.
+	return encodeHeaders(h), nil
 }
 
 // ParseHeaders is the inverse of Headers.

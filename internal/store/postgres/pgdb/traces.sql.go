@@ -106,7 +106,7 @@ func (q *Queries) GetTrace(ctx context.Context, arg GetTraceParams) (Trace, erro
 	return i, err
 }
 
-const insertTracesSkipDuplicates = `-- name: InsertTracesSkipDuplicates :exec
+const insertTracesSkipDuplicates = `-- name: InsertTracesSkipDuplicates :many
 INSERT INTO traces (
     started_at, created_at,
     input_tokens, output_tokens, total_tokens, cached_input_tokens,
@@ -156,6 +156,7 @@ SELECT
     unnest($34::text[]),
     unnest($35::text[])
 ON CONFLICT DO NOTHING
+RETURNING started_at, id
 `
 
 type InsertTracesSkipDuplicatesParams struct {
@@ -196,11 +197,17 @@ type InsertTracesSkipDuplicatesParams struct {
 	Metadata           []string
 }
 
+type InsertTracesSkipDuplicatesRow struct {
+	StartedAt time.Time
+	ID        string
+}
+
 // The retry path: one statement for the whole batch (one array per column,
 // unnested in step), skipping rows whose (started_at, id) is already stored,
-// including duplicates within the batch itself.
-func (q *Queries) InsertTracesSkipDuplicates(ctx context.Context, arg InsertTracesSkipDuplicatesParams) error {
-	_, err := q.db.Exec(ctx, insertTracesSkipDuplicates,
+// including duplicates within the batch itself. It returns the keys of the
+// rows it did insert, so that only those are rolled up.
+func (q *Queries) InsertTracesSkipDuplicates(ctx context.Context, arg InsertTracesSkipDuplicatesParams) ([]InsertTracesSkipDuplicatesRow, error) {
+	rows, err := q.db.Query(ctx, insertTracesSkipDuplicates,
 		arg.StartedAt,
 		arg.CreatedAt,
 		arg.InputTokens,
@@ -237,7 +244,22 @@ func (q *Queries) InsertTracesSkipDuplicates(ctx context.Context, arg InsertTrac
 		arg.ResponseBody,
 		arg.Metadata,
 	)
-	return err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []InsertTracesSkipDuplicatesRow
+	for rows.Next() {
+		var i InsertTracesSkipDuplicatesRow
+		if err := rows.Scan(&i.StartedAt, &i.ID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listTraces = `-- name: ListTraces :many

@@ -83,6 +83,71 @@ type Trace struct {
 	Metadata           string
 }
 
+type TraceRollup struct {
+	Hour              int64
+	OrgID             string
+	WorkspaceID       string
+	Provider          string
+	Model             string
+	GatewayKeyID      string
+	ApiKeyHash        string
+	StatusClass       string
+	Requests          int64
+	ClientErrors      int64
+	ServerErrors      int64
+	Cancelled         int64
+	Unpriced          int64
+	InputTokens       int64
+	OutputTokens      int64
+	TotalTokens       int64
+	CachedInputTokens int64
+	CacheWriteTokens  int64
+	ReasoningTokens   int64
+	CostNanoUsd       int64
+	LatencySumMs      int64
+	LatencyMinMs      int64
+	LatencyMaxMs      int64
+	TtftCount         int64
+	TtftSumUs         int64
+	TtftMinUs         int64
+	TtftMaxUs         int64
+	LastActiveAt      int64
+	LatencyHist       string
+	TtftHist          string
+}
+
+type TraceRollupsDaily struct {
+	Day               int64
+	OrgID             string
+	WorkspaceID       string
+	Provider          string
+	Model             string
+	GatewayKeyID      string
+	ApiKeyHash        string
+	Requests          int64
+	ClientErrors      int64
+	ServerErrors      int64
+	Cancelled         int64
+	Unpriced          int64
+	InputTokens       int64
+	OutputTokens      int64
+	TotalTokens       int64
+	CachedInputTokens int64
+	CacheWriteTokens  int64
+	ReasoningTokens   int64
+	CostNanoUsd       int64
+	LatencySumMs      int64
+	LatencyMinMs      int64
+	LatencyMaxMs      int64
+	TtftCount         int64
+	TtftSumUs         int64
+	TtftMinUs         int64
+	TtftMaxUs         int64
+	LastActiveAt      int64
+	LatencyHist       string
+	TtftHist          string
+}
+
 type Workspace struct {
 	ID        string
 	OrgID     string

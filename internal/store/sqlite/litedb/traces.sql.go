@@ -66,7 +66,7 @@ func (q *Queries) GetTrace(ctx context.Context, arg GetTraceParams) (Trace, erro
 	return i, err
 }
 
-const insertTrace = `-- name: InsertTrace :exec
+const insertTrace = `-- name: InsertTrace :execrows
 INSERT OR IGNORE INTO traces (
     id, started_at, org_id, workspace_id, gateway_key_id,
     provider, model, request_model, request_method, request_path,
@@ -130,9 +130,10 @@ type InsertTraceParams struct {
 
 // One row of a batch; the store runs it as a prepared statement inside the
 // batch's transaction. OR IGNORE skips ids already stored, so a retried
-// batch inserts only what is new.
-func (q *Queries) InsertTrace(ctx context.Context, arg InsertTraceParams) error {
-	_, err := q.db.ExecContext(ctx, insertTrace,
+// batch inserts only what is new; the rows affected (1 or 0) tell the store
+// which records were new, and only those are rolled up.
+func (q *Queries) InsertTrace(ctx context.Context, arg InsertTraceParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, insertTrace,
 		arg.ID,
 		arg.StartedAt,
 		arg.OrgID,
@@ -169,7 +170,10 @@ func (q *Queries) InsertTrace(ctx context.Context, arg InsertTraceParams) error 
 		arg.ResponseBody,
 		arg.Metadata,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }
 
 const listTraces = `-- name: ListTraces :many

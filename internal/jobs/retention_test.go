@@ -1,0 +1,239 @@
+package jobs_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ongoingai/gateway/internal/config"
+	"github.com/ongoingai/gateway/internal/jobs"
+	"github.com/ongoingai/gateway/internal/rollup"
+	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/postgres"
+	"github.com/ongoingai/gateway/internal/store/sqlite"
+	"github.com/ongoingai/gateway/internal/testdb"
+	"github.com/ongoingai/gateway/internal/trace"
+)
+
+// retentionStore is what the retention tests drive: the runner's store,
+// plus the traces and rollups they seed and read back.
+type retentionStore interface {
+	jobs.Store
+	store.Traces
+	store.Rollups
+	ApplyRollups(ctx context.Context, rows []rollup.Row) error
+}
+
+func TestRetentionJobPostgres(t *testing.T) {
+	t.Parallel()
+	s, err := postgres.Open(t.Context(), testdb.PostgresDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	testRetentionJob(t, s)
+
+	// The job also created the coming days' partitions.
+	today := time.Now().UTC()
+	for d := 1; d <= jobs.PartitionDaysAhead; d++ {
+		name := "traces_p" + today.AddDate(0, 0, d).Format("20060102")
+		var exists bool
+		if err := s.Pool().QueryRow(t.Context(),
+			`SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = 'traces'::regclass)`,
+			name).Scan(&exists); err != nil {
+			t.Fatal(err)
+		}
+		if !exists {
+			t.Errorf("partition %s was not created ahead", name)
+		}
+	}
+}
+
+func TestRetentionJobSQLite(t *testing.T) {
+	t.Parallel()
+	s, err := sqlite.Open(t.Context(), testdb.SQLitePath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	testRetentionJob(t, s)
+}
+
+// The periodic job runs at start and, through River, enforces each
+// retention: traces past traces_days are deleted (in several batches),
+// bodies past bodies_days are blanked with the rest of the trace kept,
+// rollups past rollups_days are deleted, everything newer is untouched, and
+// the run logs what it removed.
+func testRetentionJob(t *testing.T, s retentionStore) {
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	rec := func(id string, ts time.Time, model string) trace.Record {
+		return trace.Record{
+			ID: id, Timestamp: ts, CreatedAt: ts, Provider: "openai", Model: model,
+			ResponseStatus: 200, InputTokens: 11, OutputTokens: 5, TotalTokens: 16, CostNanoUSD: 42, Priced: true,
+			RequestHeaders: map[string]string{"Content-Type": "application/json"},
+			RequestBody:    `{"model":"` + model + `"}`, ResponseBody: `{"ok":true}`,
+			Metadata: []byte(`{"team":"a"}`),
+		}
+	}
+	var expired []trace.Record
+	for i := range 5 { // with batches of 2: three DELETEs
+		expired = append(expired, rec(fmt.Sprintf("expired-%d", i), now.Add(-10*24*time.Hour-time.Duration(i)*time.Minute), "m"))
+	}
+	bodyExpired := rec("body-expired", now.Add(-36*time.Hour), "m")
+	fresh := rec("fresh", now.Add(-time.Hour), "m")
+	if err := s.InsertTraces(ctx, append(expired, bodyExpired, fresh)); err != nil {
+		t.Fatal(err)
+	}
+	var rollupSeed []trace.Record
+	for _, model := range []string{"m1", "m2", "m3"} {
+		rollupSeed = append(rollupSeed, rec("r-old-"+model, now.Add(-10*24*time.Hour), model), rec("r-new-"+model, now.Add(-time.Hour), model))
+	}
+	if err := s.ApplyRollups(ctx, rollup.Fold(rollupSeed)); err != nil {
+		t.Fatal(err)
+	}
+	bodyBefore, freshBefore := getTrace(t, s, bodyExpired.ID), getTrace(t, s, fresh.ID)
+
+	logs := &syncBuffer{}
+	startRunner(t, s, jobs.Options{
+		Logger:         slog.New(slog.NewTextHandler(logs, nil)),
+		Retention:      config.Retention{TracesDays: 2, BodiesDays: 1, RollupsDays: 3},
+		RetentionBatch: 2,
+	})
+	// The log line is written when the run is over, so once it is there,
+	// everything the run does is done.
+	line := waitForLog(t, logs, "msg=retention ")
+	t.Log(line)
+	for _, want := range []string{"traces_deleted=5 ", "bodies_purged=1 ", "rollups_deleted=3"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("retention log %q lacks %q", line, want)
+		}
+	}
+
+	for _, r := range expired {
+		if _, err := s.GetTrace(ctx, store.Tenant{}, r.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetTrace(%q) = %v, want ErrNotFound", r.ID, err)
+		}
+	}
+	wantBody := bodyBefore
+	wantBody.RequestBody, wantBody.ResponseBody = "", ""
+	if got := getTrace(t, s, bodyExpired.ID); !reflect.DeepEqual(got, wantBody) {
+		t.Errorf("trace past bodies_days =\n%+v\nwant\n%+v", got, wantBody)
+	}
+	if got := getTrace(t, s, fresh.ID); !reflect.DeepEqual(got, freshBefore) || got.RequestBody == "" {
+		t.Errorf("fresh trace =\n%+v\nwant it unchanged\n%+v", got, freshBefore)
+	}
+
+	hour := now.Truncate(time.Hour)
+	totals, err := s.AggregateRollups(ctx, store.RollupQuery{
+		From: hour.Add(-11 * 24 * time.Hour), To: hour.Add(time.Hour),
+		GroupBy: store.GroupModel, Bucket: store.BucketHour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tot := range totals {
+		got = append(got, fmt.Sprintf("%s %s %d", tot.BucketStart.Format(time.RFC3339), tot.Group, tot.Requests))
+	}
+	newHour := now.Add(-time.Hour).Truncate(time.Hour).Format(time.RFC3339)
+	if want := []string{newHour + " m1 1", newHour + " m2 1", newHour + " m3 1"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rollups left = %v, want %v", got, want)
+	}
+}
+
+// Started without Retention, the job keeps everything: an unset number of
+// days is "forever", never "nothing".
+func TestRetentionJobKeepsEverythingWhenUnset(t *testing.T) {
+	t.Parallel()
+	s, err := sqlite.Open(t.Context(), testdb.SQLitePath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	old := trace.Record{ID: "old", Timestamp: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), RequestBody: "b"}
+	if err := s.InsertTraces(t.Context(), []trace.Record{old}); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	startRunner(t, s, jobs.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	line := waitForLog(t, logs, "msg=retention")
+	if strings.Contains(line, "deleted") || strings.Contains(line, "purged") {
+		t.Errorf("retention log %q: nothing should have been removed", line)
+	}
+	if got := getTrace(t, s, "old"); got.RequestBody != "b" {
+		t.Errorf("old trace body = %q, want it kept", got.RequestBody)
+	}
+}
+
+func startRunner(t *testing.T, s jobs.Store, opts jobs.Options) {
+	t.Helper()
+	runCtx, cancel := context.WithCancel(t.Context())
+	r, err := jobs.Start(runCtx, s, opts)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		defer cancel()
+		stopCtx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+		defer stop()
+		if err := r.Stop(stopCtx); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
+}
+
+func getTrace(t *testing.T, s store.Traces, id string) trace.Record {
+	t.Helper()
+	r, err := s.GetTrace(t.Context(), store.Tenant{}, id)
+	if err != nil {
+		t.Fatalf("GetTrace(%q): %v", id, err)
+	}
+	return r
+}
+
+// waitForLog returns the first logged line containing marker. The deadline
+// is generous: leader election and the first poll take a few seconds on a
+// busy machine, and the test only checks that the job runs, not how fast.
+func waitForLog(t *testing.T, logs *syncBuffer, marker string) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		for line := range strings.SplitSeq(logs.String(), "\n") {
+			if strings.Contains(line, marker) {
+				return line
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line with %q within the deadline; logs:\n%s", marker, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that River's goroutines and the test can
+// share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

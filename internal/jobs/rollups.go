@@ -1,0 +1,246 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/ongoingai/gateway/internal/rollup"
+	"github.com/ongoingai/gateway/internal/trace"
+)
+
+// Exactly-once rollups, in two transactions:
+//
+//  1. The trace sink commits a batch of traces and, in the same
+//     transaction, a rollup_batch job carrying the rows folded from the
+//     traces that were new. Either both land or neither does; a retried
+//     batch inserts no new traces and so enqueues nothing.
+//  2. The job's worker adds those rows to the rollup tables and marks
+//     itself completed in one transaction (JobCompleteTx), so a crash
+//     anywhere before that commit leaves the job to run again and a crash
+//     after it leaves nothing to redo.
+//
+// A process that dies between the two simply leaves the job queued, for
+// whichever replica's runner starts next.
+
+// RollupQueue is the River queue rollup jobs run on, apart from the
+// periodic jobs so that neither waits behind the other.
+const RollupQueue = "rollups"
+
+// rollupWorkers is how many rollup jobs one runner works at once. Applying
+// is serialized anyway (an advisory lock on Postgres, the single writer
+// connection on SQLite), so more would only wait, each holding a
+// connection.
+const rollupWorkers = 1
+
+// rollupFetchCooldown is the least time between two fetches of the rollup
+// queue. With one worker, River fetches one job per fetch, so the
+// cooldown caps the rate: River's default (100 ms) would allow ten batches
+// a second, fewer than a busy writer flushes (up to twenty), and rollups
+// would fall ever further behind. 5 ms allows two hundred.
+const rollupFetchCooldown = 5 * time.Millisecond
+
+// RollupArgs is the job that folds one committed trace batch into the
+// hourly rollups. It carries the batch already folded, which is all the
+// worker needs: it never reads the traces back, and rows are far fewer and
+// smaller than the traces they sum.
+type RollupArgs struct {
+	Rows []rollup.Row `json:"rows"`
+}
+
+// Kind names the job in River's tables.
+func (RollupArgs) Kind() string { return "rollup_batch" }
+
+// InsertOpts puts rollup jobs on their own queue.
+func (RollupArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: RollupQueue}
+}
+
+// rollupStore is what rollups need from a store, in one driver's
+// transaction type: *postgres.Store (pgx.Tx) and *sqlite.Store (*sql.Tx).
+type rollupStore[TTx any] interface {
+	// InsertTracesTx returns the records it inserted: none for a retried
+	// batch, which is what keeps it from being counted twice.
+	InsertTracesTx(ctx context.Context, tx TTx, batch []trace.Record) ([]trace.Record, error)
+	ApplyRollupsTx(ctx context.Context, tx TTx, rows []rollup.Row) error
+}
+
+// txFuncs opens and ends transactions of one driver's type on the database
+// River shares with the store.
+type txFuncs[TTx any] struct {
+	begin    func(context.Context) (TTx, error)
+	commit   func(context.Context, TTx) error
+	rollback func(TTx)
+}
+
+// run runs fn in a transaction, committing when it returns nil.
+func (f txFuncs[TTx]) run(ctx context.Context, fn func(TTx) error) error {
+	tx, err := f.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		f.rollback(tx)
+		return err
+	}
+	if err := f.commit(ctx, tx); err != nil {
+		f.rollback(tx) // a no-op unless the commit never reached the server
+		return err
+	}
+	return nil
+}
+
+func pgxTxs(pool *pgxpool.Pool) txFuncs[pgx.Tx] {
+	return txFuncs[pgx.Tx]{
+		begin:  func(ctx context.Context) (pgx.Tx, error) { return pool.Begin(ctx) },
+		commit: func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
+		// A rollback must happen even when ctx has ended, or the connection
+		// goes back to the pool mid-transaction.
+		rollback: func(tx pgx.Tx) { _ = tx.Rollback(context.Background()) },
+	}
+}
+
+// sqlTxs opens transactions on SQLite's writer connection (the store's
+// DB()), the only connection that may write.
+func sqlTxs(db *sql.DB) txFuncs[*sql.Tx] {
+	return txFuncs[*sql.Tx]{
+		begin:    func(ctx context.Context) (*sql.Tx, error) { return db.BeginTx(ctx, nil) },
+		commit:   func(_ context.Context, tx *sql.Tx) error { return tx.Commit() },
+		rollback: func(tx *sql.Tx) { _ = tx.Rollback() },
+	}
+}
+
+// rollupsFor returns st as a rollup store of transaction type TTx.
+func rollupsFor[TTx any](st Store) (rollupStore[TTx], error) {
+	rs, ok := st.(rollupStore[TTx])
+	if !ok {
+		return nil, fmt.Errorf("jobs: the %s store cannot write traces and rollups in a caller's transaction", st.Driver())
+	}
+	return rs, nil
+}
+
+// addRollups registers the rollup worker and its queue in cfg.
+func addRollups[TDriver riverdriver.Driver[TTx], TTx any](cfg *river.Config, rs rollupStore[TTx], txs txFuncs[TTx], logger *slog.Logger) {
+	river.AddWorker(cfg.Workers, &rollupWorker[TDriver, TTx]{store: rs, txs: txs, logger: logger})
+	if cfg.Queues == nil {
+		cfg.Queues = map[string]river.QueueConfig{}
+	}
+	cfg.Queues[RollupQueue] = river.QueueConfig{MaxWorkers: rollupWorkers, FetchCooldown: rollupFetchCooldown}
+	if cfg.CompletedJobRetentionPeriod == 0 {
+		cfg.CompletedJobRetentionPeriod = completedJobRetention
+	}
+}
+
+// completedJobRetention is how long River keeps a completed job. Its
+// default, a day, would keep every batch's rows (a job per flush, up to
+// twenty a second) long after they were applied; nothing reads them then.
+const completedJobRetention = 10 * time.Minute
+
+// rollupWorker applies a batch's rows. TDriver is River's driver type,
+// which JobCompleteTx needs to be told.
+type rollupWorker[TDriver riverdriver.Driver[TTx], TTx any] struct {
+	river.WorkerDefaults[RollupArgs]
+	store  rollupStore[TTx]
+	txs    txFuncs[TTx]
+	logger *slog.Logger
+}
+
+func (w *rollupWorker[TDriver, TTx]) Work(ctx context.Context, job *river.Job[RollupArgs]) error {
+	err := w.txs.run(ctx, func(tx TTx) error {
+		// Complete first: it locks the job's row, so a second run of the
+		// same job (one River rescued while the first was still going)
+		// waits here and then finds the job no longer running, before it
+		// has added anything.
+		if _, err := river.JobCompleteTx[TDriver](ctx, tx, job); err != nil {
+			return err
+		}
+		return w.store.ApplyRollupsTx(ctx, tx, job.Args.Rows)
+	})
+	if errors.Is(err, rivertype.ErrNotFound) {
+		// Another run completed the job, and applied its rows, first.
+		w.logger.InfoContext(ctx, "rollup job already completed by another run", "job_id", job.ID)
+		return nil
+	}
+	return err // River retries with backoff; nothing of this attempt was kept
+}
+
+// traceSink is the trace writer's sink when rollups are on: each batch
+// commits together with the job that rolls it up.
+type traceSink[TTx any] struct {
+	store  rollupStore[TTx]
+	txs    txFuncs[TTx]
+	client *river.Client[TTx]
+}
+
+// InsertTraces writes batch and enqueues its rollup job in one
+// transaction. The writer retries a failed batch; a retry after a commit
+// whose acknowledgement was lost inserts nothing and enqueues nothing.
+func (s *traceSink[TTx]) InsertTraces(ctx context.Context, batch []trace.Record) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	return s.txs.run(ctx, func(tx TTx) error {
+		inserted, err := s.store.InsertTracesTx(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
+		if len(inserted) == 0 {
+			return nil
+		}
+		if _, err := s.client.InsertTx(ctx, tx, RollupArgs{Rows: rollup.Fold(inserted)}, nil); err != nil {
+			return fmt.Errorf("jobs: enqueue rollup: %w", err)
+		}
+		return nil
+	})
+}
+
+// TraceSink is where the trace writer should send its batches: into the
+// store, each batch with its rollup job, so that every stored trace is
+// counted in the rollups exactly once.
+func (r *Runner) TraceSink() trace.Sink { return r.sink }
+
+// NewInsertOnlySink returns a sink like Runner.TraceSink whose rollup jobs
+// wait for a runner (this process's later, or any replica's) to work them:
+// for tools that write traces without running jobs, such as a seed tool.
+// It brings River's tables up to date first. Nothing needs stopping.
+func NewInsertOnlySink(ctx context.Context, st Store, logger *slog.Logger) (trace.Sink, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	switch db := st.(type) {
+	case pgxStore:
+		return insertOnlySink(ctx, riverpgxv5.New(db.Pool()), pgxTxs(db.Pool()), st, logger)
+	case sqlStore:
+		return insertOnlySink(ctx, riversqlite.New(db.DB()), sqlTxs(db.DB()), st, logger)
+	default:
+		return nil, fmt.Errorf("jobs: %s store lends River no database", st.Driver())
+	}
+}
+
+func insertOnlySink[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], txs txFuncs[TTx], st Store, logger *slog.Logger) (trace.Sink, error) {
+	rs, err := rollupsFor[TTx](st)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, driver, logger); err != nil {
+		return nil, err
+	}
+	// No Queues and no Start: River's insert-only client. No Workers
+	// either, so it does not check kinds against workers it will never run.
+	client, err := river.NewClient(driver, &river.Config{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return &traceSink[TTx]{store: rs, txs: txs, client: client}, nil
+}

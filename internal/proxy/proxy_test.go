@@ -1,0 +1,235 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ongoingai/gateway/internal/trace"
+)
+
+// recorder is a client that keeps the body it was sent.
+type recorder struct {
+	h      http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.h }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+func (r *recorder) Flush()                      {}
+func (r *recorder) Write(p []byte) (int, error) { return r.body.Write(p) }
+
+// choppy makes a replayed body arrive in small reads of varying size, so
+// events straddle reads as they do on a real connection.
+type choppy struct {
+	io.ReadCloser
+	n int
+}
+
+func (c *choppy) Read(p []byte) (int, error) {
+	c.n++
+	if k := 1 + c.n*7%61; len(p) > k {
+		p = p[:k]
+	}
+	return c.ReadCloser.Read(p)
+}
+
+type choppyTransport struct{ *replay }
+
+func (t choppyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.replay.RoundTrip(req)
+	if err == nil {
+		resp.Body = &choppy{ReadCloser: resp.Body}
+	}
+	return resp, err
+}
+
+// byRequestID routes each finished record to its call by request id.
+type byRequestID struct {
+	mu      sync.Mutex
+	records map[string]*trace.Record
+}
+
+func (s *byRequestID) Enqueue(r *trace.Record) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.records[r.RequestHeaders["X-Request-Id"]] = r
+	return true
+}
+
+func (s *byRequestID) take(id string) *trace.Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.records[id]
+	delete(s.records, id)
+	return r
+}
+
+// stable is a record without what differs between two runs of one call.
+func stable(r *trace.Record) trace.Record {
+	c := *r
+	c.ID, c.Metadata = "", nil
+	c.Timestamp, c.CreatedAt = time.Time{}, time.Time{}
+	c.LatencyMS, c.TimeToFirstTokenMS, c.TimeToFirstTokenUS = 0, 0, 0
+	h := make(map[string]string, len(c.RequestHeaders))
+	for k, v := range c.RequestHeaders {
+		if k != "X-Request-Id" {
+			h[k] = v
+		}
+	}
+	c.RequestHeaders = h
+	return c
+}
+
+// TestPooledCallsKeepNothingOfEachOther runs every kind of call (plain,
+// gzip, SSE passed through, SSE filtered, Anthropic; whole and in small
+// reads) from many goroutines at once through one Proxy per kind, whose
+// call state, taps, framers, observers and decompressors are pooled: each
+// call must send the client the same bytes and produce the same trace as
+// when it ran alone.
+func TestPooledCallsKeepNothingOfEachOther(t *testing.T) {
+	records := &byRequestID{records: map[string]*trace.Record{}}
+	opts := Options{InjectStreamUsage: true, Traces: records, CaptureHeaderNames: []string{"x-request-id", "authorization", "x-api-key", "content-type"}}
+	type kind struct {
+		name   string
+		h      http.Handler
+		newReq func() *http.Request
+		body   string
+		rec    trace.Record
+	}
+	var kinds []*kind
+	for _, bc := range benchCalls {
+		h, newReq, _ := benchProxy(t, bc, opts)
+		kinds = append(kinds, &kind{name: bc.name, h: h, newReq: newReq})
+		h, newReq, _ = benchProxy(t, bc, opts, func(r *replay) http.RoundTripper { return choppyTransport{r} })
+		kinds = append(kinds, &kind{name: bc.name + " in small reads", h: h, newReq: newReq})
+	}
+	call := func(k *kind, id string) (string, *trace.Record, error) {
+		req := k.newReq()
+		req.Header.Set("X-Request-Id", id)
+		w := &recorder{h: http.Header{}}
+		k.h.ServeHTTP(w, req)
+		r := records.take(id)
+		if w.status != http.StatusOK || r == nil {
+			return "", nil, fmt.Errorf("%s: status %d, record %v", k.name, w.status, r)
+		}
+		return w.body.String(), r, nil
+	}
+	for i, k := range kinds {
+		body, r, err := call(k, fmt.Sprint("ref-", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Outcome != trace.OutcomeOK || r.OutputTokens == 0 || r.InputTokens == 0 {
+			t.Fatalf("%s: not accounted: %+v", k.name, r)
+		}
+		if cred := r.RequestHeaders["Authorization"] + r.RequestHeaders["X-Api-Key"]; cred != redacted || r.ResponseHeaders["Content-Type"] == "" || len(r.RequestHeaders) != 3 {
+			t.Fatalf("%s: captured headers %v / %v", k.name, r.RequestHeaders, r.ResponseHeaders)
+		}
+		k.body, k.rec = body, stable(r)
+	}
+	for i := 1; i < len(kinds); i += 2 {
+		if kinds[i].body != kinds[i-1].body || !reflect.DeepEqual(kinds[i].rec, kinds[i-1].rec) {
+			t.Fatalf("%s: small reads change the outcome", kinds[i].name)
+		}
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				k := kinds[(g+i*5)%len(kinds)]
+				body, r, err := call(k, fmt.Sprint(g, "-", i))
+				if err == nil && body != k.body {
+					err = fmt.Errorf("%s: client bytes differ under load:\n got %q\nwant %q", k.name, body, k.body)
+				}
+				if err == nil && !reflect.DeepEqual(stable(r), k.rec) {
+					err = fmt.Errorf("%s: record differs under load:\n got %+v\nwant %+v", k.name, stable(r), k.rec)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+func TestBufferPoolDoesNotAllocate(t *testing.T) {
+	p := newBufferPool()
+	p.Put(p.Get())
+	if n := testing.AllocsPerRun(100, func() { p.Put(p.Get()) }); n != 0 {
+		t.Fatalf("Get+Put allocates %.1f times", n)
+	}
+	if b := p.Get(); len(b) != copyBufferSize {
+		t.Fatalf("buffer of %d bytes", len(b))
+	}
+	p.Put(make([]byte, 10)) // a foreign small slice is dropped, not pooled
+	if b := p.Get(); len(b) != copyBufferSize {
+		t.Fatalf("buffer of %d bytes after a foreign Put", len(b))
+	}
+}
+
+func TestHeaderCapture(t *testing.T) {
+	h := http.Header{
+		"Authorization":           {"Bearer sk-secret"},
+		"X-Api-Key":               {"sk-ant-secret"},
+		"Cookie":                  {"a=b"},
+		"X-Ongoingai-Gateway-Key": {"ogw_secret"},
+		"X-Request-Id":            {"req_1"},
+		"Accept":                  {"a", "b"},
+		"authorization":           {"non-canonical secret"}, // set by code, not parsed
+	}
+	all := map[string]string{
+		"Authorization": redacted, "X-Api-Key": redacted, "Cookie": redacted, "X-Ongoingai-Gateway-Key": redacted,
+		"X-Request-Id": "req_1", "Accept": "a, b", "authorization": redacted,
+	}
+	cases := []struct {
+		name  string
+		all   bool
+		names []string
+		want  map[string]string
+	}{
+		{"none", false, nil, nil},
+		{"none of these present", false, []string{"x-other"}, nil},
+		{"named, any case, credentials redacted", false, []string{"x-request-id", "AUTHORIZATION", "accept", "x-ongoingai-gateway-key", "x-api-key", "Accept"},
+			map[string]string{"X-Request-Id": "req_1", "Authorization": redacted, "Accept": "a, b", "X-Ongoingai-Gateway-Key": redacted, "X-Api-Key": redacted}},
+		{"star", false, []string{"*"}, all},
+		{"all option", true, nil, all},
+	}
+	for _, tc := range cases {
+		hc := newHeaderCapture(tc.all, tc.names, "x-ongoingai-gateway-key")
+		if got := hc.snapshot(h); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s:\n got %v\nwant %v", tc.name, got, tc.want)
+		}
+	}
+	hc := newHeaderCapture(false, []string{"x-request-id"}, "")
+	absent := http.Header{"Accept": {"x"}}
+	if n := testing.AllocsPerRun(100, func() { hc.snapshot(absent) }); n != 0 {
+		t.Errorf("an absent header costs %.1f allocations", n)
+	}
+}
+
+func TestRequestMetadataJSON(t *testing.T) {
+	for _, id := range []string{"req_1", "0d3f-AZ.az~:/", "a\"b", `a\b`, "<script>&", "é", "\x00\x1f", "\xff", "a\u2028b", " ", "\x7f"} {
+		want, _ := json.Marshal(requestMetadata{RequestID: id})
+		if got := requestMetadataJSON(id); !bytes.Equal(got, want) {
+			t.Errorf("requestMetadataJSON(%q) = %s, want %s", id, got, want)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package postgres_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/postgres"
+	"github.com/ongoingai/gateway/internal/store/storetest"
+	"github.com/ongoingai/gateway/internal/testdb"
+)
+
+// Rollup buckets are UTC whatever the session's TimeZone. The server's
+// default is usually UTC, which would hide a bucket truncated in session
+// time, so the rollup cases run again with sessions in Pacific/Chatham
+// (UTC+12:45 or +13:45: not even whole hours).
+func TestRollupsInAnotherSessionTimeZone(t *testing.T) {
+	storetest.RunRollups(t, func(t *testing.T) store.Store {
+		s, err := postgres.Open(context.Background(), withTimeZone(t, testdb.PostgresDSN(t), "Pacific/Chatham"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		var tz string
+		if err := s.Pool().QueryRow(t.Context(), "SHOW TimeZone").Scan(&tz); err != nil || tz != "Pacific/Chatham" {
+			t.Fatalf("session TimeZone = %q, %v; want Pacific/Chatham", tz, err)
+		}
+		return s
+	})
+}
+
+// withTimeZone sets the session TimeZone in dsn, in either form pgx reads:
+// a URL's query or a key=value string (where a later key wins).
+func withTimeZone(t *testing.T, dsn, zone string) string {
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("timezone", zone)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " timezone=" + zone
+}

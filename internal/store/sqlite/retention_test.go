@@ -1,0 +1,12 @@
+package sqlite_test
+
+import (
+	"testing"
+
+	"github.com/ongoingai/gateway/internal/store/storetest"
+	"github.com/ongoingai/gateway/internal/testdb"
+)
+
+func TestRetentionConformance(t *testing.T) {
+	storetest.RunRetention(t, func(t *testing.T) storetest.RetentionStore { return openAt(t, testdb.SQLitePath(t)) })
+}

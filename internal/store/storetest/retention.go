@@ -1,0 +1,236 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ongoingai/gateway/internal/rollup"
+	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/trace"
+)
+
+// RetentionStore is what RunRetention tests: retention, and the traces and
+// rollups it removes. ApplyRollups (each driver's way to write rollups
+// outside the rollup job) seeds the rollups.
+type RetentionStore interface {
+	store.Store
+	store.Rollups
+	store.Retention
+	ApplyRollups(ctx context.Context, rows []rollup.Row) error
+}
+
+// RunRetention runs the conformance cases for store.Retention. open must
+// return a new, empty store for t alone and close it when t ends. Cases run
+// in parallel, each on its own store.
+//
+// The traces the cases write start on the day of rbase and the day before
+// it, so a driver with day partitions can run the suite once more with one
+// of those days partitioned, to show that retention reaches rows in
+// partitions and in DEFAULT alike.
+func RunRetention(t *testing.T, open func(t *testing.T) RetentionStore) {
+	cases := []struct {
+		name string
+		test func(t *testing.T, s RetentionStore)
+	}{
+		{"PurgeBodiesKeepsMetadata", testPurgeBodies},
+		{"DeleteTracesOldestFirstInBatches", testDeleteTraces},
+		{"DeleteRollupsInBatches", testDeleteRollups},
+		{"BatchLimitMustBePositive", testRetentionLimit},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.test(t, open(t))
+		})
+	}
+}
+
+// RetentionBase is the cutoff the retention cases use: half a microsecond
+// past 09:00 UTC, so a store that truncates the cutoff to its microsecond
+// precision instead of rounding it up keeps the trace at 09:00, which
+// started before the cutoff and must go.
+var RetentionBase = time.Date(2025, 4, 10, 9, 0, 0, 500, time.UTC)
+
+// rbase is the same instant under a short name.
+var rbase = RetentionBase
+
+// drainAll calls step with limit until it changes fewer than limit rows,
+// as the retention job does, and returns what each call changed.
+func drainAll(t *testing.T, limit int, step func(limit int) (int64, error)) []int64 {
+	t.Helper()
+	var counts []int64
+	for {
+		n, err := step(limit)
+		if err != nil {
+			t.Fatalf("after %v: %v", counts, err)
+		}
+		counts = append(counts, n)
+		if n < int64(limit) || len(counts) > 100 {
+			return counts
+		}
+	}
+}
+
+// retentionRecord is a full record (bodies, headers, tokens, metadata)
+// started at ts.
+func retentionRecord(id string, ts time.Time) trace.Record {
+	r := fullRecord(id, ts)
+	r.CreatedAt = ts.Add(time.Second)
+	return r
+}
+
+// Bodies of traces started before the cutoff are blanked, oldest first and
+// at most limit per call; every other field stays, and traces at or after
+// the cutoff, or without bodies, are not touched or counted.
+func testPurgeBodies(t *testing.T, s RetentionStore) {
+	var old []trace.Record
+	for i := range 5 {
+		// 09:00:00.000000 is the last one: before the cutoff by half a µs.
+		old = append(old, retentionRecord(fmt.Sprintf("old-%d", i), rbase.Truncate(time.Microsecond).Add(-time.Duration(4-i)*7*time.Hour)))
+	}
+	noBody := retentionRecord("old-nobody", rbase.Add(-30*time.Hour))
+	noBody.RequestBody, noBody.ResponseBody = "", ""
+	onlyResponse := retentionRecord("old-response-only", rbase.Add(-31*time.Hour))
+	onlyResponse.RequestBody = ""
+	atCutoff := retentionRecord("at-cutoff", rbase.Truncate(time.Microsecond).Add(time.Microsecond))
+	fresh := retentionRecord("fresh", rbase.Add(time.Hour))
+	insert(t, s, append([]trace.Record{noBody, onlyResponse, atCutoff, fresh}, old...)...)
+
+	n, err := s.PurgeBodies(ctx(t), rbase, 2)
+	if err != nil || n != 2 {
+		t.Fatalf("first PurgeBodies = %d, %v; want 2, nil", n, err)
+	}
+	// Oldest first: the two oldest traces with a body (31h and 28h before
+	// the cutoff; the one at 30h has none) are the ones blanked.
+	var blanked []string
+	for _, r := range append([]trace.Record{onlyResponse}, old...) {
+		if got := get(t, s, store.Tenant{}, r.ID); got.ResponseBody == "" {
+			blanked = append(blanked, r.ID)
+		}
+	}
+	if want := []string{"old-response-only", "old-0"}; !reflect.DeepEqual(blanked, want) {
+		t.Fatalf("after one batch, blanked %v, want %v", blanked, want)
+	}
+	counts := drainAll(t, 2, func(limit int) (int64, error) { return s.PurgeBodies(ctx(t), rbase, limit) })
+	if want := []int64{2, 2, 0}; !reflect.DeepEqual(counts, want) {
+		t.Fatalf("PurgeBodies counts = %v, want %v (4 more traces with a body before the cutoff)", counts, want)
+	}
+	for _, r := range append(old, onlyResponse) {
+		want := stored(r)
+		want.RequestBody, want.ResponseBody = "", ""
+		assertRecord(t, want, get(t, s, store.Tenant{}, r.ID))
+	}
+	for _, r := range []trace.Record{noBody, atCutoff, fresh} {
+		assertRecord(t, stored(r), get(t, s, store.Tenant{}, r.ID))
+	}
+}
+
+// Traces started before the cutoff go, oldest first and at most limit per
+// call; the rest stay, readable as before.
+func testDeleteTraces(t *testing.T, s RetentionStore) {
+	var old, keep []trace.Record
+	for i := range 7 {
+		// Spread over the day before rbase and rbase's day: 09:00:00 minus
+		// 5h steps, the last one half a µs before the cutoff.
+		old = append(old, retentionRecord(fmt.Sprintf("old-%d", i), rbase.Truncate(time.Microsecond).Add(-time.Duration(6-i)*5*time.Hour)))
+	}
+	keep = append(keep,
+		retentionRecord("at-cutoff", rbase.Truncate(time.Microsecond).Add(time.Microsecond)),
+		retentionRecord("fresh-1", rbase.Add(2*time.Hour)),
+		retentionRecord("fresh-2", rbase.Add(9*time.Hour)),
+	)
+	insert(t, s, append(keep, old...)...)
+
+	n, err := s.DeleteTraces(ctx(t), rbase, 3)
+	if err != nil || n != 3 {
+		t.Fatalf("first DeleteTraces = %d, %v; want 3, nil", n, err)
+	}
+	// Oldest first: the three oldest are the ones gone.
+	if got, want := ids(listAll(t, s, store.TraceFilter{Limit: 200})),
+		[]string{"fresh-2", "fresh-1", "at-cutoff", "old-6", "old-5", "old-4", "old-3"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after one batch: ids = %v, want %v", got, want)
+	}
+	counts := drainAll(t, 3, func(limit int) (int64, error) { return s.DeleteTraces(ctx(t), rbase, limit) })
+	if want := []int64{3, 1}; !reflect.DeepEqual(counts, want) {
+		t.Fatalf("DeleteTraces counts = %v, want %v", counts, want)
+	}
+	if n, err := s.DeleteTraces(ctx(t), rbase, 3); err != nil || n != 0 {
+		t.Fatalf("DeleteTraces with nothing left = %d, %v; want 0, nil", n, err)
+	}
+
+	got := listAll(t, s, store.TraceFilter{Limit: 200})
+	if want := []string{"fresh-2", "fresh-1", "at-cutoff"}; !reflect.DeepEqual(ids(got), want) {
+		t.Fatalf("ids = %v, want %v", ids(got), want)
+	}
+	for _, r := range keep {
+		assertRecord(t, stored(r), get(t, s, store.Tenant{}, r.ID))
+	}
+	for _, r := range old {
+		if _, err := s.GetTrace(ctx(t), store.Tenant{}, r.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetTrace(%q) after delete: err = %v, want ErrNotFound", r.ID, err)
+		}
+	}
+	// The id of a deleted trace can be written again: nothing of it lingers.
+	again := retentionRecord("old-0", rbase.Add(3*time.Hour))
+	insert(t, s, again)
+	assertRecord(t, stored(again), get(t, s, store.Tenant{}, "old-0"))
+}
+
+// Rollup rows for hours that start before the cutoff go, at most limit per
+// call; later hours keep every row.
+func testDeleteRollups(t *testing.T, s RetentionStore) {
+	hour := rbase.Truncate(time.Hour) // 09:00
+	var recs []trace.Record
+	for h := -3; h <= 1; h++ {
+		for _, model := range []string{"m-a", "m-b"} {
+			r := retentionRecord(fmt.Sprintf("t%d-%s", h, model), hour.Add(time.Duration(h)*time.Hour+time.Minute))
+			r.Model = model
+			recs = append(recs, r)
+		}
+	}
+	if err := s.ApplyRollups(ctx(t), rollup.Fold(recs)); err != nil {
+		t.Fatal(err)
+	}
+
+	// The cutoff is a whole hour: the 09:00 rows do not start before it.
+	counts := drainAll(t, 4, func(limit int) (int64, error) { return s.DeleteRollups(ctx(t), hour, limit) })
+	if want := []int64{4, 2}; !reflect.DeepEqual(counts, want) {
+		t.Fatalf("DeleteRollups counts = %v, want %v (3 hours × 2 models before the cutoff)", counts, want)
+	}
+	totals, err := s.AggregateRollups(ctx(t), store.RollupQuery{
+		From: hour.Add(-24 * time.Hour), To: hour.Add(24 * time.Hour),
+		GroupBy: store.GroupModel, Bucket: store.BucketHour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tot := range totals {
+		got = append(got, fmt.Sprintf("%s %s %d", tot.BucketStart.Format("15:04"), tot.Group, tot.Requests))
+	}
+	if want := []string{"09:00 m-a 1", "09:00 m-b 1", "10:00 m-a 1", "10:00 m-b 1"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("rollups left = %v, want %v", got, want)
+	}
+}
+
+// A batch limit below one is a caller's mistake, not "no limit".
+func testRetentionLimit(t *testing.T, s RetentionStore) {
+	insert(t, s, retentionRecord("old", rbase.Add(-time.Hour)))
+	steps := map[string]func(limit int) (int64, error){
+		"PurgeBodies":   func(l int) (int64, error) { return s.PurgeBodies(ctx(t), rbase, l) },
+		"DeleteTraces":  func(l int) (int64, error) { return s.DeleteTraces(ctx(t), rbase, l) },
+		"DeleteRollups": func(l int) (int64, error) { return s.DeleteRollups(ctx(t), rbase, l) },
+	}
+	for name, step := range steps {
+		for _, limit := range []int{0, -1} {
+			if n, err := step(limit); err == nil || n != 0 {
+				t.Errorf("%s(limit %d) = %d, %v; want 0 and an error", name, limit, n, err)
+			}
+		}
+	}
+	assertRecord(t, stored(retentionRecord("old", rbase.Add(-time.Hour))), get(t, s, store.Tenant{}, "old"))
+}
