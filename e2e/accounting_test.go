@@ -120,7 +120,7 @@ func TestTracesStoreNoHeadersByDefault(t *testing.T) {
 		if r.RequestHeaders != nil || r.ResponseHeaders != nil {
 			t.Errorf("headers stored by default: request %v, response %v", r.RequestHeaders, r.ResponseHeaders)
 		}
-		expect(t, "request id in metadata", string(r.Metadata), `{"request_id":"req-no-headers_1"}`)
+		expect(t, "request id in metadata", string(r.Metadata), `{"request_id":"req-no-headers_1","finish_reasons":["stop"]}`)
 		expect(t, "outcome", r.Outcome, trace.OutcomeOK)
 	})
 }

@@ -50,7 +50,17 @@ const (
 	actCapture               // also keep a string's raw bytes (quotes and escapes included)
 	actInt                   // also parse a non-negative integer literal
 	actCount                 // add the decoded length of every string here to the slot, across the document
+	// actCollect captures a string like actCapture and, once it ends,
+	// hands it to the scanner's collector: unlike a slot, which keeps the
+	// last value at its path, this sees every value, one per array element.
+	actCollect
 )
+
+// collector receives the raw strings (quotes and escapes included) of
+// actCollect nodes as each one ends; raw is only valid during the call.
+type collector interface {
+	collect(raw []byte)
+}
 
 // slotID names where a schema node's findings are stored. Nodes on
 // different paths may share a slot when they never occur in the same
@@ -71,8 +81,11 @@ const (
 	slotReasoning  // reasoning_tokens
 	slotChoices
 	slotType
-	slotDelta // the "delta" string of a Responses API event
-	slotText  // generated text bytes
+	slotDelta            // the "delta" string of a Responses API event
+	slotText             // generated text bytes
+	slotReason           // finish_reason or stop_reason (actCollect's capture)
+	slotStatus           // a Responses API response's status
+	slotIncompleteReason // its incomplete_details.reason
 	numSlots
 )
 
@@ -89,7 +102,7 @@ type slot struct {
 	// Byte offsets from the start of the document: the key's opening quote
 	// and the ',' or '{' before it (object members only), and the value.
 	keyStart, sep, start, end int64
-	raw                       []byte // actCapture: the raw string, quotes included
+	raw                       []byte // actCapture, actCollect: the raw string, quotes included
 	overflow                  bool   // raw exceeded maxCapture and is unusable
 }
 
@@ -153,6 +166,9 @@ type scanner struct {
 	root *node
 	st   scanState
 	off  int64 // document offset of the current Write's first byte
+	// collector receives actCollect strings; nil drops them. It outlives
+	// reset: a scanner serves one owner.
+	collector collector
 
 	depth  int
 	arrays [maxNesting/64 + 1]uint64 // bit d set: the container at depth d is an array
@@ -185,7 +201,15 @@ type scanner struct {
 	litPos    int
 
 	slots [numSlots]slot
+	// inline is where the captures of inlineSlots start, so that a new
+	// scanner reads the usual finish reason or status (31 bytes at most,
+	// quotes included) without allocating; a longer one moves to the heap.
+	// It makes a scanner unsafe to copy once reset.
+	inline [len(inlineSlots)][32]byte
 }
+
+// inlineSlots are the short captures kept in scanner.inline.
+var inlineSlots = [...]slotID{slotReason, slotStatus, slotIncompleteReason}
 
 // reset prepares the scanner for a new document read against root.
 func (s *scanner) reset(root *node) {
@@ -199,6 +223,11 @@ func (s *scanner) reset(root *node) {
 	s.high = false
 	for i := range s.slots {
 		s.slots[i] = slot{raw: s.slots[i].raw[:0]}
+	}
+	for i, id := range inlineSlots {
+		if s.slots[id].raw == nil {
+			s.slots[id].raw = s.inline[i][:0]
+		}
 	}
 }
 
@@ -579,7 +608,7 @@ func (s *scanner) beginValue(p []byte, i int) {
 			switch n.action {
 			case actCount:
 				s.counting = &s.slots[n.slot]
-			case actCapture:
+			case actCapture, actCollect:
 				s.capturing = sl
 				s.capFrom = i
 			}
@@ -724,9 +753,12 @@ func (s *scanner) endUnicodeEscape() {
 
 // endString finishes a string value whose closing quote is p[i].
 func (s *scanner) endString(p []byte, i int) {
-	if s.capturing != nil {
+	if sl := s.capturing; sl != nil {
 		s.capture(p[s.capFrom : i+1])
 		s.capturing = nil
+		if s.scalar.action == actCollect && s.collector != nil && !sl.overflow {
+			s.collector.collect(sl.raw)
+		}
 	}
 	s.counting = nil
 	s.endValue(s.scalar, s.off+int64(i)+1)

@@ -3,6 +3,7 @@ package providers
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -169,6 +170,9 @@ func FuzzJSONUsage(f *testing.F) {
 	f.Add([]byte(anthropicBody), uint8(2), uint8(1))
 	f.Add([]byte(`{"usage":{"prompt_tokens":-0,"completion_tokens":9223372036854775807}}`), uint8(0), uint8(2))
 	f.Add([]byte(`{"model":"\ud800","usage":{"\u0070rompt_tokens":1}}`), uint8(0), uint8(5))
+	f.Add([]byte(`{"choices":[{"finish_reason":"stop"},{"finish_reason":"len\u0067th"},{"finish_reason":null}],"choices":[{"finish_reason":"x"}]}`), uint8(0), uint8(4))
+	f.Add([]byte(`{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"}}`), uint8(1), uint8(7))
+	f.Add([]byte(`{"stop_reason":"end_turn","stop_reason":"max_tokens"}`), uint8(2), uint8(9))
 	f.Fuzz(func(t *testing.T, doc []byte, which, split uint8) {
 		bodies := []struct {
 			ep     endpoint
@@ -179,7 +183,8 @@ func FuzzJSONUsage(f *testing.F) {
 			{endpointMessages, anthropicBodySchema},
 		}
 		b := bodies[int(which)%len(bodies)]
-		var s scanner
+		var reasons reasonCollector
+		s := scanner{collector: &reasons}
 		valid := scanPieces(&s, b.schema, doc, int(split))
 		if want := json.Valid(doc); valid != want {
 			t.Fatalf("scanner says valid=%v, encoding/json says %v", valid, want)
@@ -198,6 +203,12 @@ func FuzzJSONUsage(f *testing.F) {
 		got, found := usageFrom(&s, b.ep)
 		if found != want.found || got != want.usage {
 			t.Fatalf("usage %+v (found %v), encoding/json says %+v (found %v)", got, found, want.usage, want.found)
+		}
+		if raw := responsesReason(&s); raw != nil {
+			reasons.add(raw)
+		}
+		if got, want := reasons.list(), referenceFinishReasons(t, doc, b.ep); !reflect.DeepEqual(got, want) {
+			t.Fatalf("finish reasons %q, encoding/json says %q", got, want)
 		}
 	})
 }

@@ -44,6 +44,9 @@ type observer struct {
 	modelRaw []byte
 	hasModel bool
 	text     int64
+	// reasons are the finish reasons seen so far; the scanners hand them
+	// over as they read them (see collect).
+	reasons reasonSet
 
 	out []byte // the rewritten event, reused
 }
@@ -58,7 +61,7 @@ type anthropicCounts struct {
 func (o *observer) Write(p []byte) (int, error) {
 	if !o.bodyStarted {
 		if o.body == nil {
-			o.body = new(scanner)
+			o.body = &scanner{collector: o}
 		}
 		o.body.reset(o.bodySchema)
 		o.bodyStarted = true
@@ -101,7 +104,7 @@ func (o *observer) OnEvent(event string, data []byte) ([]byte, bool) {
 		return data, true
 	}
 	if o.event == nil {
-		o.event = new(scanner)
+		o.event = &scanner{collector: o}
 	}
 	s := o.event
 	s.reset(o.eventSchema)
@@ -118,6 +121,9 @@ func (o *observer) OnEvent(event string, data []byte) ([]byte, bool) {
 		}
 	case endpointResponses:
 		o.takeUsage(s)
+		if raw := responsesReason(s); raw != nil {
+			o.reasons.add(raw) // from response.completed, .incomplete or .failed
+		}
 		if isTextDelta(&s.slots[slotType], event) {
 			o.text += s.slots[slotDelta].n
 		}
@@ -140,6 +146,7 @@ func (o *observer) Result() Result {
 	default:
 		r.Usage = o.usage
 	}
+	reasons := o.reasons
 	if s := o.body; o.bodyStarted {
 		o.takeModel(s)
 		r.DeliveredTextBytes += s.slots[slotText].n
@@ -147,12 +154,24 @@ func (o *observer) Result() Result {
 			r.Usage = u
 			r.Final = true // a plain body's usage is its whole account
 		}
+		if o.endpoint == endpointResponses {
+			// Read afresh on each call rather than kept: mid-body, the
+			// status may be known before the reason that follows it.
+			if raw := responsesReason(s); raw != nil {
+				reasons.add(raw)
+			}
+		}
 	}
 	if o.hasModel {
 		r.ResponseModel = o.model
 	}
+	r.FinishReasons = reasons.list()
 	return r
 }
+
+// collect implements collector: the scanners hand over each finish_reason
+// or stop_reason string as they read it, however many choices there are.
+func (o *observer) collect(raw []byte) { o.reasons.add(raw) }
 
 // takeModel remembers the response model if the document named one.
 func (o *observer) takeModel(s *scanner) {

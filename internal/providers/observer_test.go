@@ -23,6 +23,7 @@ func TestObserverBodies(t *testing.T) {
 				Usage:              Usage{InputTokens: 1117, OutputTokens: 46, Found: true},
 				ResponseModel:      "gpt-4o-2024-08-06",
 				DeliveredTextBytes: int64(len("The image shows a wooden boardwalk.")),
+				FinishReasons:      []string{"stop"},
 			},
 		},
 		{
@@ -31,6 +32,7 @@ func TestObserverBodies(t *testing.T) {
 				Usage:              Usage{InputTokens: 2006, OutputTokens: 300, CachedInputTokens: 1920, ReasoningTokens: 256, Found: true},
 				ResponseModel:      "o3-mini-2025-01-31",
 				DeliveredTextBytes: int64(len(`{"location": "Boston, MA"}`)),
+				FinishReasons:      []string{"tool_calls"},
 			},
 		},
 		{
@@ -39,6 +41,7 @@ func TestObserverBodies(t *testing.T) {
 				Usage:              Usage{InputTokens: 5, OutputTokens: 7, Found: true},
 				ResponseModel:      "gpt-3.5-turbo-instruct",
 				DeliveredTextBytes: int64(len("\n\nThis is indeed a test")),
+				FinishReasons:      []string{"length"},
 			},
 		},
 		{
@@ -51,6 +54,7 @@ func TestObserverBodies(t *testing.T) {
 				Usage:              Usage{InputTokens: 328, OutputTokens: 452, CachedInputTokens: 128, ReasoningTokens: 384, Found: true},
 				ResponseModel:      "o4-mini-2025-04-16",
 				DeliveredTextBytes: int64(len("Thinking.") + len("A scenic landscape.")),
+				FinishReasons:      []string{"completed"},
 			},
 		},
 		{
@@ -59,6 +63,7 @@ func TestObserverBodies(t *testing.T) {
 				Usage:              Usage{InputTokens: 1117, OutputTokens: 46, Found: true},
 				ResponseModel:      "gpt-4o-2024-08-06",
 				DeliveredTextBytes: int64(len("The image shows a wooden boardwalk.")),
+				FinishReasons:      []string{"stop"},
 			},
 		},
 		{
@@ -70,6 +75,7 @@ func TestObserverBodies(t *testing.T) {
 				},
 				ResponseModel:      "claude-sonnet-4-20250514",
 				DeliveredTextBytes: int64(len("Let me think.") + len("Hi! My name is Claude.")),
+				FinishReasons:      []string{"end_turn"},
 			},
 		},
 		{
@@ -102,7 +108,7 @@ func TestObserverBodies(t *testing.T) {
 				o := tt.adapter.NewObserver(tt.path, RequestInfo{}, "application/json")
 				o.Write([]byte(tt.body[:split]))
 				o.Write([]byte(tt.body[split:]))
-				if got := o.Result(); got != tt.want {
+				if got := o.Result(); !reflect.DeepEqual(got, tt.want) {
 					t.Fatalf("split at %d:\n got %+v\nwant %+v", split, got, tt.want)
 				}
 			}
@@ -111,7 +117,7 @@ func TestObserverBodies(t *testing.T) {
 			for i := range len(tt.body) {
 				o.Write([]byte{tt.body[i]})
 			}
-			if got := o.Result(); got != tt.want {
+			if got := o.Result(); !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("byte by byte:\n got %+v\nwant %+v", got, tt.want)
 			}
 		})
@@ -199,7 +205,8 @@ func TestObserverStreams(t *testing.T) {
 	}{
 		{
 			name: "chat completion", adapter: OpenAI(), path: "/v1/chat/completions", stream: openAIUsageStream,
-			want: Result{Usage: Usage{InputTokens: 19, OutputTokens: 10, Found: true}, ResponseModel: "gpt-4o-2024-08-06", DeliveredTextBytes: 14},
+			want: Result{Usage: Usage{InputTokens: 19, OutputTokens: 10, Found: true}, ResponseModel: "gpt-4o-2024-08-06", DeliveredTextBytes: 14,
+				FinishReasons: []string{"stop"}},
 		},
 		{
 			name: "chat completion reasoning tool call with cache hit", adapter: OpenAI(), path: "/v1/chat/completions", stream: reasoningToolStream,
@@ -207,11 +214,13 @@ func TestObserverStreams(t *testing.T) {
 				Usage:              Usage{InputTokens: 100, OutputTokens: 40, CachedInputTokens: 64, ReasoningTokens: 30, Found: true},
 				ResponseModel:      "deepseek-reasoner",
 				DeliveredTextBytes: int64(len("Hmm") + len(`{"a":`) + len("1}")),
+				FinishReasons:      []string{"tool_calls"},
 			},
 		},
 		{
 			name: "legacy completion", adapter: OpenAI(), path: "/v1/completions", stream: legacyCompletionStream,
-			want: Result{Usage: Usage{InputTokens: 4, OutputTokens: 2, Found: true}, ResponseModel: "gpt-3.5-turbo-instruct", DeliveredTextBytes: 7},
+			want: Result{Usage: Usage{InputTokens: 4, OutputTokens: 2, Found: true}, ResponseModel: "gpt-3.5-turbo-instruct", DeliveredTextBytes: 7,
+				FinishReasons: []string{"length"}},
 		},
 		{
 			name: "chat completion cut before usage", adapter: OpenAI(), path: "/v1/chat/completions",
@@ -220,16 +229,18 @@ func TestObserverStreams(t *testing.T) {
 		},
 		{
 			name: "responses", adapter: OpenAI(), path: "/v1/responses", stream: responsesStream,
-			want: Result{Usage: Usage{InputTokens: 37, OutputTokens: 11, Found: true}, ResponseModel: "gpt-4.1-2025-04-14", DeliveredTextBytes: int64(len("Hi there!"))},
+			want: Result{Usage: Usage{InputTokens: 37, OutputTokens: 11, Found: true}, ResponseModel: "gpt-4.1-2025-04-14", DeliveredTextBytes: int64(len("Hi there!")),
+				FinishReasons: []string{"completed"}},
 		},
 		{
 			name: "responses incomplete with reasoning", adapter: OpenAI(), path: "/v1/responses", stream: responsesIncompleteStream,
-			want: Result{Usage: Usage{InputTokens: 20, OutputTokens: 64, ReasoningTokens: 64, Found: true}, ResponseModel: "o4-mini-2025-04-16", DeliveredTextBytes: 4},
+			want: Result{Usage: Usage{InputTokens: 20, OutputTokens: 64, ReasoningTokens: 64, Found: true}, ResponseModel: "o4-mini-2025-04-16", DeliveredTextBytes: 4,
+				FinishReasons: []string{"max_output_tokens"}},
 		},
 		{
 			name: "responses failed", adapter: OpenAI(), path: "/v1/responses",
 			stream: sseStream("response.failed", `{"type":"response.failed","sequence_number":1,"response":{"id":"resp_2","status":"failed","error":{"code":"server_error","message":"x"},"model":"gpt-4.1","output":[],"usage":{"input_tokens":9,"output_tokens":0,"total_tokens":9}}}`),
-			want:   Result{Usage: Usage{InputTokens: 9, Found: true}, ResponseModel: "gpt-4.1"},
+			want:   Result{Usage: Usage{InputTokens: 9, Found: true}, ResponseModel: "gpt-4.1", FinishReasons: []string{"failed"}},
 		},
 		{
 			name: "anthropic with thinking and cache read", adapter: Anthropic(), path: "/v1/messages", stream: anthropicStream,
@@ -237,6 +248,7 @@ func TestObserverStreams(t *testing.T) {
 				Usage:              Usage{InputTokens: 25 + 1800, OutputTokens: 15, CachedInputTokens: 1800, Found: true},
 				ResponseModel:      "claude-sonnet-4-20250514",
 				DeliveredTextBytes: int64(len("Let me think") + len("Hello!")),
+				FinishReasons:      []string{"end_turn"},
 			},
 		},
 		{
@@ -245,6 +257,7 @@ func TestObserverStreams(t *testing.T) {
 				Usage:              Usage{InputTokens: 12 + 1000, OutputTokens: 42, CacheWriteTokens: 1000, Found: true},
 				ResponseModel:      "claude-opus-4-1-20250805",
 				DeliveredTextBytes: int64(len(`{"city": "Paris"}`)),
+				FinishReasons:      []string{"tool_use"},
 			},
 		},
 		{
@@ -262,7 +275,7 @@ func TestObserverStreams(t *testing.T) {
 			for _, chunk := range []int{1, 7, 64, 1 << 20} {
 				got, out := runStream(t, tt.adapter, tt.path, RequestInfo{Stream: true}, tt.stream, chunk)
 				tt.want.Final = tt.want.Usage.Found && !tt.partial
-				if got != tt.want {
+				if !reflect.DeepEqual(got, tt.want) {
 					t.Fatalf("chunk %d:\n got %+v\nwant %+v", chunk, got, tt.want)
 				}
 				if out != tt.stream {
@@ -579,6 +592,9 @@ func TestObserverReleaseStartsClean(t *testing.T) {
 		{name: "openai injected usage", adapter: OpenAI(), path: "/v1/chat/completions", info: RequestInfo{Stream: true, UsageInjected: true}, stream: openAIUsageStream},
 		{name: "responses stream", adapter: OpenAI(), path: "/v1/responses", info: RequestInfo{Stream: true}, stream: responsesStream},
 		{name: "not json", adapter: OpenAI(), path: "/v1/chat/completions", body: `<html>502</html>`},
+		{name: "many choices, reasons of a compatible upstream", adapter: OpenAI(), path: "/v1/chat/completions",
+			body: chatChoices(`"eos"`, `"length"`, `"abort\u00e9"`, `"eos"`)},
+		{name: "responses incomplete", adapter: OpenAI(), path: "/v1/responses", info: RequestInfo{Stream: true}, stream: responsesIncompleteStream},
 	}
 	fresh := func(r response) Observer {
 		a := r.adapter.(adapter)
@@ -609,7 +625,7 @@ func TestObserverReleaseStartsClean(t *testing.T) {
 			o := r.adapter.NewObserver(r.path, r.info, "")
 			got, out := feed(o, r)
 			o.Release()
-			if got != wantRes[i] || out != wantOut[i] {
+			if !reflect.DeepEqual(got, wantRes[i]) || out != wantOut[i] {
 				t.Fatalf("round %d, %s after reuse:\n got %+v %q\nwant %+v %q", round, r.name, got, out, wantRes[i], wantOut[i])
 			}
 		}

@@ -58,9 +58,9 @@ type Observer interface {
 	// unless the event must be rewritten, and forward=false when the event
 	// must not reach the client at all (the injected usage-only chunk).
 	OnEvent(event string, data []byte) (out []byte, forward bool)
-	// Result is the usage and response model seen so far. DeliveredText
-	// counts the bytes of generated text seen so far, so a cancelled stream
-	// can be estimated.
+	// Result is the usage, response model and finish reasons seen so far.
+	// DeliveredText counts the bytes of generated text seen so far, so a
+	// cancelled stream can be estimated.
 	Result() Result
 	// Release hands the observer's memory back for the next response; the
 	// gateway calls it once it has read the Result. The observer must not
@@ -81,4 +81,17 @@ type Result struct {
 	// event, or a complete JSON body). Usage seen before that, such as
 	// Anthropic's message_start, is partial.
 	Final bool
+	// FinishReasons say why the model stopped, in the provider's own
+	// words, distinct and in the order first seen: each choice's
+	// finish_reason for OpenAI chat and legacy completions ("stop",
+	// "length", "tool_calls"…), body or stream chunk; Anthropic's
+	// stop_reason ("end_turn", "max_tokens"…), body or message_delta; for
+	// the Responses API, which has no finish reason, the reason an
+	// incomplete response gives ("max_output_tokens", "content_filter")
+	// and otherwise its terminal status ("completed", "failed",
+	// "cancelled"). Empty when none was seen: a stream cut before its
+	// end, an error body, embeddings. At most MaxFinishReasons values of
+	// at most MaxFinishReasonBytes each. The slice may be shared with
+	// other Results and must not be modified.
+	FinishReasons []string
 }

@@ -59,6 +59,19 @@ func integer(id slotID) *node { return leaf(actInt, id) }
 // modelKey captures a "model" string.
 func modelKey() field { return key("model", leaf(actCapture, slotModel)) }
 
+// finishReason hands every string under name (a choice's finish_reason, a
+// message's stop_reason) to the observer; null is skipped.
+func finishReason(name string) field { return key(name, leaf(actCollect, slotReason)) }
+
+// responseStatus captures a Responses API response's status and the reason
+// an incomplete one gives; the observer turns them into a finish reason.
+func responseStatus() []field {
+	return []field{
+		key("status", leaf(actCapture, slotStatus)),
+		key("incomplete_details", object(slotNone, key("reason", leaf(actCapture, slotIncompleteReason)))),
+	}
+}
+
 // chatUsage is the usage object of chat completions, legacy completions
 // and embeddings.
 func chatUsage() field {
@@ -124,6 +137,7 @@ var (
 				toolCalls(),
 			)),
 			key("text", countText()),
+			finishReason("finish_reason"),
 		))),
 	))
 
@@ -141,11 +155,12 @@ var (
 				toolCalls(),
 			)),
 			key("text", countText()),
+			finishReason("finish_reason"),
 		))),
 	))
 
 	// responsesBodySchema reads a Responses API response object.
-	responsesBodySchema = compile(object(slotNone,
+	responsesBodySchema = compile(object(slotNone, append(responseStatus(),
 		modelKey(),
 		responsesUsage(),
 		key("output", array(slotNone, object(slotNone,
@@ -153,19 +168,20 @@ var (
 			key("summary", array(slotNone, object(slotNone, key("text", countText())))),
 			key("arguments", countText()),
 		))),
-	))
+	)...))
 
 	// responsesEventSchema reads one Responses API stream event.
 	responsesEventSchema = compile(object(slotNone,
 		key("type", leaf(actCapture, slotType)),
 		key("delta", leaf(actCount, slotDelta)),
-		key("response", object(slotNone, modelKey(), responsesUsage())),
+		key("response", object(slotNone, append(responseStatus(), modelKey(), responsesUsage())...)),
 	))
 
 	// anthropicBodySchema reads a Messages API response.
 	anthropicBodySchema = compile(object(slotNone,
 		modelKey(),
 		anthropicUsage(),
+		finishReason("stop_reason"),
 		key("content", array(slotNone, object(slotNone,
 			key("text", countText()),
 			key("thinking", countText()),
@@ -174,8 +190,8 @@ var (
 
 	// anthropicEventSchema reads one Messages API stream event: the
 	// message of message_start, the delta of content_block_delta and the
-	// usage of message_delta. The two usage paths share slots because no
-	// event carries both.
+	// usage and stop_reason of message_delta. The two usage paths share
+	// slots because no event carries both.
 	anthropicEventSchema = compile(object(slotNone,
 		key("type", leaf(actCapture, slotType)),
 		key("message", object(slotNone, modelKey(), anthropicUsage())),
@@ -183,6 +199,7 @@ var (
 			key("text", countText()),
 			key("thinking", countText()),
 			key("partial_json", countText()),
+			finishReason("stop_reason"),
 		)),
 		anthropicUsage(),
 	))

@@ -225,11 +225,56 @@ func TestHeaderCapture(t *testing.T) {
 	}
 }
 
-func TestRequestMetadataJSON(t *testing.T) {
-	for _, id := range []string{"req_1", "0d3f-AZ.az~:/", "a\"b", `a\b`, "<script>&", "é", "\x00\x1f", "\xff", "a\u2028b", " ", "\x7f"} {
-		want, _ := json.Marshal(requestMetadata{RequestID: id})
-		if got := requestMetadataJSON(id); !bytes.Equal(got, want) {
-			t.Errorf("requestMetadataJSON(%q) = %s, want %s", id, got, want)
+func TestMetadataJSON(t *testing.T) {
+	ids := []string{"", "req_1", "0d3f-AZ.az~:/", "a\"b", `a\b`, "<script>&", "é", "\x00\x1f", "\xff", "a\u2028b", " ", "\x7f"}
+	reasonLists := [][]string{nil, {"stop"}, {"stop", "length"}, {"end_turn"}, {"a\"b", "<&>", "\n", "é\u2029", "\xff"}, {""}}
+	for _, id := range ids {
+		for _, reasons := range reasonLists {
+			got := metadataJSON(id, reasons)
+			if id == "" && len(reasons) == 0 {
+				if got != nil {
+					t.Errorf("metadataJSON with nothing to say = %s, want nil", got)
+				}
+				continue
+			}
+			want, _ := json.Marshal(requestMetadata{RequestID: id, FinishReasons: reasons})
+			if !bytes.Equal(got, want) {
+				t.Errorf("metadataJSON(%q, %q) = %s, want %s", id, reasons, got, want)
+			}
+			var back requestMetadata
+			if err := json.Unmarshal(got, &back); err != nil || !json.Valid(got) {
+				t.Errorf("metadataJSON(%q, %q) = %s is not JSON: %v", id, reasons, got, err)
+			}
+		}
+	}
+	// The usual document is one allocation: the bytes it returns.
+	reasons := []string{"stop"}
+	if n := testing.AllocsPerRun(100, func() { metadataJSON("req_0123456789abcdef", reasons) }); n != 1 {
+		t.Errorf("metadataJSON costs %.0f allocations, want 1", n)
+	}
+}
+
+// Every kind of call records why the model stopped: on the record, for the
+// client span, and in the stored metadata beside the request id.
+func TestRecordCarriesFinishReasons(t *testing.T) {
+	for _, bc := range benchCalls {
+		h, newReq, s := benchProxy(t, bc, Options{InjectStreamUsage: true})
+		w := &recorder{h: http.Header{}}
+		h.ServeHTTP(w, newReq())
+		r := s.last
+		if w.status != http.StatusOK || r == nil {
+			t.Fatalf("%s: status %d, record %v", bc.name, w.status, r)
+		}
+		want := "stop"
+		if bc.provider == "anthropic" {
+			want = "end_turn"
+		}
+		if !reflect.DeepEqual(r.FinishReasons, []string{want}) {
+			t.Errorf("%s: finish reasons %q, want [%q]", bc.name, r.FinishReasons, want)
+		}
+		wantMeta := `{"request_id":"` + sdkHeaders["X-Request-Id"] + `","finish_reasons":["` + want + `"]}`
+		if string(r.Metadata) != wantMeta {
+			t.Errorf("%s: metadata %s, want %s", bc.name, r.Metadata, wantMeta)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ongoingai/gateway/internal/jsonstr"
 	"github.com/ongoingai/gateway/internal/pricing"
 	"github.com/ongoingai/gateway/internal/providers"
 	"github.com/ongoingai/gateway/internal/trace"
@@ -48,18 +49,18 @@ func (c *call) finish() {
 	if opts.CaptureBodies {
 		r.RequestBody = truncate(c.reqBody, opts.BodyMaxSize)
 	}
-	if id := c.req.Header.Get("X-Request-Id"); id != "" {
-		// The request id (set or validated by the telemetry middleware) ties
-		// the trace to access logs and spans.
-		r.Metadata = requestMetadataJSON(id)
-	}
 
-	// The observer's account, read once: the outcome and the token counts
-	// both depend on it.
+	// The observer's account, read once: the outcome, the token counts and
+	// the finish reasons all depend on it.
 	var res providers.Result
 	if c.tap != nil {
 		res = c.observer.Result()
 	}
+	// The request id (set or validated by the telemetry middleware) ties
+	// the trace to access logs and spans; the finish reasons also go to
+	// the client span, through the record.
+	r.FinishReasons = res.FinishReasons
+	r.Metadata = metadataJSON(c.req.Header.Get("X-Request-Id"), res.FinishReasons)
 	cancelled := c.clientGone()
 	switch {
 	case c.resp == nil:
@@ -145,27 +146,52 @@ func (c *call) account(r *trace.Record, res providers.Result) {
 	r.PricingVersion = c.p.opts.Prices.Version()
 }
 
-// requestMetadata is the trace's metadata document.
+// requestMetadata is the trace's metadata document: the request id, and
+// the finish reasons the provider gave. Finish reasons live here rather
+// than in a column of their own because few queries need them and every
+// row would pay for the column.
 type requestMetadata struct {
-	RequestID string `json:"request_id"`
+	RequestID     string   `json:"request_id,omitempty"`
+	FinishReasons []string `json:"finish_reasons,omitempty"`
 }
 
-// requestMetadataJSON is json.Marshal(requestMetadata{RequestID: id}) in
-// one allocation for the ids seen in practice (printable ASCII that JSON
-// and encoding/json's HTML escaping leave alone), and encoding/json itself
-// for any other.
-func requestMetadataJSON(id string) json.RawMessage {
-	const prefix, suffix = `{"request_id":"`, `"}`
-	for i := 0; i < len(id); i++ {
-		if b := id[i]; b < 0x20 || b >= 0x7f || b == '"' || b == '\\' || b == '<' || b == '>' || b == '&' {
-			out, _ := json.Marshal(requestMetadata{RequestID: id})
-			return out
-		}
+// metadataJSON is json.Marshal(requestMetadata{id, reasons}), byte for
+// byte, in one allocation (the values are bounded and almost never need
+// escaping, so the size guess holds): every trace pays for it. It is nil
+// when there is nothing to say.
+func metadataJSON(id string, reasons []string) json.RawMessage {
+	const (
+		idKey      = `"request_id":`
+		reasonsKey = `"finish_reasons":`
+	)
+	if id == "" && len(reasons) == 0 {
+		return nil
 	}
-	out := make([]byte, 0, len(prefix)+len(id)+len(suffix))
-	out = append(out, prefix...)
-	out = append(out, id...)
-	return append(out, suffix...)
+	size := len(`{,}`) + len(idKey) + len(id) + 2 + len(reasonsKey) + len(`[]`)
+	for _, r := range reasons {
+		size += len(r) + 3 // quotes and a comma
+	}
+	out := make([]byte, 0, size)
+	out = append(out, '{')
+	if id != "" {
+		out = append(out, idKey...)
+		out = jsonstr.Append(out, id)
+	}
+	if len(reasons) > 0 {
+		if id != "" {
+			out = append(out, ',')
+		}
+		out = append(out, reasonsKey...)
+		out = append(out, '[')
+		for i, r := range reasons {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = jsonstr.Append(out, r)
+		}
+		out = append(out, ']')
+	}
+	return append(out, '}')
 }
 
 // estimateTokens turns delivered text into a token estimate with the usual

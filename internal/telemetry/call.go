@@ -156,6 +156,10 @@ func (c *upstreamCall) endSpan(rec *trace.Record, errType string) {
 			attrs = append(attrs, AttrTokensEstimated.Bool(true))
 		}
 	}
+	if len(rec.FinishReasons) > 0 {
+		// Bounded by the observer (a few short values), so safe on a span.
+		attrs = append(attrs, semconv.GenAIResponseFinishReasons(rec.FinishReasons...))
+	}
 	if rec.Streaming && rec.TimeToFirstTokenUS > 0 {
 		attrs = append(attrs, semconv.GenAIResponseTimeToFirstChunk(float64(rec.TimeToFirstTokenUS)/1e6))
 	}

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -172,7 +173,8 @@ func (rc *receiver) assertNoSecrets(t *testing.T, secrets ...string) {
 }
 
 // attrMap flattens OTLP attributes for comparison: strings, int64s,
-// float64s and bools.
+// float64s and bools, and arrays of strings as their JSON text
+// (["stop","length"]), which compares with ==.
 func attrMap(kvs []*commonpb.KeyValue) map[string]any {
 	m := make(map[string]any, len(kvs))
 	for _, kv := range kvs {
@@ -185,6 +187,22 @@ func attrMap(kvs []*commonpb.KeyValue) map[string]any {
 			m[kv.Key] = v.DoubleValue
 		case *commonpb.AnyValue_BoolValue:
 			m[kv.Key] = v.BoolValue
+		case *commonpb.AnyValue_ArrayValue:
+			strs := []string{}
+			for _, e := range v.ArrayValue.GetValues() {
+				s, ok := e.GetValue().(*commonpb.AnyValue_StringValue)
+				if !ok {
+					strs = nil
+					break
+				}
+				strs = append(strs, s.StringValue)
+			}
+			if strs == nil {
+				m[kv.Key] = fmt.Sprint(kv.GetValue())
+				break
+			}
+			b, _ := json.Marshal(strs)
+			m[kv.Key] = string(b)
 		default:
 			m[kv.Key] = fmt.Sprint(kv.GetValue())
 		}

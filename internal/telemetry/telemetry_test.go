@@ -152,6 +152,7 @@ func TestCallsAreTracedMeasuredAndLogged(t *testing.T) {
 		"gen_ai.usage.output_tokens":           int64(6),
 		"gen_ai.usage.cache_read.input_tokens": int64(3),
 		"gen_ai.usage.reasoning.output_tokens": int64(2),
+		"gen_ai.response.finish_reasons":       `["stop"]`,
 		"server.address":                       upstreamURL.Hostname(),
 		"server.port":                          mustPort(t, upstreamURL),
 		"http.response.status_code":            int64(200),
@@ -190,9 +191,10 @@ func TestCallsAreTracedMeasuredAndLogged(t *testing.T) {
 	}
 	a2 := attrMap(client2.Attributes)
 	expectAttrs(t, "stream span", a2, map[string]any{
-		"gen_ai.usage.input_tokens":  int64(30),
-		"gen_ai.usage.output_tokens": int64(5),
-		string(AttrStreaming):        true,
+		"gen_ai.usage.input_tokens":      int64(30),
+		"gen_ai.usage.output_tokens":     int64(5),
+		"gen_ai.response.finish_reasons": `["stop"]`,
+		string(AttrStreaming):            true,
 	})
 	if ttfc, ok := a2["gen_ai.response.time_to_first_chunk"].(float64); !ok || ttfc <= 0 {
 		t.Errorf("stream span time_to_first_chunk = %v, want a positive number of seconds", a2["gen_ai.response.time_to_first_chunk"])
@@ -206,6 +208,9 @@ func TestCallsAreTracedMeasuredAndLogged(t *testing.T) {
 	})
 	if client4.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
 		t.Errorf("429 client span status = %v, want error", client4.Status.GetCode())
+	}
+	if r, ok := attrMap(client4.Attributes)["gen_ai.response.finish_reasons"]; ok {
+		t.Errorf("429 client span has finish reasons %v: an error body gives none", r)
 	}
 
 	// Resource.
@@ -402,6 +407,7 @@ func TestAnthropicStreamSpan(t *testing.T) {
 		"gen_ai.usage.output_tokens":               int64(3),
 		"gen_ai.usage.cache_read.input_tokens":     int64(8),
 		"gen_ai.usage.cache_creation.input_tokens": int64(4),
+		"gen_ai.response.finish_reasons":           `["end_turn"]`,
 		string(AttrStreaming):                      true,
 	})
 	if rec.InputTokens != 52 {

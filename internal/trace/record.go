@@ -57,4 +57,10 @@ type Record struct {
 	ResponseBody       string            `json:"response_body,omitempty"`
 	Metadata           json.RawMessage   `json:"metadata,omitempty"`
 	CreatedAt          time.Time         `json:"created_at"`
+	// FinishReasons are why the model stopped, as the provider said (see
+	// providers.Result.FinishReasons), for whoever watches the live call
+	// (the telemetry client span). They are stored, and served, inside
+	// Metadata as "finish_reasons", which keeps the row narrow; a record
+	// read back from a store leaves this field empty. Shared: never modify.
+	FinishReasons []string `json:"-"`
 }
