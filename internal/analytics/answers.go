@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/ongoingai/gateway/internal/rollup"
 	"github.com/ongoingai/gateway/internal/store"
 )
@@ -31,12 +33,20 @@ type Summary struct {
 
 // Summary answers q's window, filtered by Provider and Model.
 func (s *Service) Summary(ctx context.Context, q Query) (Summary, error) {
-	byModel, err := s.aggregate(ctx, q, store.GroupModel, store.BucketNone)
-	if err != nil {
-		return Summary{}, err
-	}
-	byKey, err := s.aggregate(ctx, q, store.GroupGatewayKey, store.BucketNone)
-	if err != nil {
+	// Two passes over the same rollup rows, one per grouping; they are
+	// independent, so run them side by side and answer in the time of the
+	// slower one.
+	var byModel, byKey []rollup.Totals
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		byModel, err = s.aggregate(gctx, q, store.GroupModel, store.BucketNone)
+		return err
+	})
+	g.Go(func() (err error) {
+		byKey, err = s.aggregate(gctx, q, store.GroupGatewayKey, store.BucketNone)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return Summary{}, err
 	}
 	out := Summary{Range: q.window()}

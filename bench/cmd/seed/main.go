@@ -268,6 +268,11 @@ func run() error {
 	}
 	fmt.Printf("seed: trace_rollups holds %d rows over %d hours (%.0f rows per hour, %.1f traces per row)\n",
 		rows, hoursSeen, float64(rows)/float64(max(hoursSeen, 1)), float64(*n)/float64(max(rows, 1)))
+	var dailyRows, dailyDays int64
+	if err := mon.query(ctx, "SELECT count(*), count(DISTINCT day) FROM trace_rollups_daily", &dailyRows, &dailyDays); err == nil {
+		fmt.Printf("seed: trace_rollups_daily holds %d rows over %d days (%.0f rows per day)\n",
+			dailyRows, dailyDays, float64(dailyRows)/float64(max(dailyDays, 1)))
+	}
 	if *verify {
 		traces, counted, err := mon.totals(ctx, start, end)
 		if err != nil {
