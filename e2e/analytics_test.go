@@ -388,8 +388,8 @@ func TestAnalyticsParameterErrors(t *testing.T) {
 		{"/api/analytics/cost?bucket=month", `invalid parameter "bucket": must be one of hour, day, week`},
 		{"/api/analytics/latency?group_by=region", `invalid parameter "group_by": must be one of provider, model, gateway_key, api_key, workspace, status_class`},
 		{"/api/analytics/errors?group_by=", ""},
-		{"/api/analytics/summary?from=last-week", `invalid parameter "from": must be an RFC3339 timestamp or a YYYY-MM-DD date`},
-		{"/api/analytics/models?to=2026-02-30", `invalid parameter "to": must be an RFC3339 timestamp or a YYYY-MM-DD date`},
+		{"/api/analytics/summary?from=last-week", `invalid parameter "from": must be an RFC3339 timestamp or a YYYY-MM-DD date before the year 9999`},
+		{"/api/analytics/models?to=2026-02-30", `invalid parameter "to": must be an RFC3339 timestamp or a YYYY-MM-DD date before the year 9999`},
 		{"/api/analytics/keys?from=2026-03-02&to=2026-03-01", `invalid parameter "to": must be after from`},
 		{"/api/analytics/usage?from=2999-01-01", `invalid parameter "from": must not be after the current hour when to is not given`},
 	} {

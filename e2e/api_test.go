@@ -129,7 +129,7 @@ func TestTraceListPaginationFiltersAndErrors(t *testing.T) {
 			{"limit=201", `invalid parameter "limit": must be an integer between 1 and 200`},
 			{"limit=x", `invalid parameter "limit": must be an integer between 1 and 200`},
 			{"status=99", `invalid parameter "status": must be an integer between 100 and 599`},
-			{"from=yesterday", `invalid parameter "from": must be an RFC3339 timestamp or a YYYY-MM-DD date`},
+			{"from=yesterday", `invalid parameter "from": must be an RFC3339 timestamp or a YYYY-MM-DD date before the year 9999`},
 			{"from=2026-02-01&to=2026-01-01", `invalid parameter "to": must be after from`},
 			{"api_key_hash=abc", `invalid parameter "api_key_hash": must be 64 lowercase hex characters (a SHA-256)`},
 			{"cursor=!!", `invalid parameter "cursor": must be a next_cursor value returned by this endpoint`},

@@ -636,8 +636,8 @@ func TestReportFlagErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--format", "xml"}, `--format must be text or json, got "xml"`},
-		{[]string{"--from", "yesterday"}, `--from must be an RFC3339 timestamp or a YYYY-MM-DD date, got "yesterday"`},
-		{[]string{"--to", "2026-13-01"}, `--to must be an RFC3339 timestamp or a YYYY-MM-DD date`},
+		{[]string{"--from", "yesterday"}, `--from must be an RFC3339 timestamp or a YYYY-MM-DD date before the year 9999, got "yesterday"`},
+		{[]string{"--to", "2026-13-01"}, `--to must be an RFC3339 timestamp or a YYYY-MM-DD date before the year 9999`},
 		{[]string{"--from", "2026-03-02", "--to", "2026-03-01"}, "--to must be after --from"},
 		{[]string{"--from", "2026-03-01T10:00:00Z", "--to", "2026-03-01T10:00:00Z"}, "--to must be after --from"},
 		{[]string{"--from", "2999-01-01"}, "--from must not be after the current hour when --to is not given"},

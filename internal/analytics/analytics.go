@@ -51,7 +51,7 @@ func Window(from, to, now time.Time) (time.Time, time.Time) {
 }
 
 // ErrTimeFormat is ParseTime's error: the one rule every from/to follows.
-var ErrTimeFormat = errors.New("must be an RFC3339 timestamp or a YYYY-MM-DD date")
+var ErrTimeFormat = errors.New("must be an RFC3339 timestamp or a YYYY-MM-DD date before the year 9999")
 
 // ParseTime reads a from/to bound as the API and the report command accept
 // it: an RFC3339 timestamp, or a YYYY-MM-DD date meaning UTC midnight. With
@@ -61,16 +61,18 @@ func ParseTime(v string, endOfDay bool) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC(), nil
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err == nil {
+		t = t.UTC()
+	} else if t, err = time.Parse(time.DateOnly, v); err == nil && endOfDay {
+		t = t.AddDate(0, 0, 1)
 	}
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
-		if endOfDay {
-			d = d.AddDate(0, 0, 1)
-		}
-		return d, nil
+	// Widened to whole hours or days, a bound in 9999 could end in the year
+	// 10000, which RFC3339 (and so every answer's from/to) cannot write.
+	if err != nil || t.Year() >= 9999 {
+		return time.Time{}, ErrTimeFormat
 	}
-	return time.Time{}, ErrTimeFormat
+	return t, nil
 }
 
 func floorHour(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }

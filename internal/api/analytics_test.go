@@ -61,8 +61,10 @@ func TestAnalyticsParameters(t *testing.T) {
 // analyticsErrorCases are every way an analytics parameter is refused,
 // with the message the API answers.
 var analyticsErrorCases = []struct{ query, msg string }{
-	{"from=yesterday", `invalid parameter "from": must be an RFC3339 timestamp or a YYYY-MM-DD date`},
-	{"to=2026-13-01", `invalid parameter "to": must be an RFC3339 timestamp or a YYYY-MM-DD date`},
+	{"from=yesterday", `invalid parameter "from": must be an RFC3339 timestamp or a YYYY-MM-DD date before the year 9999`},
+	{"to=2026-13-01", `invalid parameter "to": must be an RFC3339 timestamp or a YYYY-MM-DD date before the year 9999`},
+	{"to=9999-12-31", `invalid parameter "to": must be an RFC3339 timestamp or a YYYY-MM-DD date before the year 9999`},
+
 	{"from=2026-03-02&to=2026-03-01", `invalid parameter "to": must be after from`},
 	{"from=2026-03-01T10:00:00Z&to=2026-03-01T10:00:00Z", `invalid parameter "to": must be after from`},
 	{"from=2026-03-10T15:00:00Z", `invalid parameter "from": must not be after the current hour when to is not given`},

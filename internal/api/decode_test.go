@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -37,5 +38,20 @@ func TestDecodeBodyMessages(t *testing.T) {
 		if got != c.want {
 			t.Errorf("decodeBody(%.40q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// A value that cannot be encoded must not leave the client a 200 with an
+// empty body: the answer becomes a documented 500.
+func TestWriteJSONEncodesBeforeTheStatusLine(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteJSON(rec, 200, map[string]float64{"x": math.Inf(1)})
+	if rec.Code != 500 || rec.Body.String() != `{"error":"`+MsgInternal+`"}`+"\n" {
+		t.Errorf("unencodable value: %d %q", rec.Code, rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	WriteJSON(rec, 201, map[string]string{"a": "<b>"})
+	if rec.Code != 201 || rec.Body.String() != `{"a":"<b>"}`+"\n" || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("plain value: %d %q %q", rec.Code, rec.Body.String(), rec.Header().Get("Content-Type"))
 	}
 }

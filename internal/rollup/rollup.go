@@ -128,14 +128,18 @@ func StatusClass(status int) string {
 
 // KeyOf returns the key r is counted under.
 func KeyOf(r *trace.Record) Key {
+	// Key text as the stores keep it (trace.StorableText): the key must
+	// equal the stored trace's, and a NUL byte would not even survive the
+	// trip through a Postgres job's jsonb arguments.
+	text := trace.StorableText
 	return Key{
 		Hour:         r.Timestamp.UTC().Truncate(time.Hour),
-		OrgID:        r.OrgID,
-		WorkspaceID:  r.WorkspaceID,
-		Provider:     r.Provider,
-		Model:        r.Model,
-		GatewayKeyID: r.GatewayKeyID,
-		APIKeyHash:   r.APIKeyHash,
+		OrgID:        text(r.OrgID),
+		WorkspaceID:  text(r.WorkspaceID),
+		Provider:     text(r.Provider),
+		Model:        text(r.Model),
+		GatewayKeyID: text(r.GatewayKeyID),
+		APIKeyHash:   text(r.APIKeyHash),
 		StatusClass:  StatusClass(r.ResponseStatus),
 	}
 }

@@ -142,3 +142,40 @@ func TestWriteTimeoutBoundsAnAttempt(t *testing.T) {
 type sinkFunc func(context.Context, []Record) error
 
 func (f sinkFunc) InsertTraces(ctx context.Context, b []Record) error { return f(ctx, b) }
+
+// A batch the store keeps refusing is split until the refused record
+// stands alone; the rest is written and only that record is lost, so one
+// bad record cannot hold up every trace behind it.
+func TestWriterIsolatesARecordTheStoreRefuses(t *testing.T) {
+	errRefused := errors.New("refused")
+	sink := &memorySink{}
+	refusing := sinkFunc(func(ctx context.Context, batch []Record) error {
+		for _, r := range batch {
+			if r.ID == "poison" {
+				return errRefused
+			}
+		}
+		return sink.InsertTraces(ctx, batch)
+	})
+	w := NewWriter(refusing, WriterOptions{
+		BatchSize: 8, FlushInterval: time.Millisecond, RetryBackoffMax: time.Millisecond,
+		Classify: func(err error) string {
+			if errors.Is(err, errRefused) {
+				return FailureConstraint
+			}
+			return ""
+		},
+	})
+	for _, id := range []string{"1", "2", "3", "poison", "5", "6", "7", "8"} {
+		w.Enqueue(&Record{ID: id})
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sink.ids(); fmt.Sprint(got) != "[1 2 3 5 6 7 8]" {
+		t.Errorf("written = %v, want every record but the refused one, in order", got)
+	}
+	if s := w.Stats(); s.Written != 7 || s.Lost != 1 || s.WriteFailuresByClass[FailureConstraint] != s.WriteFailures {
+		t.Errorf("stats = %+v, want 7 written, 1 lost, constraint failures only", s)
+	}
+}

@@ -5,7 +5,9 @@ package trace
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Outcome says how a proxied call ended, from the gateway's point of view.
@@ -63,4 +65,18 @@ type Record struct {
 	// Metadata as "finish_reasons", which keeps the row narrow; a record
 	// read back from a store leaves this field empty. Shared: never modify.
 	FinishReasons []string `json:"-"`
+}
+
+// StorableText makes s storable as text on every engine: Postgres rejects
+// invalid UTF-8 and NUL bytes (in text columns and in jsonb job arguments
+// alike), and one such string, which a client can put in a model name or a
+// path, would otherwise fail the whole batch it travels in. Invalid bytes
+// and NULs become U+FFFD; valid text, the usual case, is returned as is
+// without allocating. The stores apply it to every text column and
+// rollup keys to every key field, so both always agree on a trace's text.
+func StorableText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }

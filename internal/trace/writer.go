@@ -48,7 +48,7 @@ type Stats struct {
 	// class of FailureClasses, zeros included, and sums to WriteFailures
 	// (give or take a failure counted while the snapshot was taken).
 	WriteFailuresByClass map[string]int64 `json:"write_failures_by_class"`
-	Lost                 int64            `json:"lost_total"` // records given up on at shutdown after failed retries
+	Lost                 int64            `json:"lost_total"` // records given up on: at shutdown after failed retries, or refused by the store on their own (see poisonAttempts)
 	LastError            string           `json:"last_error,omitempty"`
 	LastFlushAt          time.Time        `json:"last_flush_at"`
 	LastFlushDuration    float64          `json:"last_flush_duration_ms"`
@@ -216,8 +216,14 @@ func (w *Writer) run() {
 
 // flush writes one batch, retrying with backoff until it succeeds or the
 // shutdown deadline passes, and returns the emptied batch for reuse.
+// poisonAttempts is how often in a row a batch may fail with a constraint
+// error (the store refusing the data itself, not a passing fault) before
+// the writer splits it to isolate the records at fault.
+const poisonAttempts = 3
+
 func (w *Writer) flush(batch []Record) []Record {
 	backoff := 10 * time.Millisecond
+	refusals := 0 // constraint failures in a row
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), w.opts.WriteTimeout)
@@ -238,6 +244,24 @@ func (w *Writer) flush(batch []Record) []Record {
 		w.mu.Lock()
 		w.lastErr = err.Error()
 		w.mu.Unlock()
+		if class != FailureConstraint {
+			refusals = 0
+		} else if refusals++; refusals >= poisonAttempts {
+			// The store keeps refusing this data itself, so retrying the
+			// same batch would block every trace behind it for good.
+			// Halve it until the refused records stand alone; only those
+			// are given up on.
+			if len(batch) > 1 {
+				mid := len(batch) / 2
+				w.flush(batch[:mid])
+				w.flush(batch[mid:])
+				return batch[:0]
+			}
+			w.lost.Add(1)
+			w.log.Error("trace rejected by the store; giving up on it", "attempts", attempt, "err", err)
+			clear(batch)
+			return batch[:0]
+		}
 		w.log.Error("trace batch write failed; retrying", "attempt", attempt, "records", len(batch), "class", class, "err", err)
 		select {
 		case <-w.deadline:

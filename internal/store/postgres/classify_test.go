@@ -61,7 +61,7 @@ func exec(t *testing.T, dsn, sql string) {
 }
 
 // Each class of write failure, produced by a real Postgres server, is
-// counted under its class; once the cause goes away the batch lands.
+// counted under its class; once a passing cause goes away the batch lands.
 func TestWriterClassifiesRealFailures(t *testing.T) {
 	t.Run("constraint", func(t *testing.T) {
 		dsn := testdb.PostgresDSN(t)
@@ -73,8 +73,10 @@ func TestWriterClassifiesRealFailures(t *testing.T) {
 		if st.WriteFailuresByClass[trace.FailureConnection]+st.WriteFailuresByClass[trace.FailureTimeout]+st.WriteFailuresByClass[trace.FailureOther] != 0 {
 			t.Errorf("by class = %v, want constraint failures only (last error %q)", st.WriteFailuresByClass, st.LastError)
 		}
-		exec(t, dsn, `ALTER TABLE traces DROP CONSTRAINT classify_test`)
-		waitStats(t, w, "the batch written after the constraint was dropped", func(s trace.Stats) bool { return s.Written == 1 })
+		// The store keeps refusing the record, so after a few attempts
+		// the writer gives up on it alone rather than block what follows.
+		w.Enqueue(record("tr_after", "gpt-4o"))
+		waitStats(t, w, "the refused record given up on and the next one written", func(s trace.Stats) bool { return s.Lost == 1 && s.Written == 1 })
 	})
 
 	t.Run("timeout", func(t *testing.T) {

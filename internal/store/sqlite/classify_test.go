@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
@@ -73,10 +74,34 @@ func TestWriterClassifiesRealFailures(t *testing.T) {
 		if !only(st, trace.FailureConstraint) {
 			t.Errorf("by class = %v, want constraint failures only", st.WriteFailuresByClass)
 		}
-		if _, err := s.DB().Exec(`DROP TRIGGER classify_test`); err != nil {
+	})
+
+	t.Run("a refused record does not hold up the others", func(t *testing.T) {
+		s := openAt(t, testdb.SQLitePath(t))
+		if _, err := s.DB().Exec(`CREATE TRIGGER classify_test BEFORE INSERT ON traces
+			WHEN NEW.model = 'rejected-model' BEGIN SELECT RAISE(ABORT, 'rejected'); END`); err != nil {
 			t.Fatal(err)
 		}
-		waitStats(t, w, "the batch written after the trigger was dropped", func(s trace.Stats) bool { return s.Written == 1 })
+		w := trace.NewWriter(s, trace.WriterOptions{
+			BatchSize: 5, FlushInterval: 10 * time.Millisecond, RetryBackoffMax: 5 * time.Millisecond,
+			Classify: trace.ClassifierOf(s),
+		})
+		for _, id := range []string{"tr_1", "tr_2", "tr_3", "tr_4"} {
+			w.Enqueue(record(id, "gpt-4o"))
+		}
+		w.Enqueue(record("tr_rejected", "rejected-model"))
+		if err := w.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		st := w.Stats()
+		if st.Written != 4 || st.Lost != 1 || !only(st, trace.FailureConstraint) {
+			t.Errorf("stats = %+v, want the 4 good records written and the refused one lost", st)
+		}
+		for _, id := range []string{"tr_1", "tr_2", "tr_3", "tr_4"} {
+			if _, err := s.GetTrace(t.Context(), store.Tenant{}, id); err != nil {
+				t.Errorf("trace %s: %v", id, err)
+			}
+		}
 	})
 
 	t.Run("timeout", func(t *testing.T) {

@@ -8,9 +8,7 @@ package traceconv
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/trace"
@@ -131,17 +129,9 @@ func Validate(r *trace.Record) error {
 	return nil
 }
 
-// Text makes s storable as text on every engine: Postgres rejects invalid
-// UTF-8 and NUL bytes, and one such string (a client can put one in a request
-// path or body) would otherwise fail the whole batch it travels in. Invalid
-// bytes and NULs become U+FFFD; valid text, the usual case, is returned as is
-// without allocating. Both drivers apply it, so they store the same thing.
-func Text(s string) string {
-	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
-		return s
-	}
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-}
+// Text makes s storable as text on every engine; see trace.StorableText.
+// Both drivers apply it, so they store the same thing.
+func Text(s string) string { return trace.StorableText(s) }
 
 // Headers encodes a header map as JSON text; no headers at all is "", which
 // costs a byte where "{}" or NULL would cost more.
