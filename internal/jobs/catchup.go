@@ -30,8 +30,8 @@ type CatchUpResult struct {
 	// failed again after one immediate retry (their batches are missing
 	// from the rollups until a later attempt succeeds), jobs another runner
 	// took and has not finished within CatchUpStuckAfter (a process that
-	// died mid-job: River hands those out again an hour after they
-	// started), and, when ctx ended first, those not reached.
+	// died mid-job: River hands those out again RescueStuckJobsAfter after
+	// they started), and, when ctx ended first, those not reached.
 	Left int
 	// Stuck is how many of Left another runner holds (running there when
 	// this call stopped waiting).
@@ -137,6 +137,9 @@ func catchUp[TDriver riverdriver.Driver[TTx], TTx any](ctx context.Context, driv
 		// is what SQLite has instead of LISTEN/NOTIFY.
 		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: 50 * time.Millisecond,
+		// As a gateway's runner: this client may be elected leader and
+		// rescue jobs too.
+		RescueStuckJobsAfter: RescueStuckJobsAfter,
 	}
 	addRollups[TDriver](cfg, rs, txs, logger) // the only queue and worker
 	client, err := river.NewClient(driver, cfg)
@@ -234,6 +237,12 @@ func (c *catchUpClient[TTx]) busy(ctx context.Context) (bool, error) {
 			break
 		}
 		if !c.retried[j.ID] {
+			// Between the listing above and this retry a gateway's
+			// runner may have worked and completed the job, and
+			// JobRetry makes a completed job available again. River has
+			// no retry-only-if-still-waiting, so that race stays; it is
+			// harmless: the job's batch is in the applied-batch ledger,
+			// so the extra run completes it without adding anything.
 			c.retried[j.ID] = true
 			if _, err := c.client.JobRetry(ctx, j.ID); err != nil {
 				return false, fmt.Errorf("jobs: retry rollup job %d: %w", j.ID, err)

@@ -62,6 +62,16 @@ const ExpireKeysInterval = time.Minute
 // latency low at the cost of a cheap indexed query.
 const sqlitePollInterval = 500 * time.Millisecond
 
+// RescueStuckJobsAfter is how long a job may stay running before River's
+// leader takes it for stalled (its runner died) and hands it out again.
+// River's default, an hour, would leave the rollup jobs a dead runner held
+// unapplied for that long, and the rollups behind by them; applying a batch
+// takes milliseconds. No worker here runs longer: retention's Timeout is
+// below this, so no run still going is handed out a second time. (Were a
+// rollup run rescued while still going, the applied-batch ledger would keep
+// its batch from being counted twice.)
+const RescueStuckJobsAfter = 5 * time.Minute
+
 // Runner is a started River client. Stop it before closing the store,
 // and after the last write through its TraceSink.
 type Runner struct {
@@ -95,9 +105,10 @@ func Start(ctx context.Context, st Store, opts Options) (*Runner, error) {
 	river.AddWorker(workers, &expireKeysWorker{keys: st, logger: logger})
 	river.AddWorker(workers, newRetentionWorker(st, opts.Retention, opts.RetentionBatch, logger))
 	cfg := &river.Config{
-		Logger:  logger,
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
-		Workers: workers,
+		Logger:               logger,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
+		Workers:              workers,
+		RescueStuckJobsAfter: RescueStuckJobsAfter,
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(
 				river.PeriodicInterval(ExpireKeysInterval),

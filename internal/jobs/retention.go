@@ -58,16 +58,29 @@ func newRetentionWorker(st store.Retention, days config.Retention, batch int, lo
 	return w
 }
 
-// Timeout lets a run work through a large backlog (the first run after
-// retention was shortened, say) for up to one period instead of River's
-// default minute. Every batch commits on its own, so a run cut short has
-// still removed what it got to, and the next one carries on.
+// RollupLedgerRetention is how long the applied-batch ledger keeps a
+// rollup batch's id. It must outlast every way River could still run the
+// batch's job: retries (about a week at most, rollupMaxAttempts), a
+// discarded job River keeps for a week and an operator may retry. A month
+// is past all of them.
+const RollupLedgerRetention = 30 * 24 * time.Hour
+
+// retentionTimeout lets a run work through a large backlog (the first run
+// after retention was shortened, say) for a few minutes instead of River's
+// default minute, yet ends it before RescueStuckJobsAfter, so River never
+// takes a run still going for stalled and starts a second. Every batch
+// commits on its own, so a run cut short has still removed what it got to;
+// it then fails, and River's retries (seconds apart at first) carry on.
+const retentionTimeout = RescueStuckJobsAfter - time.Minute
+
+// Timeout is retentionTimeout.
 func (w *retentionWorker) Timeout(*river.Job[RetentionArgs]) time.Duration {
-	return RetentionInterval
+	return retentionTimeout
 }
 
 // Work removes what has expired: traces first (whole day partitions where
-// there are some), then the bodies of what is left, then rollups; on
+// there are some), then the bodies of what is left, then rollups (hourly,
+// then daily), then old entries of the rollups' applied-batch ledger; on
 // Postgres it also creates the coming days' partitions. A failed step does
 // not stop the others; the run then fails, and River retries it.
 func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs]) error {
@@ -108,14 +121,32 @@ func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs])
 		log = append(log, "bodies_purged", n)
 	}
 	if w.days.RollupsDays > 0 {
-		cutoff := now.AddDate(0, 0, -w.days.RollupsDays)
+		// Whole UTC days, for both tiers: a daily row can only go once
+		// its whole day has expired, so hourly rows go by the same day
+		// boundary, and a question about any day still kept reads the
+		// same sums from either tier. Rollups thus live up to a day longer
+		// than rollups_days.
+		cutoff := utcDay(now.AddDate(0, 0, -w.days.RollupsDays))
 		n, err := w.drain(ctx, func(ctx context.Context, limit int) (int64, error) {
 			return w.store.DeleteRollups(ctx, cutoff, limit)
 		})
 		errs = append(errs, err)
 		log = append(log, "rollups_deleted", n)
+		n, err = w.drain(ctx, func(ctx context.Context, limit int) (int64, error) {
+			return w.store.DeleteDailyRollups(ctx, cutoff, limit)
+		})
+		errs = append(errs, err)
+		log = append(log, "daily_rollups_deleted", n)
 	}
-	err := errors.Join(errs...)
+	// The ledger is pruned whatever the rollups' retention: it grows by a
+	// row per batch.
+	ledgerCutoff := now.Add(-RollupLedgerRetention)
+	pruned, err := w.drain(ctx, func(ctx context.Context, limit int) (int64, error) {
+		return w.store.DeleteRollupBatches(ctx, ledgerCutoff, limit)
+	})
+	errs = append(errs, err)
+	log = append(log, "rollup_batches_deleted", pruned)
+	err = errors.Join(errs...)
 	if err != nil {
 		log = append(log, "err", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -100,6 +101,10 @@ func testRetentionJob(t *testing.T, s retentionStore) {
 		t.Fatal(err)
 	}
 	bodyBefore, freshBefore := getTrace(t, s, bodyExpired.ID), getTrace(t, s, fresh.ID)
+	// Two ledger entries past RollupLedgerRetention, one within it.
+	seedLedger(t, s, "ledger-old-1", now.Add(-jobs.RollupLedgerRetention-time.Hour))
+	seedLedger(t, s, "ledger-old-2", now.Add(-jobs.RollupLedgerRetention-48*time.Hour))
+	seedLedger(t, s, "ledger-new", now.Add(-jobs.RollupLedgerRetention+time.Hour))
 
 	logs := &syncBuffer{}
 	startRunner(t, s, jobs.Options{
@@ -111,7 +116,7 @@ func testRetentionJob(t *testing.T, s retentionStore) {
 	// everything the run does is done.
 	line := waitForLog(t, logs, "msg=retention ")
 	t.Log(line)
-	for _, want := range []string{"traces_deleted=5 ", "bodies_purged=1 ", "rollups_deleted=3"} {
+	for _, want := range []string{"traces_deleted=5 ", "bodies_purged=1 ", "rollups_deleted=3 ", "daily_rollups_deleted=3 ", "rollup_batches_deleted=2"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("retention log %q lacks %q", line, want)
 		}
@@ -147,6 +152,27 @@ func testRetentionJob(t *testing.T, s retentionStore) {
 	if want := []string{newHour + " m1 1", newHour + " m2 1", newHour + " m3 1"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("rollups left = %v, want %v", got, want)
 	}
+	// The daily tier went by the same whole days: only today's are left
+	// (and yesterday's, when the hour before now was yesterday).
+	today := now.Truncate(24 * time.Hour)
+	daily, err := s.AggregateRollups(ctx, store.RollupQuery{
+		From: today.AddDate(0, 0, -11), To: today.AddDate(0, 0, 1),
+		GroupBy: store.GroupModel, Bucket: store.BucketDay,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, tot := range daily {
+		got = append(got, fmt.Sprintf("%s %s %d", tot.BucketStart.Format(time.RFC3339), tot.Group, tot.Requests))
+	}
+	newDay := now.Add(-time.Hour).Truncate(24 * time.Hour).Format(time.RFC3339)
+	if want := []string{newDay + " m1 1", newDay + " m2 1", newDay + " m3 1"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("daily rollups left = %v, want %v", got, want)
+	}
+	if ids := ledgerIDs(t, s); !reflect.DeepEqual(ids, []string{"ledger-new"}) {
+		t.Errorf("ledger left = %v, want [ledger-new]", ids)
+	}
 }
 
 // Started without Retention, the job keeps everything: an unset number of
@@ -165,7 +191,7 @@ func TestRetentionJobKeepsEverythingWhenUnset(t *testing.T) {
 	logs := &syncBuffer{}
 	startRunner(t, s, jobs.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	line := waitForLog(t, logs, "msg=retention")
-	if strings.Contains(line, "deleted") || strings.Contains(line, "purged") {
+	if regexp.MustCompile(`(deleted|purged)=[1-9]`).MatchString(line) {
 		t.Errorf("retention log %q: nothing should have been removed", line)
 	}
 	if got := getTrace(t, s, "old"); got.RequestBody != "b" {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -30,6 +31,16 @@ import (
 //     itself completed in one transaction (JobCompleteTx), so a crash
 //     anywhere before that commit leaves the job to run again and a crash
 //     after it leaves nothing to redo.
+//
+// Completing the job does not stop it from being applied twice: River can
+// run a job again after it completed (an operator's JobRetry, CatchUpRollups
+// retrying a job a live gateway completes meanwhile) or run it twice at
+// once (rescuing a run it took for stalled), and JobCompleteTx on a job
+// that is already completed succeeds. So each batch carries an id, made
+// when it is enqueued, and the store enters it in an applied-batch ledger
+// in the same transaction as the rows (ApplyRollupsTx): a run that finds
+// its id there adds nothing and just completes the job. Retention prunes
+// the ledger long after River could still run the job (retention.go).
 //
 // A process that dies between the two simply leaves the job queued, for
 // whichever replica's runner starts next.
@@ -56,15 +67,34 @@ const rollupFetchCooldown = 5 * time.Millisecond
 // worker needs: it never reads the traces back, and rows are far fewer and
 // smaller than the traces they sum.
 type RollupArgs struct {
-	Rows []rollup.Row `json:"rows"`
+	// BatchID names the batch in the applied-batch ledger: a UUID made
+	// when the batch is enqueued. A job without one (enqueued by an older
+	// build) is named by its River job ID instead, see batchID.
+	BatchID string       `json:"batch_id,omitempty"`
+	Rows    []rollup.Row `json:"rows"`
 }
 
 // Kind names the job in River's tables.
 func (RollupArgs) Kind() string { return "rollup_batch" }
 
-// InsertOpts puts rollup jobs on their own queue.
+// rollupMaxAttempts is how many times a rollup job is tried before River
+// discards it, and so its batch never reaches the rollups though its traces
+// are stored. With retries at most rollupMaxRetryDelay apart that is about
+// a week of failures (a database outage, a full disk), far longer than any
+// outage should last: a batch is not to be lost to one. (Each failed
+// attempt adds an entry to the job's errors, so a job failing that long
+// grows; it is the lesser harm.)
+const rollupMaxAttempts = 10000
+
+// rollupMaxRetryDelay caps the wait between two attempts of a rollup job:
+// River's default backoff (attempt⁴ seconds) would soon leave batches
+// unapplied for hours after the database is back.
+const rollupMaxRetryDelay = time.Minute
+
+// InsertOpts puts rollup jobs on their own queue, with attempts enough to
+// outlast an outage (rollupMaxAttempts).
 func (RollupArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: RollupQueue}
+	return river.InsertOpts{Queue: RollupQueue, MaxAttempts: rollupMaxAttempts}
 }
 
 // rollupStore is what rollups need from a store, in one driver's
@@ -73,7 +103,9 @@ type rollupStore[TTx any] interface {
 	// InsertTracesTx returns the records it inserted: none for a retried
 	// batch, which is what keeps it from being counted twice.
 	InsertTracesTx(ctx context.Context, tx TTx, batch []trace.Record) ([]trace.Record, error)
-	ApplyRollupsTx(ctx context.Context, tx TTx, rows []rollup.Row) error
+	// ApplyRollupsTx applies rows unless batchID is in the store's
+	// applied-batch ledger, and enters it there; applied says which.
+	ApplyRollupsTx(ctx context.Context, tx TTx, batchID string, rows []rollup.Row) (applied bool, err error)
 }
 
 // txFuncs opens and ends transactions of one driver's type on the database
@@ -156,23 +188,56 @@ type rollupWorker[TDriver riverdriver.Driver[TTx], TTx any] struct {
 	logger *slog.Logger
 }
 
+// NextRetry waits River's usual attempt⁴ seconds before the next attempt,
+// but never more than rollupMaxRetryDelay.
+func (w *rollupWorker[TDriver, TTx]) NextRetry(job *river.Job[RollupArgs]) time.Time {
+	return time.Now().Add(rollupRetryDelay(job.Attempt))
+}
+
+func rollupRetryDelay(attempt int) time.Duration {
+	if attempt >= 8 { // 8⁴ s is over an hour already; and no overflow
+		return rollupMaxRetryDelay
+	}
+	a := time.Duration(max(attempt, 1))
+	return min(a*a*a*a*time.Second, rollupMaxRetryDelay)
+}
+
 func (w *rollupWorker[TDriver, TTx]) Work(ctx context.Context, job *river.Job[RollupArgs]) error {
+	var applied bool
 	err := w.txs.run(ctx, func(tx TTx) error {
-		// Complete first: it locks the job's row, so a second run of the
-		// same job (one River rescued while the first was still going)
-		// waits here and then finds the job no longer running, before it
-		// has added anything.
+		// Completing the job does not keep a second run of it from
+		// applying the batch again: JobCompleteTx succeeds on a job that
+		// is already completed. The ledger does (ApplyRollupsTx): a
+		// second run, or one concurrent with this, finds the batch's id
+		// recorded and adds nothing.
 		if _, err := river.JobCompleteTx[TDriver](ctx, tx, job); err != nil {
 			return err
 		}
-		return w.store.ApplyRollupsTx(ctx, tx, job.Args.Rows)
+		var err error
+		applied, err = w.store.ApplyRollupsTx(ctx, tx, batchID(job), job.Args.Rows)
+		return err
 	})
 	if errors.Is(err, rivertype.ErrNotFound) {
-		// Another run completed the job, and applied its rows, first.
-		w.logger.InfoContext(ctx, "rollup job already completed by another run", "job_id", job.ID)
+		// The job's row is gone: completed (and applied) long enough ago
+		// for River to have deleted it.
+		w.logger.InfoContext(ctx, "rollup job no longer exists", "job_id", job.ID)
 		return nil
 	}
+	if err == nil && !applied {
+		w.logger.InfoContext(ctx, "rollup batch already applied; job completed without applying it again",
+			"job_id", job.ID, "batch_id", batchID(job))
+	}
 	return err // River retries with backoff; nothing of this attempt was kept
+}
+
+// batchID is the job's batch id in the applied-batch ledger: the one it
+// was enqueued with, or for a job enqueued without one, one made of its
+// River job ID, which is as unique and the same on every run of the job.
+func batchID(job *river.Job[RollupArgs]) string {
+	if job.Args.BatchID != "" {
+		return job.Args.BatchID
+	}
+	return fmt.Sprintf("river-job-%d", job.ID)
 }
 
 // traceSink is the trace writer's sink when rollups are on: each batch
@@ -198,7 +263,8 @@ func (s *traceSink[TTx]) InsertTraces(ctx context.Context, batch []trace.Record)
 		if len(inserted) == 0 {
 			return nil
 		}
-		if _, err := s.client.InsertTx(ctx, tx, RollupArgs{Rows: rollup.Fold(inserted)}, nil); err != nil {
+		args := RollupArgs{BatchID: uuid.NewString(), Rows: rollup.Fold(inserted)}
+		if _, err := s.client.InsertTx(ctx, tx, args, nil); err != nil {
 			return fmt.Errorf("jobs: enqueue rollup: %w", err)
 		}
 		return nil

@@ -106,7 +106,10 @@ const (
 // other byte the client sent is forwarded as is.
 func (a adapter) PrepareRequest(path string, body []byte, injectStreamUsage bool) (RequestInfo, []byte) {
 	s := scannerPool.Get().(*scanner)
-	defer scannerPool.Put(s)
+	defer func() {
+		s.trim() // a client's 64 KiB model name must not stay in the pool
+		scannerPool.Put(s)
+	}()
 	s.reset(requestSchema)
 	s.Write(body)
 	if !s.finish() {

@@ -90,7 +90,16 @@ func openDecoder(encoding string, src io.Reader) *decoder {
 		} else if zr.Reset(src) != nil {
 			return nil
 		}
-		return &decoder{r: zr, put: func() { zr.Reset(nil); brotliReaders.Put(zr) }}
+		// A brotli reader keeps its ring buffer across Reset, and the
+		// buffer grows with the output up to the stream's window (16 MiB),
+		// so only a reader that decoded little goes back to the pool.
+		counted := &countingReader{r: zr}
+		return &decoder{r: counted, put: func() {
+			if counted.n <= brotliPoolMaxBytes {
+				zr.Reset(nil)
+				brotliReaders.Put(zr)
+			}
+		}}
 	case "zstd":
 		// Not pooled: a zstd decoder keeps history buffers up to the
 		// window (8 MiB here), which a pool would hold on to, and LLM APIs
@@ -104,6 +113,22 @@ func openDecoder(encoding string, src io.Reader) *decoder {
 		return &decoder{r: zr, put: zr.Close}
 	}
 	return nil
+}
+
+// brotliPoolMaxBytes is the most a brotli reader may have decoded and still
+// be pooled; see open's "br" case.
+const brotliPoolMaxBytes = 256 << 10
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
 
 // openDeflate reads HTTP "deflate", which the RFC defines as zlib but

@@ -156,6 +156,9 @@ func (f *Framer) Close() {
 // real streams, small enough that a pooled Framer costs little.
 const resetKeepBytes = 16 << 10
 
+// maxInternedNameBytes bounds the event names intern keeps.
+const maxInternedNameBytes = 64
+
 // Reset discards any pending event, without delivering it, and readies the
 // Framer for a new stream with the same cap and handler, as NewFramer would.
 // Buffers that grew past 16 KiB are dropped, so a Framer kept for reuse
@@ -372,7 +375,10 @@ func (f *Framer) intern(name []byte) string {
 	if f.names == nil {
 		f.names = make(map[string]string)
 	}
-	if len(f.names) < maxInternedNames {
+	// Only short names are kept: real event names are a few words, and a
+	// pooled Framer keeps its names across streams, so a long one from a
+	// misbehaving upstream would otherwise stay pinned for good.
+	if len(f.names) < maxInternedNames && len(name) <= maxInternedNameBytes {
 		f.names[s] = s
 	}
 	return s

@@ -24,6 +24,22 @@ type Retention interface {
 	// DeleteRollups deletes hourly rollup rows whose hour starts before
 	// before, oldest first.
 	DeleteRollups(ctx context.Context, before time.Time, limit int) (int64, error)
+	// DeleteDailyRollups deletes daily rollup rows for the UTC days that
+	// end at or before before (days starting before before's UTC day),
+	// oldest first, every tenant's alike. Called with the same whole-day
+	// cutoff as DeleteRollups, it leaves both tiers covering the same days.
+	DeleteDailyRollups(ctx context.Context, before time.Time, limit int) (int64, error)
+	// DeleteRollupBatches deletes entries of the applied-batch ledger (the
+	// ids ApplyRollupsTx records so that no batch is applied twice)
+	// recorded before before, oldest first. before must be older than any
+	// rollup job River may still run, or that job could be applied again.
+	DeleteRollupBatches(ctx context.Context, before time.Time, limit int) (int64, error)
+}
+
+// UTCDay returns the start of t's UTC day.
+func UTCDay(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // TracePartitions is implemented by stores whose traces are partitioned by

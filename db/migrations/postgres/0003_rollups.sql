@@ -127,22 +127,24 @@ WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_thr
 CREATE INDEX trace_rollups_daily_tenant_day_idx
     ON trace_rollups_daily (org_id, workspace_id, day);
 
--- Retention deletes hourly rows, oldest first (DeleteRollups); a day's
--- daily rows go with them once the day is wholly expired, that is when a
--- deleted hourly row starts in the day's last hour or later. Once per
--- statement: the deleted rows' latest hour bounds the days that are over.
--- (A day whose last hours had no traffic goes with the next deletion of a
--- later hour.)
-CREATE FUNCTION ongoingai_expire_daily_rollups() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM trace_rollups_daily
-    WHERE day <= (SELECT max(hour) FROM expired_hours) - interval '23 hours';
-    RETURN NULL;
-END;
-$$;
+-- Retention expires both tiers explicitly, each by its own statement
+-- (DeleteRollups for hours, DeleteDailyRollups for whole UTC days), at the
+-- same day boundary, so the tiers agree at the retention edge. (There is no
+-- trigger tying the daily tier to hourly deletes: one could not tell which
+-- tenants' days were over.)
 
-CREATE TRIGGER trace_rollups_expire_daily
-    AFTER DELETE ON trace_rollups
-    REFERENCING OLD TABLE AS expired_hours
-    FOR EACH STATEMENT EXECUTE FUNCTION ongoingai_expire_daily_rollups();
+-- The applied-batch ledger: the id of every rollup batch (RollupArgs.BatchID,
+-- a UUID made when its traces were committed) that ApplyRollupsTx has added
+-- to the rollups, inserted in the same transaction as the rows. A second run
+-- of the same job (River rescuing a run it thought stalled, an operator's
+-- retry, a catch-up retry racing a live gateway) finds its id here and adds
+-- nothing, so a batch is counted at most once whatever River does with the
+-- job. Retention prunes ids far older than any job River could still run
+-- (DeleteRollupBatches).
+CREATE TABLE rollup_batches (
+    applied_at timestamptz NOT NULL,
+    id         text COLLATE "C" NOT NULL PRIMARY KEY
+);
+
+-- Pruning walks the ledger oldest first.
+CREATE INDEX rollup_batches_applied_at_idx ON rollup_batches (applied_at);

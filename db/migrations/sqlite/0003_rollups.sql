@@ -104,12 +104,24 @@ CREATE TABLE trace_rollups_daily (
 
 CREATE INDEX trace_rollups_daily_tenant_day_idx ON trace_rollups_daily (org_id, workspace_id, day);
 
--- Retention deletes hourly rows, oldest first (DeleteRollups); a day's
--- daily rows go with them once the day is wholly expired, that is when a
--- deleted hourly row starts in the day's last hour (23 hours, 82 800 000 000
--- us, after midnight) or later. A day whose last hours had no traffic goes
--- with the next deletion of a later hour.
-CREATE TRIGGER trace_rollups_expire_daily AFTER DELETE ON trace_rollups
-BEGIN
-    DELETE FROM trace_rollups_daily WHERE day <= OLD.hour - 82800000000;
-END;
+-- Retention expires both tiers explicitly, each by its own statement
+-- (DeleteRollups for hours, DeleteDailyRollups for whole UTC days), at the
+-- same day boundary, so the tiers agree at the retention edge. (There is no
+-- trigger tying the daily tier to hourly deletes: one could not tell which
+-- tenants' days were over.)
+
+-- The applied-batch ledger: the id of every rollup batch (RollupArgs.BatchID,
+-- a UUID made when its traces were committed) that ApplyRollupsTx has added
+-- to the rollups, inserted in the same transaction as the rows. A second run
+-- of the same job (River rescuing a run it thought stalled, an operator's
+-- retry, a catch-up retry racing a live gateway) finds its id here and adds
+-- nothing, so a batch is counted at most once whatever River does with the
+-- job. Retention prunes ids far older than any job River could still run
+-- (DeleteRollupBatches). applied_at is unix microseconds (UTC).
+CREATE TABLE rollup_batches (
+    id         TEXT    NOT NULL PRIMARY KEY,
+    applied_at INTEGER NOT NULL
+) STRICT;
+
+-- Pruning walks the ledger oldest first.
+CREATE INDEX rollup_batches_applied_at_idx ON rollup_batches (applied_at);

@@ -73,3 +73,26 @@ WHERE ctid = ANY (ARRAY(
     ORDER BY r.hour
     LIMIT @row_limit
 ));
+
+-- name: DeleteDailyRollups :execrows
+-- Deletes up to row_limit daily rollup rows for days before the cutoff (a
+-- UTC midnight), oldest first, every tenant alike, as DeleteRollups does
+-- for hours.
+DELETE FROM trace_rollups_daily
+WHERE ctid = ANY (ARRAY(
+    SELECT r.ctid FROM trace_rollups_daily r
+    WHERE r.day < @before
+    ORDER BY r.day
+    LIMIT @row_limit
+));
+
+-- name: DeleteRollupBatches :execrows
+-- Deletes up to row_limit applied-batch ledger entries recorded before the
+-- cutoff, oldest first (rollup_batches_applied_at_idx).
+DELETE FROM rollup_batches
+WHERE ctid = ANY (ARRAY(
+    SELECT b.ctid FROM rollup_batches b
+    WHERE b.applied_at < @before
+    ORDER BY b.applied_at
+    LIMIT @row_limit
+));

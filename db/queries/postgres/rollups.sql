@@ -295,3 +295,11 @@ FROM (
       AND (sqlc.narg(model)::text IS NULL OR model = sqlc.narg(model))
 ) AS r
 ORDER BY 1;
+
+-- name: RecordRollupBatch :execrows
+-- Enters a batch in the applied-batch ledger; 0 rows means it was applied
+-- before, and ApplyRollupsTx then adds nothing. Run under LockRollups, and
+-- a concurrent insert of the same id waits for the other transaction's end.
+INSERT INTO rollup_batches (id, applied_at)
+VALUES (sqlc.arg(id), sqlc.arg(applied_at))
+ON CONFLICT (id) DO NOTHING;

@@ -39,3 +39,26 @@ WHERE rowid IN (
     ORDER BY r.hour
     LIMIT sqlc.arg(row_limit)
 );
+
+-- name: DeleteDailyRollups :execrows
+-- Deletes up to row_limit daily rollup rows for days before the cutoff (a
+-- UTC midnight), oldest first, every tenant alike, as DeleteRollups does
+-- for hours.
+DELETE FROM trace_rollups_daily
+WHERE rowid IN (
+    SELECT r.rowid FROM trace_rollups_daily r
+    WHERE r.day < sqlc.arg(before)
+    ORDER BY r.day
+    LIMIT sqlc.arg(row_limit)
+);
+
+-- name: DeleteRollupBatches :execrows
+-- Deletes up to row_limit applied-batch ledger entries recorded before the
+-- cutoff, oldest first (rollup_batches_applied_at_idx).
+DELETE FROM rollup_batches
+WHERE rowid IN (
+    SELECT b.rowid FROM rollup_batches b
+    WHERE b.applied_at < sqlc.arg(before)
+    ORDER BY b.applied_at
+    LIMIT sqlc.arg(row_limit)
+);

@@ -381,3 +381,9 @@ FROM (
       AND (CAST(sqlc.narg(model) AS TEXT) IS NULL OR d.model = sqlc.narg(model))
 ) AS r
 ORDER BY 1;
+
+-- name: RecordRollupBatch :execrows
+-- Enters a batch in the applied-batch ledger; 0 rows means it was applied
+-- before, and ApplyRollupsTx then adds nothing.
+INSERT INTO rollup_batches (id, applied_at) VALUES (?, ?)
+ON CONFLICT (id) DO NOTHING;

@@ -70,6 +70,38 @@ func (s *Store) DeleteRollups(ctx context.Context, before time.Time, limit int) 
 	return deleted, nil
 }
 
+// DeleteDailyRollups deletes up to limit daily rollup rows for days before
+// before's UTC day; see store.Retention.
+func (s *Store) DeleteDailyRollups(ctx context.Context, before time.Time, limit int) (int64, error) {
+	n, err := rowLimit(limit)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete daily rollups: %w", err)
+	}
+	deleted, err := pgdb.New(s.pool).DeleteDailyRollups(ctx, pgdb.DeleteDailyRollupsParams{
+		Before: store.UTCDay(before), RowLimit: n,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete daily rollups: %w", err)
+	}
+	return deleted, nil
+}
+
+// DeleteRollupBatches deletes up to limit applied-batch ledger entries
+// recorded before before; see store.Retention.
+func (s *Store) DeleteRollupBatches(ctx context.Context, before time.Time, limit int) (int64, error) {
+	n, err := rowLimit(limit)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete rollup batches: %w", err)
+	}
+	deleted, err := pgdb.New(s.pool).DeleteRollupBatches(ctx, pgdb.DeleteRollupBatchesParams{
+		Before: traceconv.CeilMicro(before), RowLimit: n,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete rollup batches: %w", err)
+	}
+	return deleted, nil
+}
+
 // rowLimit checks a batch size and fits it to the queries' int4 LIMIT.
 func rowLimit(limit int) (int32, error) {
 	if limit < 1 {

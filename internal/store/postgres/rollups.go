@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,14 +20,16 @@ import (
 // runner's and the test template's keys.
 const rollupLockKey int64 = 0x6f6e676f726f6c6c
 
-// ApplyRollups adds rows to the rollups in one transaction of its own; see
+// ApplyRollups adds rows to the rollups in one transaction of its own, as
+// ApplyRollupsTx does but without a batch id: nothing keeps the same rows
+// from being added twice. For seeding and tools; the rollup job uses
 // ApplyRollupsTx.
 func (s *Store) ApplyRollups(ctx context.Context, rows []rollup.Row) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return s.ApplyRollupsTx(ctx, tx, rows)
+		return s.applyRollups(ctx, pgdb.New(tx), rows)
 	})
 }
 
@@ -46,7 +49,38 @@ func (s *Store) ApplyRollups(ctx context.Context, rows []rollup.Row) error {
 // one fixed key, which makes appliers on every connection and every replica
 // take turns. Applying a batch's rows is two statements and short, so the
 // turns are cheap, and readers are never blocked.
-func (s *Store) ApplyRollupsTx(ctx context.Context, tx pgx.Tx, rows []rollup.Row) error {
+//
+// batchID names the batch (the rollup job's RollupArgs.BatchID) in the
+// applied-batch ledger, rollup_batches, in the same transaction: a batch
+// whose id is there already was applied before, by an earlier run of the
+// same job, and then nothing is added and applied is false. So a batch is
+// counted at most once however often its job runs. batchID must not be
+// empty.
+func (s *Store) ApplyRollupsTx(ctx context.Context, tx pgx.Tx, batchID string, rows []rollup.Row) (applied bool, err error) {
+	if batchID == "" {
+		return false, errors.New("postgres: apply rollups: empty batch id")
+	}
+	q := pgdb.New(tx)
+	if err := q.LockRollups(ctx, rollupLockKey); err != nil {
+		return false, fmt.Errorf("postgres: apply rollups: lock: %w", err)
+	}
+	n, err := q.RecordRollupBatch(ctx, pgdb.RecordRollupBatchParams{ID: batchID, AppliedAt: time.Now().UTC()})
+	if err != nil {
+		return false, fmt.Errorf("postgres: apply rollups: record batch: %w", err)
+	}
+	if n == 0 {
+		return false, nil // applied before
+	}
+	if err := s.applyRollups(ctx, q, rows); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// applyRollups merges rows into both tiers through q, which must be in a
+// transaction; it takes the advisory lock (again, harmlessly, when the
+// transaction holds it already).
+func (s *Store) applyRollups(ctx context.Context, q *pgdb.Queries, rows []rollup.Row) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -54,7 +88,6 @@ func (s *Store) ApplyRollupsTx(ctx context.Context, tx pgx.Tx, rows []rollup.Row
 	if err != nil {
 		return fmt.Errorf("postgres: apply rollups: %w", err)
 	}
-	q := pgdb.New(tx)
 	if err := q.LockRollups(ctx, rollupLockKey); err != nil {
 		return fmt.Errorf("postgres: apply rollups: lock: %w", err)
 	}

@@ -63,6 +63,36 @@ func (s *Store) DeleteRollups(ctx context.Context, before time.Time, limit int) 
 	return n, nil
 }
 
+// DeleteDailyRollups deletes up to limit daily rollup rows for days before
+// before's UTC day; see store.Retention.
+func (s *Store) DeleteDailyRollups(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if err := checkLimit(limit); err != nil {
+		return 0, fmt.Errorf("sqlite: delete daily rollups: %w", err)
+	}
+	n, err := litedb.New(s.writer).DeleteDailyRollups(ctx, litedb.DeleteDailyRollupsParams{
+		Before: micros(store.UTCDay(before)), RowLimit: int64(limit),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete daily rollups: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteRollupBatches deletes up to limit applied-batch ledger entries
+// recorded before before; see store.Retention.
+func (s *Store) DeleteRollupBatches(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if err := checkLimit(limit); err != nil {
+		return 0, fmt.Errorf("sqlite: delete rollup batches: %w", err)
+	}
+	n, err := litedb.New(s.writer).DeleteRollupBatches(ctx, litedb.DeleteRollupBatchesParams{
+		Before: micros(traceconv.CeilMicro(before)), RowLimit: int64(limit),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete rollup batches: %w", err)
+	}
+	return n, nil
+}
+
 // checkLimit rejects a batch size that would change nothing (or, negative,
 // everything: SQLite reads LIMIT -1 as no limit).
 func checkLimit(limit int) error {

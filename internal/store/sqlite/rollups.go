@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ongoingai/gateway/internal/rollup"
 	"github.com/ongoingai/gateway/internal/store"
@@ -13,7 +14,9 @@ import (
 	"github.com/ongoingai/gateway/internal/store/sqlite/litedb"
 )
 
-// ApplyRollups adds rows to the rollups in one transaction of its own; see
+// ApplyRollups adds rows to the rollups in one transaction of its own, as
+// ApplyRollupsTx does but without a batch id: nothing keeps the same rows
+// from being added twice. For seeding and tools; the rollup job uses
 // ApplyRollupsTx.
 func (s *Store) ApplyRollups(ctx context.Context, rows []rollup.Row) error {
 	if len(rows) == 0 {
@@ -24,7 +27,7 @@ func (s *Store) ApplyRollups(ctx context.Context, rows []rollup.Row) error {
 		return fmt.Errorf("sqlite: apply rollups: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := s.ApplyRollupsTx(ctx, tx, rows); err != nil {
+	if err := s.applyRollups(ctx, tx, rows); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -47,7 +50,32 @@ func (s *Store) ApplyRollups(ctx context.Context, rows []rollup.Row) error {
 // from its start (BEGIN IMMEDIATE), so no other applier, in this process or
 // another, can interleave. (Postgres has to take an advisory lock for the
 // same guarantee.)
-func (s *Store) ApplyRollupsTx(ctx context.Context, tx *sql.Tx, rows []rollup.Row) error {
+//
+// batchID names the batch (the rollup job's RollupArgs.BatchID) in the
+// applied-batch ledger, rollup_batches, in the same transaction: a batch
+// whose id is there already was applied before, by an earlier run of the
+// same job, and then nothing is added and applied is false. So a batch is
+// counted at most once however often its job runs. batchID must not be
+// empty.
+func (s *Store) ApplyRollupsTx(ctx context.Context, tx *sql.Tx, batchID string, rows []rollup.Row) (applied bool, err error) {
+	if batchID == "" {
+		return false, errors.New("sqlite: apply rollups: empty batch id")
+	}
+	n, err := litedb.New(tx).RecordRollupBatch(ctx, litedb.RecordRollupBatchParams{ID: batchID, AppliedAt: micros(time.Now())})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: apply rollups: record batch: %w", err)
+	}
+	if n == 0 {
+		return false, nil // applied before
+	}
+	if err := s.applyRollups(ctx, tx, rows); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// applyRollups merges rows into both tiers inside tx.
+func (s *Store) applyRollups(ctx context.Context, tx *sql.Tx, rows []rollup.Row) error {
 	rows, err := rollup.Canonical(rows, traceconv.Text)
 	if err != nil {
 		return fmt.Errorf("sqlite: apply rollups: %w", err)

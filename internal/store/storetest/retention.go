@@ -39,6 +39,8 @@ func RunRetention(t *testing.T, open func(t *testing.T) RetentionStore) {
 		{"PurgeBodiesKeepsMetadata", testPurgeBodies},
 		{"DeleteTracesOldestFirstInBatches", testDeleteTraces},
 		{"DeleteRollupsInBatches", testDeleteRollups},
+		{"DeleteRollupsKeepsOtherTenantsDaily", testDeleteRollupsTenants},
+		{"DeleteRollupBatchesInBatches", testDeleteRollupBatches},
 		{"BatchLimitMustBePositive", testRetentionLimit},
 	}
 	for _, c := range cases {
@@ -180,12 +182,39 @@ func testDeleteTraces(t *testing.T, s RetentionStore) {
 	assertRecord(t, stored(again), get(t, s, store.Tenant{}, "old-0"))
 }
 
+// rollupCells reads the rollups of [from, to) for tenant, one
+// "bucket group requests" string per answer; with whole days and
+// store.BucketDay the store answers from the daily tier, with
+// store.BucketHour from the hourly one.
+func rollupCells(t *testing.T, s RetentionStore, tenant store.Tenant, from, to time.Time, b store.Bucket) []string {
+	t.Helper()
+	totals, err := s.AggregateRollups(ctx(t), store.RollupQuery{
+		Tenant: tenant, From: from, To: to, GroupBy: store.GroupModel, Bucket: b,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := "01-02 15:04"
+	if b == store.BucketDay {
+		layout = "01-02"
+	}
+	got := []string{}
+	for _, tot := range totals {
+		got = append(got, fmt.Sprintf("%s %s %d", tot.BucketStart.Format(layout), tot.Group, tot.Requests))
+	}
+	return got
+}
+
 // Rollup rows for hours that start before the cutoff go, at most limit per
-// call; later hours keep every row.
+// call; later hours keep every row. Daily rows go for the UTC days before
+// the cutoff's day, whatever the time of day of the cutoff, at most limit
+// per call; each tier goes only by its own method.
 func testDeleteRollups(t *testing.T, s RetentionStore) {
-	hour := rbase.Truncate(time.Hour) // 09:00
+	hour := rbase.Truncate(time.Hour) // 04-10 09:00
+	today := utcDayOf(rbase)
 	var recs []trace.Record
-	for h := -3; h <= 1; h++ {
+	// 04-09 20:00 and 23:00, 04-10 06:00 to 10:00 but 07:00.
+	for _, h := range []int{-13, -10, -3, -1, 0, 1} {
 		for _, model := range []string{"m-a", "m-b"} {
 			r := retentionRecord(fmt.Sprintf("t%d-%s", h, model), hour.Add(time.Duration(h)*time.Hour+time.Minute))
 			r.Model = model
@@ -195,25 +224,151 @@ func testDeleteRollups(t *testing.T, s RetentionStore) {
 	if err := s.ApplyRollups(ctx(t), rollup.Fold(recs)); err != nil {
 		t.Fatal(err)
 	}
+	from, to := today.AddDate(0, 0, -1), today.AddDate(0, 0, 1)
+	hourly := func() []string { return rollupCells(t, s, store.Tenant{}, from, to, store.BucketHour) }
+	daily := func() []string { return rollupCells(t, s, store.Tenant{}, from, to, store.BucketDay) }
+	if got, want := daily(), []string{"04-09 m-a 2", "04-09 m-b 2", "04-10 m-a 4", "04-10 m-b 4"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("daily rollups before retention = %v, want %v", got, want)
+	}
 
 	// The cutoff is a whole hour: the 09:00 rows do not start before it.
 	counts := drainAll(t, 4, func(limit int) (int64, error) { return s.DeleteRollups(ctx(t), hour, limit) })
-	if want := []int64{4, 2}; !reflect.DeepEqual(counts, want) {
-		t.Fatalf("DeleteRollups counts = %v, want %v (3 hours × 2 models before the cutoff)", counts, want)
+	if want := []int64{4, 4, 0}; !reflect.DeepEqual(counts, want) {
+		t.Fatalf("DeleteRollups counts = %v, want %v (4 hours × 2 models before the cutoff)", counts, want)
 	}
-	totals, err := s.AggregateRollups(ctx(t), store.RollupQuery{
-		From: hour.Add(-24 * time.Hour), To: hour.Add(24 * time.Hour),
-		GroupBy: store.GroupModel, Bucket: store.BucketHour,
-	})
+	if got, want := hourly(), []string{"04-10 09:00 m-a 1", "04-10 09:00 m-b 1", "04-10 10:00 m-a 1", "04-10 10:00 m-b 1"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("hourly rollups left = %v, want %v", got, want)
+	}
+	// Deleting hours left the daily tier alone.
+	if got, want := daily(), []string{"04-09 m-a 2", "04-09 m-b 2", "04-10 m-a 4", "04-10 m-b 4"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("daily rollups after DeleteRollups = %v, want them unchanged, %v", got, want)
+	}
+
+	// A cutoff at 09:00 on 04-10 ends 04-09 only: 04-10 is not over.
+	counts = drainAll(t, 1, func(limit int) (int64, error) { return s.DeleteDailyRollups(ctx(t), rbase, limit) })
+	if want := []int64{1, 1, 0}; !reflect.DeepEqual(counts, want) {
+		t.Fatalf("DeleteDailyRollups counts = %v, want %v (1 day × 2 models before the cutoff's day)", counts, want)
+	}
+	if got, want := daily(), []string{"04-10 m-a 4", "04-10 m-b 4"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("daily rollups left = %v, want %v", got, want)
+	}
+	if n, err := s.DeleteDailyRollups(ctx(t), today, 10); err != nil || n != 0 {
+		t.Fatalf("DeleteDailyRollups at midnight = %d, %v; want 0, nil (04-10 is not over)", n, err)
+	}
+	if n, err := s.DeleteDailyRollups(ctx(t), today.AddDate(0, 0, 1), 10); err != nil || n != 2 {
+		t.Fatalf("DeleteDailyRollups at the next midnight = %d, %v; want 2, nil", n, err)
+	}
+	if got, want := hourly(), []string{"04-10 09:00 m-a 1", "04-10 09:00 m-b 1", "04-10 10:00 m-a 1", "04-10 10:00 m-b 1"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("hourly rollups after DeleteDailyRollups = %v, want them unchanged, %v", got, want)
+	}
+}
+
+// utcDayOf is store.UTCDay.
+func utcDayOf(t time.Time) time.Time { return store.UTCDay(t) }
+
+// Deleting one tenant's hourly rows, by any statement, leaves every daily
+// row alone: the daily tier expires only by DeleteDailyRollups, and that by
+// the day alone, the same for every tenant.
+func testDeleteRollupsTenants(t *testing.T, s RetentionStore) {
+	today := utcDayOf(rbase)
+	a := store.Tenant{OrgID: "org-a", WorkspaceID: "ws-a"}
+	b := store.Tenant{OrgID: "org-b", WorkspaceID: "ws-b"}
+	var recs []trace.Record
+	for _, tn := range []store.Tenant{a, b} {
+		for i, at := range []time.Time{
+			today.AddDate(0, 0, -2).Add(23 * time.Hour), today.AddDate(0, 0, -1).Add(5 * time.Hour),
+			today.AddDate(0, 0, -1).Add(23*time.Hour + 30*time.Minute), today.Add(8 * time.Hour),
+		} {
+			r := retentionRecord(fmt.Sprintf("%s-%d", tn.OrgID, i), at)
+			r.OrgID, r.WorkspaceID, r.Model = tn.OrgID, tn.WorkspaceID, "m"
+			recs = append(recs, r)
+		}
+	}
+	if err := s.ApplyRollups(ctx(t), rollup.Fold(recs)); err != nil {
+		t.Fatal(err)
+	}
+	from, to := today.AddDate(0, 0, -2), today.AddDate(0, 0, 1)
+	all := []string{"04-08 m 1", "04-09 m 2", "04-10 m 1"}
+	for _, tn := range []store.Tenant{a, b} {
+		if got := rollupCells(t, s, tn, from, to, store.BucketDay); !reflect.DeepEqual(got, all) {
+			t.Fatalf("%s daily rollups before = %v, want %v", tn.OrgID, got, all)
+		}
+	}
+
+	// Delete tenant a's hourly rows, all of them (late hours included, as
+	// an expiring trigger would look at), straight in the database.
+	deleteHourlyOf(t, s, a.OrgID)
+	if got := rollupCells(t, s, a, from, to, store.BucketHour); len(got) != 0 {
+		t.Fatalf("org-a hourly rollups after deleting them = %v, want none", got)
+	}
+	for _, tn := range []store.Tenant{a, b} {
+		if got := rollupCells(t, s, tn, from, to, store.BucketDay); !reflect.DeepEqual(got, all) {
+			t.Errorf("%s daily rollups after deleting org-a's hours = %v, want them unchanged, %v", tn.OrgID, got, all)
+		}
+	}
+	if got, want := rollupCells(t, s, b, from, to, store.BucketHour), []string{
+		"04-08 23:00 m 1", "04-09 05:00 m 1", "04-09 23:00 m 1", "04-10 08:00 m 1",
+	}; !reflect.DeepEqual(got, want) {
+		t.Errorf("org-b hourly rollups = %v, want %v", got, want)
+	}
+
+	// Retention at a whole day expires that day's predecessors in both
+	// tiers, for every tenant, and nothing of the days after.
+	cutoff := today.AddDate(0, 0, -1) // 04-09 00:00
+	if counts := drainAll(t, 1, func(l int) (int64, error) { return s.DeleteRollups(ctx(t), cutoff, l) }); !reflect.DeepEqual(counts, []int64{1, 0}) {
+		t.Errorf("DeleteRollups counts = %v, want [1 0] (org-b's 04-08 23:00)", counts)
+	}
+	if counts := drainAll(t, 1, func(l int) (int64, error) { return s.DeleteDailyRollups(ctx(t), cutoff, l) }); !reflect.DeepEqual(counts, []int64{1, 1, 0}) {
+		t.Errorf("DeleteDailyRollups counts = %v, want [1 1 0] (04-08 of both tenants)", counts)
+	}
+	for _, tn := range []store.Tenant{a, b} {
+		if got, want := rollupCells(t, s, tn, from, to, store.BucketDay), all[1:]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s daily rollups after retention = %v, want %v", tn.OrgID, got, want)
+		}
+	}
+}
+
+// deleteHourlyOf deletes every hourly rollup row of org, in SQL of the
+// driver's own (no store method deletes by tenant).
+func deleteHourlyOf(t *testing.T, s RetentionStore, org string) {
+	t.Helper()
+	var err error
+	switch w := any(s).(type) {
+	case pgRollupWriter:
+		_, err = w.Pool().Exec(ctx(t), "DELETE FROM trace_rollups WHERE org_id = $1", org)
+	case sqliteRollupWriter:
+		_, err = w.DB().ExecContext(ctx(t), "DELETE FROM trace_rollups WHERE org_id = ?", org)
+	default:
+		t.Fatalf("store %T lends no database", s)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, tot := range totals {
-		got = append(got, fmt.Sprintf("%s %s %d", tot.BucketStart.Format("15:04"), tot.Group, tot.Requests))
+}
+
+// Ledger entries recorded before the cutoff go, at most limit per call; a
+// batch whose entry went can be applied again (retention must only prune
+// what no job can bring back).
+func testDeleteRollupBatches(t *testing.T, s RetentionStore) {
+	rows := rollup.Fold([]trace.Record{retentionRecord("ledger", rbase)})
+	for _, id := range []string{"batch-1", "batch-2", "batch-3"} {
+		if !applyBatch(t, s, id, rows) {
+			t.Fatalf("ApplyRollupsTx(%s) = not applied, want applied", id)
+		}
 	}
-	if want := []string{"09:00 m-a 1", "09:00 m-b 1", "10:00 m-a 1", "10:00 m-b 1"}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("rollups left = %v, want %v", got, want)
+	now := time.Now()
+	if n, err := s.DeleteRollupBatches(ctx(t), now.Add(-time.Hour), 10); err != nil || n != 0 {
+		t.Fatalf("DeleteRollupBatches an hour ago = %d, %v; want 0, nil", n, err)
+	}
+	if applyBatch(t, s, "batch-1", rows) {
+		t.Fatal("batch-1 applied again before its ledger entry was pruned")
+	}
+	counts := drainAll(t, 2, func(l int) (int64, error) { return s.DeleteRollupBatches(ctx(t), now.Add(time.Hour), l) })
+	if want := []int64{2, 1}; !reflect.DeepEqual(counts, want) {
+		t.Fatalf("DeleteRollupBatches counts = %v, want %v", counts, want)
+	}
+	if !applyBatch(t, s, "batch-1", rows) {
+		t.Fatal("batch-1 not applied after its ledger entry was pruned")
 	}
 }
 
@@ -224,6 +379,12 @@ func testRetentionLimit(t *testing.T, s RetentionStore) {
 		"PurgeBodies":   func(l int) (int64, error) { return s.PurgeBodies(ctx(t), rbase, l) },
 		"DeleteTraces":  func(l int) (int64, error) { return s.DeleteTraces(ctx(t), rbase, l) },
 		"DeleteRollups": func(l int) (int64, error) { return s.DeleteRollups(ctx(t), rbase, l) },
+		"DeleteDailyRollups": func(l int) (int64, error) {
+			return s.DeleteDailyRollups(ctx(t), rbase.AddDate(0, 0, 2), l)
+		},
+		"DeleteRollupBatches": func(l int) (int64, error) {
+			return s.DeleteRollupBatches(ctx(t), rbase.AddDate(1, 0, 0), l)
+		},
 	}
 	for name, step := range steps {
 		for _, limit := range []int{0, -1} {

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -37,12 +38,12 @@ type (
 	pgRollupWriter interface {
 		Pool() *pgxpool.Pool
 		InsertTracesTx(ctx context.Context, tx pgx.Tx, batch []trace.Record) ([]trace.Record, error)
-		ApplyRollupsTx(ctx context.Context, tx pgx.Tx, rows []rollup.Row) error
+		ApplyRollupsTx(ctx context.Context, tx pgx.Tx, batchID string, rows []rollup.Row) (bool, error)
 	}
 	sqliteRollupWriter interface {
 		DB() *sql.DB
 		InsertTracesTx(ctx context.Context, tx *sql.Tx, batch []trace.Record) ([]trace.Record, error)
-		ApplyRollupsTx(ctx context.Context, tx *sql.Tx, rows []rollup.Row) error
+		ApplyRollupsTx(ctx context.Context, tx *sql.Tx, batchID string, rows []rollup.Row) (bool, error)
 	}
 	rollupApplier interface {
 		ApplyRollups(ctx context.Context, rows []rollup.Row) error
@@ -60,6 +61,7 @@ func RunRollups(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MatchRawRecords", testRollupsMatchRawRecords},
 		{"SplitAppliesEqualOne", testRollupSplitAppliesEqualOne},
 		{"RetriedInsertReturnsOnlyNew", testRollupRetriedInsert},
+		{"SameBatchAppliedOnce", testRollupBatchAppliedOnce},
 		{"HistogramsMatchRawValues", testRollupHistograms},
 		{"SumsAreExact", testRollupSumsAreExact},
 		{"ConcurrentApplies", testRollupConcurrentApplies},
@@ -88,7 +90,8 @@ func ingestRolledUp(t *testing.T, s store.Store, batch []trace.Record) []trace.R
 			if inserted, err = w.InsertTracesTx(ctx(t), tx, batch); err != nil {
 				return err
 			}
-			return w.ApplyRollupsTx(ctx(t), tx, rollup.Fold(inserted))
+			_, err := w.ApplyRollupsTx(ctx(t), tx, uuid.NewString(), rollup.Fold(inserted))
+			return err
 		})
 	case sqliteRollupWriter:
 		err = func() error {
@@ -100,7 +103,7 @@ func ingestRolledUp(t *testing.T, s store.Store, batch []trace.Record) []trace.R
 			if inserted, err = w.InsertTracesTx(ctx(t), tx, batch); err != nil {
 				return err
 			}
-			if err := w.ApplyRollupsTx(ctx(t), tx, rollup.Fold(inserted)); err != nil {
+			if _, err := w.ApplyRollupsTx(ctx(t), tx, uuid.NewString(), rollup.Fold(inserted)); err != nil {
 				return err
 			}
 			return tx.Commit()
@@ -112,6 +115,102 @@ func ingestRolledUp(t *testing.T, s store.Store, batch []trace.Record) []trace.R
 		t.Fatalf("insert and roll up %d records: %v", len(batch), err)
 	}
 	return inserted
+}
+
+// applyBatch applies rows as the rollup job does, in a transaction of its
+// own through ApplyRollupsTx under batchID, and returns whether they were
+// applied (false: the batch id was in the ledger already).
+func applyBatch(t *testing.T, s store.Store, batchID string, rows []rollup.Row) bool {
+	t.Helper()
+	var applied bool
+	var err error
+	switch w := s.(type) {
+	case pgRollupWriter:
+		err = pgx.BeginFunc(ctx(t), w.Pool(), func(tx pgx.Tx) error {
+			applied, err = w.ApplyRollupsTx(ctx(t), tx, batchID, rows)
+			return err
+		})
+	case sqliteRollupWriter:
+		err = func() error {
+			tx, err := w.DB().BeginTx(ctx(t), nil)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = tx.Rollback() }()
+			if applied, err = w.ApplyRollupsTx(ctx(t), tx, batchID, rows); err != nil {
+				return err
+			}
+			return tx.Commit()
+		}()
+	default:
+		t.Fatalf("store %T has neither rollup transaction path the suite knows", s)
+	}
+	if err != nil {
+		t.Fatalf("ApplyRollupsTx(%q, %d rows): %v", batchID, len(rows), err)
+	}
+	return applied
+}
+
+// A batch id that ApplyRollupsTx has recorded is never applied again, in
+// either tier, however often it comes back (a rollup job run twice); other
+// ids still apply, and an empty id is refused.
+func testRollupBatchAppliedOnce(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	day := time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC)
+	var recs []trace.Record
+	for i := range 6 {
+		r := fullRecord(fmt.Sprintf("b-%d", i), day.Add(time.Duration(i)*5*time.Hour+time.Minute))
+		recs = append(recs, r)
+	}
+	rows := rollup.Fold(recs)
+	query := func(b store.Bucket) int64 {
+		t.Helper()
+		// Whole days with a day bucket read the daily tier; hourly buckets
+		// read the hourly one.
+		return sumRequests(aggregate(t, s, store.RollupQuery{From: day, To: day.AddDate(0, 0, 2), Bucket: b}))
+	}
+	if !applyBatch(t, s, "batch-1", rows) {
+		t.Fatal("first ApplyRollupsTx of batch-1: applied = false, want true")
+	}
+	for range 2 {
+		if applyBatch(t, s, "batch-1", rows) {
+			t.Fatal("ApplyRollupsTx of batch-1 again: applied = true, want false")
+		}
+	}
+	if h, d := query(store.BucketHour), query(store.BucketDay); h != 6 || d != 6 {
+		t.Fatalf("after batch-1 three times: hourly requests %d, daily %d; want 6 and 6", h, d)
+	}
+	if !applyBatch(t, s, "batch-2", rows) {
+		t.Fatal("ApplyRollupsTx of batch-2: applied = false, want true")
+	}
+	if h, d := query(store.BucketHour), query(store.BucketDay); h != 12 || d != 12 {
+		t.Fatalf("after batch-2: hourly requests %d, daily %d; want 12 and 12", h, d)
+	}
+	// A batch applied with no rows is recorded all the same.
+	if !applyBatch(t, s, "batch-empty", nil) || applyBatch(t, s, "batch-empty", rows) {
+		t.Fatal("an empty batch was not recorded as applied")
+	}
+	if h := query(store.BucketHour); h != 12 {
+		t.Fatalf("after batch-empty: hourly requests %d, want 12", h)
+	}
+	var err error
+	switch w := s.(type) {
+	case pgRollupWriter:
+		err = pgx.BeginFunc(ctx(t), w.Pool(), func(tx pgx.Tx) error {
+			_, err := w.ApplyRollupsTx(ctx(t), tx, "", rows)
+			return err
+		})
+	case sqliteRollupWriter:
+		tx, berr := w.DB().BeginTx(ctx(t), nil)
+		if berr != nil {
+			t.Fatal(berr)
+		}
+		_, err = w.ApplyRollupsTx(ctx(t), tx, "", rows)
+		_ = tx.Rollback()
+	}
+	if err == nil {
+		t.Error("ApplyRollupsTx with an empty batch id: err = nil, want an error")
+	}
 }
 
 func applyRollups(t *testing.T, s store.Store, rows []rollup.Row) {
@@ -778,4 +877,12 @@ func testRollupQueryValidation(t *testing.T, open func(t *testing.T) store.Store
 	if _, err := s.RollupHistograms(ctx(t), ok); err != nil {
 		t.Errorf("RollupHistograms(%s): %v", describeRollupQuery(ok), err)
 	}
+}
+
+func sumRequests(ts []rollup.Totals) int64 {
+	var n int64
+	for _, t := range ts {
+		n += t.Requests
+	}
+	return n
 }

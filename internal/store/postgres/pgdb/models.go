@@ -49,6 +49,11 @@ type Org struct {
 	CreatedAt time.Time
 }
 
+type RollupBatch struct {
+	AppliedAt time.Time
+	ID        string
+}
+
 type Trace struct {
 	StartedAt          time.Time
 	CreatedAt          time.Time

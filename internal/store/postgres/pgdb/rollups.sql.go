@@ -375,6 +375,28 @@ func (q *Queries) LockRollups(ctx context.Context, lockKey int64) error {
 	return err
 }
 
+const recordRollupBatch = `-- name: RecordRollupBatch :execrows
+INSERT INTO rollup_batches (id, applied_at)
+VALUES ($1, $2)
+ON CONFLICT (id) DO NOTHING
+`
+
+type RecordRollupBatchParams struct {
+	ID        string
+	AppliedAt time.Time
+}
+
+// Enters a batch in the applied-batch ledger; 0 rows means it was applied
+// before, and ApplyRollupsTx then adds nothing. Run under LockRollups, and
+// a concurrent insert of the same id waits for the other transaction's end.
+func (q *Queries) RecordRollupBatch(ctx context.Context, arg RecordRollupBatchParams) (int64, error) {
+	result, err := q.db.Exec(ctx, recordRollupBatch, arg.ID, arg.AppliedAt)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const rollupHistograms = `-- name: RollupHistograms :many
 SELECT
     (CASE $1::text

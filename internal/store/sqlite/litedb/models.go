@@ -45,6 +45,11 @@ type Org struct {
 	CreatedAt int64
 }
 
+type RollupBatch struct {
+	ID        string
+	AppliedAt int64
+}
+
 type Trace struct {
 	ID                 string
 	StartedAt          int64

@@ -9,6 +9,57 @@ import (
 	"context"
 )
 
+const deleteDailyRollups = `-- name: DeleteDailyRollups :execrows
+DELETE FROM trace_rollups_daily
+WHERE rowid IN (
+    SELECT r.rowid FROM trace_rollups_daily r
+    WHERE r.day < ?1
+    ORDER BY r.day
+    LIMIT ?2
+)
+`
+
+type DeleteDailyRollupsParams struct {
+	Before   int64
+	RowLimit int64
+}
+
+// Deletes up to row_limit daily rollup rows for days before the cutoff (a
+// UTC midnight), oldest first, every tenant alike, as DeleteRollups does
+// for hours.
+func (q *Queries) DeleteDailyRollups(ctx context.Context, arg DeleteDailyRollupsParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteDailyRollups, arg.Before, arg.RowLimit)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const deleteRollupBatches = `-- name: DeleteRollupBatches :execrows
+DELETE FROM rollup_batches
+WHERE rowid IN (
+    SELECT b.rowid FROM rollup_batches b
+    WHERE b.applied_at < ?1
+    ORDER BY b.applied_at
+    LIMIT ?2
+)
+`
+
+type DeleteRollupBatchesParams struct {
+	Before   int64
+	RowLimit int64
+}
+
+// Deletes up to row_limit applied-batch ledger entries recorded before the
+// cutoff, oldest first (rollup_batches_applied_at_idx).
+func (q *Queries) DeleteRollupBatches(ctx context.Context, arg DeleteRollupBatchesParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteRollupBatches, arg.Before, arg.RowLimit)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const deleteRollups = `-- name: DeleteRollups :execrows
 DELETE FROM trace_rollups
 WHERE rowid IN (

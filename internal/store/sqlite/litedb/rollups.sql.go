@@ -543,6 +543,26 @@ func (q *Queries) GetRollup(ctx context.Context, arg GetRollupParams) (TraceRoll
 	return i, err
 }
 
+const recordRollupBatch = `-- name: RecordRollupBatch :execrows
+INSERT INTO rollup_batches (id, applied_at) VALUES (?, ?)
+ON CONFLICT (id) DO NOTHING
+`
+
+type RecordRollupBatchParams struct {
+	ID        string
+	AppliedAt int64
+}
+
+// Enters a batch in the applied-batch ledger; 0 rows means it was applied
+// before, and ApplyRollupsTx then adds nothing.
+func (q *Queries) RecordRollupBatch(ctx context.Context, arg RecordRollupBatchParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, recordRollupBatch, arg.ID, arg.AppliedAt)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const rollupHistograms = `-- name: RollupHistograms :many
 SELECT
     CAST(CASE CAST(?1 AS TEXT)
