@@ -1,6 +1,8 @@
 // Command bench runs the gateway's benchmark scenarios against a fake
 // upstream on loopback, each next to a direct-to-upstream baseline measured
-// in the same run, and writes the report to bench/RESULTS.md.
+// in the same run, and writes the report into bench/RESULTS.md: it replaces
+// the part between the file's bench:generated markers and keeps the rest,
+// the sections written by hand.
 //
 //	go run ./bench/cmd/bench                      # everything, both stores (~6 min)
 //	go run ./bench/cmd/bench -quick               # smoke run, seconds
@@ -36,7 +38,7 @@ func run() int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	scenarios := fs.String("scenarios", "all", "comma-separated: "+strings.Join(harness.AllScenarios, ", ")+", or all")
 	drivers := fs.String("drivers", "sqlite,postgres", "comma-separated stores: sqlite, postgres")
-	out := fs.String("out", "bench/RESULTS.md", "where to write the report; empty: standard output only")
+	out := fs.String("out", "bench/RESULTS.md", "the report file: its generated part is replaced, hand-written sections kept; empty: standard output only")
 	quick := fs.Bool("quick", false, "smoke run with tiny counts (seconds); its figures mean nothing")
 	gateway := fs.String("gateway", "build", `"build": compile ./cmd/ongoingai and measure it; "self": run the gateway from this binary`)
 	pg := fs.String("pg-admin-dsn", envOr("ONGOINGAI_TEST_POSTGRES_DSN", harness.DefaultPostgresAdminDSN), "Postgres DSN of a role that may create databases")
@@ -83,15 +85,14 @@ func run() int {
 
 	rep, err := harness.Run(ctx, o)
 	if rep != nil {
-		md := rep.Markdown()
 		if *out != "" {
-			if werr := os.WriteFile(*out, []byte(md), 0o644); werr != nil {
+			if werr := rep.WriteFile(*out); werr != nil {
 				fmt.Fprintln(os.Stderr, "bench:", werr)
 				return 1
 			}
-			fmt.Fprintf(os.Stderr, "report written to %s\n", *out)
+			fmt.Fprintf(os.Stderr, "report written to %s (generated part replaced, other sections kept)\n", *out)
 		} else {
-			fmt.Print(md)
+			fmt.Print(rep.Markdown())
 		}
 		met, missed, na := 0, 0, 0
 		for _, c := range rep.Checks() {

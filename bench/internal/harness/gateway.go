@@ -11,13 +11,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/http/pprof"
 	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -32,13 +32,16 @@ import (
 //   - "build" compiles ./cmd/ongoingai and runs `ongoingai serve`: the
 //     binary users run, used for every reported figure;
 //   - "self" re-executes the harness binary in the gateway role (below),
-//     which serves the same app.New handler plus pprof and allocation
-//     counters on a second loopback port: used for profiles, and by the
-//     harness's own test, which must not spend a minute compiling.
+//     which runs the same app.Run as `ongoingai serve` and also samples
+//     mutex and block events: used for profiles, and by the harness's own
+//     test, which must not spend a minute compiling.
+//
+// Either way, profiles come from the gateway's own pprof listener
+// (debug.pprof_addr, set through ONGOINGAI_PPROF_ADDR on a free loopback
+// port).
 
 const (
 	envRole          = "ONGOINGAI_BENCH_ROLE"
-	envPprofAddr     = "ONGOINGAI_BENCH_PPROF"
 	envRelayAddr     = "ONGOINGAI_BENCH_RELAY_ADDR"
 	envRelayUpstream = "ONGOINGAI_BENCH_RELAY_UPSTREAM"
 	roleGateway      = "gateway"
@@ -65,8 +68,12 @@ func RunRole() (code int, ran bool) {
 	return 0, true
 }
 
-// serveGatewayRole is `ongoingai serve` with pprof beside it. It loads the
-// configuration exactly as the CLI does: defaults, then the environment.
+// serveGatewayRole is `ongoingai serve`: it loads the configuration
+// exactly as the CLI does (defaults, then the environment) and runs
+// app.Run. When the configuration opts into pprof (debug.pprof_addr), it
+// also turns on the sampling of mutex contention and blocking, which
+// `ongoingai serve` leaves off, so that the profiles served there include
+// them.
 func serveGatewayRole() error {
 	cfg, err := config.Load(filepath.Join(os.TempDir(), "ongoingai-bench-no-config.yaml"), false, os.LookupEnv)
 	if err != nil {
@@ -76,21 +83,11 @@ func serveGatewayRole() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if addr := os.Getenv(envPprofAddr); addr != "" {
+	if cfg.Debug.PprofAddr != "" {
 		// Sampled, so that contention shows without costing much: one
 		// mutex event in 20, block events of 10 µs or longer.
 		runtime.SetMutexProfileFraction(20)
 		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/bench/memstats", serveMemStats)
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return err
-		}
-		go http.Serve(ln, mux)
 	}
 	return app.Run(ctx, cfg, logger)
 }
@@ -210,17 +207,38 @@ func startRelay(ctx context.Context, upstream, dir string) (*gateway, error) {
 // memStats is the allocation counters the profile section divides by the
 // number of calls.
 type memStats struct {
-	Mallocs    uint64 `json:"mallocs"`
-	TotalAlloc uint64 `json:"total_alloc"`
-	NumGC      uint32 `json:"num_gc"`
-	HeapInuse  uint64 `json:"heap_inuse"`
+	Mallocs    uint64
+	TotalAlloc uint64
+	NumGC      uint32
 }
 
-func serveMemStats(w http.ResponseWriter, _ *http.Request) {
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(memStats{Mallocs: m.Mallocs, TotalAlloc: m.TotalAlloc, NumGC: m.NumGC, HeapInuse: m.HeapInuse})
+// parseMemStats reads the runtime.MemStats that net/http/pprof appends to
+// the text form of the heap and allocs profiles (?debug=1).
+func parseMemStats(text []byte) (memStats, error) {
+	var m memStats
+	var seen int
+	for _, line := range strings.Split(string(text), "\n") {
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "# "), " = ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "Mallocs":
+			m.Mallocs, seen = n, seen+1
+		case "TotalAlloc":
+			m.TotalAlloc, seen = n, seen+1
+		case "NumGC":
+			m.NumGC, seen = uint32(n), seen+1
+		}
+	}
+	if seen != 3 {
+		return m, errors.New("no runtime.MemStats in the allocs profile's text form")
+	}
+	return m, nil
 }
 
 // gatewaySpec says how to start one gateway process.
@@ -230,8 +248,9 @@ type gatewaySpec struct {
 	path     string // sqlite file
 	dsn      string // postgres
 	upstream string
-	pprof    bool // self role only: serve pprof on a second port
+	pprof    bool // serve pprof on a second loopback port (debug.pprof_addr)
 	dir      string
+	env      []string // further ONGOINGAI_* settings
 }
 
 // gateway is a running gateway process.
@@ -291,16 +310,17 @@ func startGateway(ctx context.Context, s gatewaySpec) (*gateway, error) {
 		}
 		cmd = exec.Command(self)
 		env = append(env, envRole+"="+roleGateway)
-		if s.pprof {
-			pp, err := freePort()
-			if err != nil {
-				return nil, err
-			}
-			addr := fmt.Sprintf("127.0.0.1:%d", pp)
-			env = append(env, envPprofAddr+"="+addr)
-			g.pprofURL = "http://" + addr
-		}
 	}
+	if s.pprof {
+		pp, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", pp)
+		env = append(env, "ONGOINGAI_PPROF_ADDR="+addr)
+		g.pprofURL = "http://" + addr
+	}
+	env = append(env, s.env...)
 	// A directory of its own, so no stray ongoingai.yaml is picked up.
 	cmd.Dir = s.dir
 	cmd.Env = env
@@ -417,19 +437,26 @@ func (g *gateway) stop() error {
 	}
 }
 
-// memStats reads the self role's allocation counters.
+// memStats reads the gateway's allocation counters from its pprof
+// listener.
 func (g *gateway) memStats(ctx context.Context) (memStats, error) {
-	var m memStats
 	if g.pprofURL == "" {
-		return m, errors.New("no pprof endpoint")
+		return memStats{}, errors.New("no pprof endpoint")
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, g.pprofURL+"/debug/bench/memstats", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, g.pprofURL+"/debug/pprof/allocs?debug=1", nil)
 	resp, err := g.client.Do(req)
 	if err != nil {
-		return m, err
+		return memStats{}, err
 	}
 	defer resp.Body.Close()
-	return m, json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode != http.StatusOK {
+		return memStats{}, fmt.Errorf("allocs profile: HTTP %d", resp.StatusCode)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return memStats{}, err
+	}
+	return parseMemStats(b)
 }
 
 func tail(path string, lines int) string {

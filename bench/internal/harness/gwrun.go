@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -91,9 +92,11 @@ func (h *harness) gatewayScenarios(ctx context.Context, drv string) error {
 		idleAfter, _ = g.mem()
 	}
 
-	// Every answered call must be a stored trace: wait for the writer,
-	// then stop the gateway (which drains it) and count rows.
+	// Every answered call must be a stored trace: wait for the writer
+	// and for the rollups of its last batches, then stop the gateway
+	// (which drains it) and count rows.
 	hq, herr := g.waitWritten(ctx, r.answered.Load())
+	re := r.waitRollups(ctx)
 	running = false
 	if err := g.stop(); err != nil {
 		h.report.fail(drv+" gateway stop", err)
@@ -105,11 +108,43 @@ func (h *harness) gatewayScenarios(ctx context.Context, drv string) error {
 	if herr != nil {
 		h.logf("[%s] reading /api/health: %v", drv, herr)
 	}
-	r.accountLifetime(hq, fp)
+	r.accountLifetime(hq, fp, re)
 	if h.selected(ScenarioFootprint) {
 		r.footprint(idle, idleAfter, fp)
+		if err := h.footprintAllHeaders(ctx, drv); err != nil {
+			h.logf("[%s] footprint with all headers failed: %v", drv, err)
+			h.report.fail(drv+" footprint, all headers", err)
+		}
 	}
 	return nil
+}
+
+// rollupEnd is the rollup queue once the gateway's writer had written
+// every trace: what was still pending, and how long it took to empty.
+type rollupEnd struct {
+	at     backlog
+	drain  time.Duration
+	left   backlog
+	failed int64
+	err    error
+}
+
+// waitRollups waits, up to a minute, until every committed batch is rolled
+// up, so the rollup tables are complete when they are counted and sized.
+func (r *gwRun) waitRollups(ctx context.Context) rollupEnd {
+	var e rollupEnd
+	w, err := openRollupWatch(ctx, r.st)
+	if err != nil {
+		e.err = err
+		return e
+	}
+	defer w.close()
+	if e.at, e.err = w.now(ctx); e.err != nil {
+		return e
+	}
+	e.drain, e.left, e.err = w.drain(ctx, time.Minute)
+	e.failed, _ = w.failed(ctx)
+	return e
 }
 
 // The three targets every comparison measures, in the order they run.
@@ -300,25 +335,149 @@ func (r *gwRun) fill(ctx context.Context) error {
 	return err
 }
 
-// accountLifetime checks that every answered call is a stored row.
-func (r *gwRun) accountLifetime(hq healthQueue, fp footprint) {
+// accountLifetime checks that every answered call is a stored row, and
+// every stored row is counted in the rollups.
+func (r *gwRun) accountLifetime(hq healthQueue, fp footprint, re rollupEnd) {
 	answered := r.answered.Load()
-	tb := table{Head: []string{"calls answered by the gateway", "traces written (health)", "rows in the store", "dropped", "write failures", "lost"}}
-	tb.Rows = append(tb.Rows, []string{fmt.Sprint(answered), fmt.Sprint(hq.Written), fmt.Sprint(fp.Traces), fmt.Sprint(hq.Dropped), fmt.Sprint(hq.Failures), fmt.Sprint(hq.Lost)})
+	tb := table{Head: []string{"calls answered by the gateway", "traces written (health)", "rows in the store", "requests in the rollups", "dropped", "write failures", "lost"}}
+	tb.Rows = append(tb.Rows, []string{fmt.Sprint(answered), fmt.Sprint(hq.Written), fmt.Sprint(fp.Traces), fmt.Sprint(fp.RollupRequests), fmt.Sprint(hq.Dropped), fmt.Sprint(hq.Failures), fmt.Sprint(hq.Lost)})
 	tb.Caption = "Whole gateway lifetime (all scenarios of this driver, warm-ups included)"
 	r.h.report.section("2").add(r.drv, tb)
+	rb := table{
+		Caption: "Rollups at the end of the gateway's traffic: rollup_batch jobs still pending once the writer had written every trace, and how long until the last was applied",
+		Head:    []string{"pending when the writer had drained", "all applied after", "jobs retried or given up"},
+	}
+	applied := fmtDur(re.drain)
+	switch {
+	case re.err != nil:
+		applied = "could not be read: " + re.err.Error()
+	case re.left.pending > 0:
+		applied = fmt.Sprintf("not within %s: %s left", fmtDur(re.drain), re.left)
+	}
+	rb.Rows = append(rb.Rows, []string{re.at.String(), applied, fmt.Sprint(re.failed)})
+	r.h.report.section("2").add(r.drv, rb)
 	r.h.report.check("2", r.drv, "rows stored = calls answered (whole run)", "equal", fmt.Sprintf("%d / %d", fp.Traces, answered), fp.Traces == answered)
+	r.h.report.check("2", r.drv, "requests in the rollups = rows stored (whole run)", "equal", fmt.Sprintf("%d / %d", fp.RollupRequests, fp.Traces), fp.RollupRequests == fp.Traces && re.err == nil)
 }
 
 // footprint is scenario 5.
 func (r *gwRun) footprint(idle, after memInfo, fp footprint) {
-	per := 0.0
-	if fp.Traces > 0 {
-		per = float64(fp.Bytes) / float64(fp.Traces)
-	}
-	tb := table{Head: []string{"RSS idle (fresh)", "RSS idle after the run", "traces stored", "bytes stored", "bytes per trace", "measured with"}}
-	tb.Rows = append(tb.Rows, []string{fmtBytes(idle.RSS), fmtBytes(after.RSS), fmt.Sprint(fp.Traces), fmtBytes(fp.Bytes), fmt.Sprintf("%.0f", per), fp.How})
+	mem := table{Head: []string{"RSS idle (fresh)", "RSS idle after the run"}}
+	mem.Rows = append(mem.Rows, []string{fmtBytes(idle.RSS), fmtBytes(after.RSS)})
+	r.h.report.section("5").add(r.drv, mem)
+	tb := storedTable("Stored, default configuration (no headers, bodies off), the traffic of every scenario above")
+	addStoredRows(&tb, fp, "")
 	r.h.report.section("5").add(r.drv, tb)
+	if n := partsNote(fp, ""); n != "" {
+		r.h.report.section("5").note(r.drv, n)
+	}
+	per := perTrace(fp.Bytes, fp.Traces)
 	r.h.report.check("5", r.drv, "RSS idle", "≤ 40 MB", fmtBytes(idle.RSS), idle.RSS > 0 && idle.RSS <= 40e6)
 	r.h.report.check("5", r.drv, "stored bytes per trace", "≤ 400", fmt.Sprintf("%.0f", per), fp.Traces > 0 && per <= 400)
+}
+
+func perTrace(bytes, traces int64) float64 {
+	if traces == 0 {
+		return 0
+	}
+	return float64(bytes) / float64(traces)
+}
+
+func storedTable(caption string) table {
+	return table{Caption: caption, Head: []string{"table", "rows", "bytes", "bytes per trace", "measured with"}}
+}
+
+// addStoredRows adds the traces line (the one the target applies to), the
+// rollups and River's job table, each divided by the traces stored.
+func addStoredRows(tb *table, fp footprint, label string) {
+	tb.Rows = append(tb.Rows,
+		[]string{"traces" + label + ", indexes included", fmt.Sprint(fp.Traces), fmtBytes(fp.Bytes), fmt.Sprintf("**%.0f**", perTrace(fp.Bytes, fp.Traces)), fp.How},
+		[]string{rollupLabel(fp), fmt.Sprint(fp.RollupRows), fmtBytes(fp.RollupBytes), fmt.Sprintf("%.1f", perTrace(fp.RollupBytes, fp.Traces)), fp.OtherHow},
+		[]string{"River's job table (transient: completed rollup jobs are deleted after 10 minutes)", fmt.Sprint(fp.JobRows), fmtBytes(fp.JobBytes), fmt.Sprintf("%.1f", perTrace(fp.JobBytes, fp.Traces)), fp.OtherHow},
+	)
+}
+
+func rollupLabel(fp footprint) string {
+	if fp.Ledger {
+		return "rollups (hourly and daily tiers, and the ledger of applied batches, indexes included; rows: the tiers'), amortised over the traces"
+	}
+	return "rollups (hourly and daily tiers, indexes included), amortised over the traces"
+}
+
+// partsNote splits the traces line into the table and its indexes.
+func partsNote(fp footprint, label string) string {
+	if len(fp.Parts) == 0 || fp.Traces == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Traces%s, bytes per trace by part:", label)
+	for i, p := range fp.Parts {
+		if i > 0 {
+			b.WriteString(";")
+		}
+		fmt.Fprintf(&b, " %s %.0f", p.Name, perTrace(p.Bytes, fp.Traces))
+	}
+	return b.String() + "."
+}
+
+// footprintAllHeaders is scenario 5's labelled variant: a second gateway
+// configured to capture every header (tracing.capture_headers: ["*"],
+// through ONGOINGAI_CAPTURE_HEADERS), filled with as many OpenAI chat calls
+// as the scenario stores at least, then sized the same way. It is not the
+// default and is not judged against the target; it shows what capturing
+// headers costs per trace.
+func (h *harness) footprintAllHeaders(ctx context.Context, drv string) error {
+	h.logf("[%s] footprint with every header captured", drv)
+	dir, err := h.driverDir(drv + "-allheaders")
+	if err != nil {
+		return err
+	}
+	st, err := newStorage(ctx, drv, dir, h.o.PostgresAdminDSN)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.drop(context.Background()); err != nil {
+			h.logf("[%s] dropping the bench database: %v", drv, err)
+		}
+	}()
+	g, err := startGateway(ctx, gatewaySpec{binary: h.binary, driver: drv, path: st.path, dsn: st.dsn, upstream: h.up.url, dir: dir,
+		env: []string{"ONGOINGAI_CAPTURE_HEADERS=*"}})
+	if err != nil {
+		return err
+	}
+	r := &gwRun{h: h, drv: drv, g: g, st: st}
+	n := h.o.Scale.FootprintMinTraces
+	h.up.Shape(nil)
+	t := r.gatewayTarget(16)
+	res, err := load.Run(ctx, load.Options{Concurrency: 16, Requests: n, Duration: 2 * time.Minute}, t.op(openAIChat(false)))
+	closeTargets(t)
+	r.count(t, res)
+	if err != nil {
+		g.stop()
+		return err
+	}
+	if _, err := g.waitWritten(ctx, r.answered.Load()); err != nil {
+		g.stop()
+		return err
+	}
+	re := r.waitRollups(ctx)
+	if err := g.stop(); err != nil {
+		return err
+	}
+	if re.err != nil {
+		return re.err
+	}
+	fp, err := st.measure(ctx)
+	if err != nil {
+		return err
+	}
+	tb := storedTable(fmt.Sprintf("Variant, **every header captured** (`capture_headers: [\"*\"]`, not the default; not judged): a separate gateway, %d OpenAI chat calls as openai-go sends them (concurrency 16, %.0f/s, %d errors), bodies off",
+		res.Answered, res.Throughput(), res.Errors))
+	addStoredRows(&tb, fp, ", all headers")
+	h.report.section("5").add(drv, tb)
+	if n := partsNote(fp, " with all headers"); n != "" {
+		h.report.section("5").note(drv, n)
+	}
+	return nil
 }

@@ -75,7 +75,7 @@ func TestTinyRunProducesReport(t *testing.T) {
 
 	md := rep.Markdown()
 	for _, want := range []string{
-		"# Gateway benchmark results", "**Machine:**", "**Commit:**", "**Reproduce:** `go test ./bench/internal/harness`",
+		GeneratedStart, GeneratedEnd, "# Gateway benchmark results", "**Machine:**", "**Commit:**", "**Reproduce:** `go test ./bench/internal/harness`",
 		"## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## Profile of the hot path", "## Scale of this run",
 	} {
 		if !strings.Contains(md, want) {
@@ -94,6 +94,9 @@ func TestTinyRunProducesReport(t *testing.T) {
 		seen[c.Scenario][c.Driver] = true
 		if strings.HasPrefix(c.What, "rows stored = calls answered") && !c.Met {
 			t.Errorf("%s: stored rows differ from answered calls: %s", c.Driver, c.Got)
+		}
+		if strings.HasPrefix(c.What, "requests in the rollups = rows stored") && !c.Met {
+			t.Errorf("%s: the rollups do not count every stored trace: %s", c.Driver, c.Got)
 		}
 	}
 	for _, sc := range []string{"1", "2", "3", "4", "5", "6"} {

@@ -19,8 +19,9 @@ import (
 	"github.com/ongoingai/gateway/internal/fakeupstream"
 )
 
-// profile runs the hot paths under a gateway that serves pprof (the self
-// role) and reports what the profiles show: CPU, allocations per call and
+// profile runs the hot paths under a gateway that serves pprof on its
+// debug.pprof_addr listener (in the self role, which also samples mutex and
+// block events) and reports what the profiles show: CPU, allocations per call and
 // per streamed event, lock contention, and system calls per event.
 func (h *harness) profile(ctx context.Context) error {
 	drv := h.o.ProfileDriver
@@ -108,7 +109,7 @@ func (h *harness) profile(ctx context.Context) error {
 	return nil
 }
 
-// profiler fetches profiles from the self-role gateway.
+// profiler fetches profiles from the gateway's pprof listener.
 type profiler struct {
 	g   *gateway
 	dir string
@@ -133,13 +134,21 @@ type phase struct {
 // seconds, and the process counters around them.
 func (p *profiler) capture(ctx context.Context, name string, secs int, run func(deadline time.Time) error) (*phase, error) {
 	ph := &phase{name: name, files: map[string]string{}}
-	start := time.Now()
-	deadline := start.Add(time.Duration(secs)*time.Second + 700*time.Millisecond)
-	loadErr := make(chan error, 1)
+	// Reading the counters allocates in the gateway (the allocs profile's
+	// text form is built to carry them); two readings back to back say
+	// how much, to take out of the phase's difference.
+	mA, err := p.g.memStats(ctx)
+	if err != nil {
+		return nil, err
+	}
 	m0, err := p.g.memStats(ctx)
 	if err != nil {
 		return nil, err
 	}
+	readCost := memStats{Mallocs: m0.Mallocs - mA.Mallocs, TotalAlloc: m0.TotalAlloc - mA.TotalAlloc}
+	start := time.Now()
+	deadline := start.Add(time.Duration(secs)*time.Second + 700*time.Millisecond)
+	loadErr := make(chan error, 1)
 	io0, _ := readIO(p.g.pid)
 	cpu0, _ := cpuTime(p.g.pid)
 	go func() { loadErr <- run(deadline) }()
@@ -172,7 +181,9 @@ func (p *profiler) capture(ctx context.Context, name string, secs int, run func(
 	io1, _ := readIO(p.g.pid)
 	cpu1, _ := cpuTime(p.g.pid)
 	ph.wall = time.Since(start)
-	ph.mallocs, ph.bytes, ph.gcs = m1.Mallocs-m0.Mallocs, m1.TotalAlloc-m0.TotalAlloc, m1.NumGC-m0.NumGC
+	ph.mallocs = m1.Mallocs - m0.Mallocs - min(readCost.Mallocs, m1.Mallocs-m0.Mallocs)
+	ph.bytes = m1.TotalAlloc - m0.TotalAlloc - min(readCost.TotalAlloc, m1.TotalAlloc-m0.TotalAlloc)
+	ph.gcs = m1.NumGC - m0.NumGC
 	ph.cpu = cpu1 - cpu0
 	ph.io = ioCounts{Reads: io1.Reads - io0.Reads, Writes: io1.Writes - io0.Writes}
 	return ph, nil
@@ -270,10 +281,11 @@ func (p *profiler) render(drv string, plain, stream *phase, straceTop []string, 
 	out := []string{
 		"## Profile of the hot path",
 		"",
-		fmt.Sprintf("A gateway with pprof (the harness's self role: the same `app.New` handler as `ongoingai serve`), store %s, profiled over %d s of each load: "+
-			"plain OpenAI chat calls at concurrency 16, then batches of %d concurrent OpenAI streams. The counters are the gateway process's own "+
-			"(Go runtime allocation counters; read and write system calls from /proc/PID/io; CPU from schedstat) divided by calls or by events delivered; "+
-			"they include the trace writer and the database driver, which are part of what a call costs. Profile files: `%s`.", drv, secs, streams, p.dir),
+		fmt.Sprintf("A gateway serving pprof on its own loopback listener (`debug.pprof_addr`, set through `ONGOINGAI_PPROF_ADDR`), default configuration otherwise, store %s, "+
+			"started in the harness's self role: the same `app.Run` as `ongoingai serve`, plus sampling of mutex contention and blocking, which `ongoingai serve` leaves off. "+
+			"Profiled over %d s of each load: plain OpenAI chat calls at concurrency 16, then batches of %d concurrent OpenAI streams. The counters are the gateway process's own "+
+			"(Go runtime allocation counters, from the `runtime.MemStats` in the allocs profile's text form; read and write system calls from /proc/PID/io; CPU from schedstat) divided by calls or by events delivered; "+
+			"they include the trace writer, the rollup jobs and the database driver, which are part of what a call costs. Profile files: `%s`.", drv, secs, streams, p.dir),
 		"",
 	}
 	tb := table{Head: []string{"load", "divided by", "allocs", "bytes allocated", "CPU", "read syscalls", "write syscalls", "GCs in window"}}

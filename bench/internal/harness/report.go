@@ -1,7 +1,9 @@
 package harness
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -58,9 +60,9 @@ var sectionDefs = []struct{ id, title, about string }{
 	{"3", "Streaming: many concurrent streams",
 		"OpenAI chat and Anthropic messages streams, the client not asking for usage (so on OpenAI the gateway injects `stream_options.include_usage` and hides the extra chunk, its most expensive path). *first event* runs from sending the request to the first event's arrival. *event delay* is exact: the fake upstream timestamps every event as it flushes it, the client timestamps it as it reads it, both in this process, and the delay is the difference; *gateway − direct* is what the targets apply to; *gateway − relay* separates the gateway's own work from the cost of the extra hop. Before each measured batch every connection is warmed with one short call, so the streams do not pay for TCP set-up. The first batch has the issue's size and decides the memory target; the harness plays both the client and the upstream of every stream, and when it cannot keep up, the direct baseline's own events arrive late: when the baseline's p99 event delay exceeds 10 ms (ten times the margin being judged) the delay targets of that batch are marked n/a, and the second batch, a tenth of the size, is the one that judges them. Peak RSS is `VmHWM` after a reset through `/proc/PID/clear_refs`, for the relay as well, whose figure is the floor any Go proxy needs for as many connections."},
 	{"4", "Ingestion: traces per second into each store",
-		"The real `trace.Writer` with the gateway's default queue, batch and flush settings writing through the real store into a fresh database, in the harness process (no HTTP stack on this machine can produce traces fast enough to find the writer's limit). The saturation phase offers records as fast as the queue takes them without ever filling it, and measures the written rate over its second half; the fixed-rate phase offers exactly the target rate, open loop. With no baseline to divide by, the CPU time per trace (below the table) is the load-independent figure: what one core could sustain."},
+		"The gateway's write path without the HTTP stack in front (none on this machine can produce traces fast enough to find the writer's limit), in the harness process: the real `trace.Writer` with the gateway's default queue, batch and flush settings, writing through the jobs runner's `TraceSink` as `app.New` wires it (each batch committed together with its `rollup_batch` River job in one transaction) into a fresh database, while the runner's rollup worker folds the committed batches into the hourly and daily rollups. The records are what the proxy builds with the default configuration: no headers, the request id in the metadata, bodies off. The saturation phase offers records as fast as the queue takes them without ever filling it, and measures the written rate over its second half; the fixed-rate phase offers exactly the target rate, open loop; a last saturation phase, labelled and not judged, has every header captured. The rollup table says whether the rollups keep up: the rollup jobs still pending at the end of each window with the oldest one's age, the worst seen during the phase (sampled every 100 ms), and how long after the writer had drained the last one was applied. With no baseline to divide by, the CPU time per trace (until the last rollup is applied) is the load-independent figure: what one core could sustain."},
 	{"5", "Footprint: idle memory and stored bytes per trace",
-		"RSS (`VmRSS`) of the gateway process one second after it first answered `/api/health`, before any traffic, and again two seconds after the last scenario. Bytes per trace: the traces table with all its indexes divided by its rows, with body capture off (the default) and header capture on (always on), for the traffic of this run: the SDK-shaped calls of every scenario."},
+		"RSS (`VmRSS`) of the gateway process one second after it first answered `/api/health`, before any traffic, and again two seconds after the last scenario. Bytes per trace, with the gateway's default configuration (body capture off, header capture off: `tracing.capture_headers` is empty unless configured), for the traffic of this run, the SDK-shaped calls of every scenario: the traces table with all its indexes divided by its rows, the figure the target applies to and the one earlier runs reported, then split by part (rows and each index). The rollup tables (hourly and daily tiers with their indexes, and the ledger of applied batches where the store keeps one) and River's job table are sized apart and amortised over the same traces, after every batch was rolled up. A second table per driver is a labelled variant, not judged: a separate gateway configured with `capture_headers: [\"*\"]` (every header, credentials redacted), filled with OpenAI chat calls."},
 	{"6", "Large bodies: 10 MB answers with bounded memory",
 		"One call at a time through a warm gateway: a JSON answer padded to the size, the same gzip-encoded, and streams of many small and of a few huge events (larger than the SSE framer's 256 KiB limit). Growth is the gateway's peak RSS during the call minus its RSS just before (peak from `VmHWM` after resetting it through `/proc/PID/clear_refs`). The direct and relay times are the baselines for the transfer time."},
 }
@@ -152,9 +154,10 @@ func (r *Report) Markdown() string {
 	defer r.mu.Unlock()
 	var b strings.Builder
 	o := r.Options
+	b.WriteString(GeneratedStart + "\n")
 	b.WriteString("# Gateway benchmark results\n\n")
-	b.WriteString("Written by the benchmark harness (`bench/`); rerun it rather than editing this file.\n\n")
-	fmt.Fprintf(&b, "- **Machine:** %s\n", r.Machine)
+	b.WriteString("Everything between the `bench:generated` markers is written by the benchmark harness (`go run ./bench/cmd/bench`) and replaced on each run; the sections after the end marker are written by hand, and the harness keeps them.\n\n")
+	fmt.Fprintf(&b, "- **Machine:** %s; load average (1, 5, 15 min: other work on the machine) %s at the start of the run, %s at the end\n", r.Machine, r.LoadStart, r.LoadEnd)
 	fmt.Fprintf(&b, "- **Commit:** %s\n", r.Commit)
 	mode := "full"
 	if o.Quick {
@@ -162,7 +165,6 @@ func (r *Report) Markdown() string {
 	}
 	fmt.Fprintf(&b, "- **Run:** %s, %s, mode %s, drivers %s, gateway launched by %q\n", r.Started.UTC().Format("2006-01-02 15:04 MST"),
 		r.Finished.Sub(r.Started).Round(time.Second), mode, strings.Join(o.Drivers, ", "), o.Gateway)
-	fmt.Fprintf(&b, "- **Load average** (other work on the machine) at start: %s; at end: %s\n", r.LoadStart, r.LoadEnd)
 	if o.Command != "" {
 		fmt.Fprintf(&b, "- **Reproduce:** `%s`\n", o.Command)
 	}
@@ -226,12 +228,114 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "- Scenario 6: bodies of %s.\n", fmtBytes(sc.LargeBytes))
 	fmt.Fprintf(&b, "- Profiles: windows of %v, %d streams.\n", sc.ProfileWindow, sc.ProfileStreams)
 	fmt.Fprintf(&b, "- Open-files limit: %d.\n", r.FileLimit)
+	b.WriteString("\n" + GeneratedEnd + "\n")
 	return b.String()
 }
 
-// WriteFile writes the markdown report to path.
+// WriteFile writes the report into the file at path, replacing only the
+// part an earlier run generated (see Merge) and keeping the rest.
 func (r *Report) WriteFile(path string) error {
-	return os.WriteFile(path, []byte(r.Markdown()), 0o644)
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return os.WriteFile(path, []byte(Merge(string(old), r.Markdown())), 0o644)
+}
+
+// The markers around the part of RESULTS.md the harness writes. Whatever
+// is outside them, hand-written sections such as before/after figures of
+// optimisations, is kept from run to run.
+const (
+	GeneratedStart = "<!-- bench:generated:start (written by go run ./bench/cmd/bench and replaced on each run; edit outside the markers) -->"
+	GeneratedEnd   = "<!-- bench:generated:end -->"
+
+	startPrefix = "<!-- bench:generated:start"
+	endPrefix   = "<!-- bench:generated:end"
+)
+
+// Merge returns existing with its generated part replaced by generated (a
+// Markdown result, markers included). When existing has no markers (a
+// file from before them), the harness's own sections, the title and
+// preamble, "Targets", the numbered scenarios, "Profile of the hot path"
+// and "Scale of this run", are dropped and every other "## " section is
+// kept, after the generated part, in its order. An empty existing gives
+// generated alone.
+func Merge(existing, generated string) string {
+	generated = strings.TrimRight(generated, "\n") + "\n"
+	if strings.TrimSpace(existing) == "" {
+		return generated
+	}
+	if i := strings.Index(existing, startPrefix); i >= 0 {
+		if j := strings.Index(existing[i:], endPrefix); j >= 0 {
+			j += i
+			end := j + len(endPrefix)
+			if k := strings.Index(existing[end:], "\n"); k >= 0 {
+				end += k + 1
+			} else {
+				end = len(existing)
+			}
+			return existing[:i] + generated + existing[end:]
+		}
+	}
+	var kept []string
+	for _, s := range splitSections(existing) {
+		if !generatedSection(s) {
+			kept = append(kept, strings.TrimRight(s, "\n"))
+		}
+	}
+	if len(kept) == 0 {
+		return generated
+	}
+	return generated + "\n" + strings.Join(kept, "\n\n") + "\n"
+}
+
+// splitSections cuts a Markdown document before each "## " heading that
+// is not inside a fenced code block; the first part is what precedes the
+// first heading.
+func splitSections(doc string) []string {
+	var out []string
+	var cur strings.Builder
+	fenced := false
+	for _, line := range strings.SplitAfter(doc, "\n") {
+		if strings.HasPrefix(line, "```") {
+			fenced = !fenced
+		}
+		if !fenced && strings.HasPrefix(line, "## ") && cur.Len() > 0 {
+			out = append(out, cur.String())
+			cur.Reset()
+		}
+		cur.WriteString(line)
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// generatedSection reports whether s is one the harness writes: the part
+// before the first "## " heading (title and run lines), or a section with
+// one of the harness's headings.
+func generatedSection(s string) bool {
+	if !strings.HasPrefix(s, "## ") {
+		return true
+	}
+	title, _, _ := strings.Cut(strings.TrimPrefix(s, "## "), "\n")
+	title = strings.TrimSpace(title)
+	switch title {
+	case "Targets", "Profile of the hot path", "Scale of this run":
+		return true
+	}
+	// The scenarios: "## 1. Added latency, ...".
+	num, _, ok := strings.Cut(title, ". ")
+	if !ok || num == "" {
+		return false
+	}
+	for _, c := range num {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func latencyTable() table {
