@@ -22,7 +22,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,12 +35,12 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/ongoingai/gateway/bench/internal/harness"
 	"github.com/ongoingai/gateway/internal/analytics"
 	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
@@ -97,7 +96,7 @@ func run() error {
 		return errors.New("-dsn is required")
 	}
 	ctx := context.Background()
-	loadStart := loadAverage()
+	loadStart := harness.LoadAverage()
 
 	var st store.Store
 	var err error
@@ -146,7 +145,7 @@ func run() error {
 	if err := verify(ctx, st, rollups, from, to); err != nil {
 		return err
 	}
-	fmt.Printf("analyticsbench: machine: %s\n", machine())
+	fmt.Printf("analyticsbench: machine: %s\n", harness.DescribeMachine(ctx, *dsn, *driver == "postgres"))
 	fmt.Printf("analyticsbench: commit: %s\n", commit(ctx))
 	fmt.Printf("analyticsbench: load average at start %s\n", loadStart)
 
@@ -225,7 +224,7 @@ func run() error {
 		}
 	}
 
-	fmt.Printf("analyticsbench: load average at end %s\n\n", loadAverage())
+	fmt.Printf("analyticsbench: load average at end %s\n\n", harness.LoadAverage())
 	fmt.Println("| path | scope | query | items | p50 | p95 | max | CPU per call |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, q := range results {
@@ -544,40 +543,6 @@ func fmtDur(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
 	}
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// machine is the machine line: CPU, cores, memory, kernel, Go.
-func machine() string {
-	cpu := "unknown CPU"
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-				cpu = strings.TrimSpace(v)
-				break
-			}
-		}
-		f.Close()
-	}
-	mem := ""
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		if line, _, ok := strings.Cut(string(b), "\n"); ok {
-			mem = ", " + strings.Join(strings.Fields(line)[1:], " ") + " RAM"
-		}
-	}
-	return fmt.Sprintf("%s, %d logical CPUs (GOMAXPROCS %d)%s, %s %s/%s", cpu, runtime.NumCPU(), runtime.GOMAXPROCS(0), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // commit names the code measured.

@@ -31,7 +31,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
@@ -40,6 +39,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/ongoingai/gateway/bench/internal/harness"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/store"
@@ -102,7 +102,7 @@ func run() error {
 	hours := *days * 24
 	start := end.Add(-time.Duration(hours) * time.Hour)
 	fmt.Printf("seed: %s, %d traces over %s .. %s (%d hours), seed %d, GOMAXPROCS %d, load average %s\n",
-		*driver, *n, start.Format(time.RFC3339), end.Format(time.RFC3339), hours, *seed, runtime.GOMAXPROCS(0), loadAverage())
+		*driver, *n, start.Format(time.RFC3339), end.Format(time.RFC3339), hours, *seed, runtime.GOMAXPROCS(0), harness.LoadAverage())
 
 	gen := newGenerator(*seed, start, hours, *n)
 	if err := createTenancy(ctx, st, gen); err != nil {
@@ -287,7 +287,7 @@ func run() error {
 			return errors.New("rollups do not add up to the traces")
 		}
 	}
-	fmt.Printf("seed: done; load average %s\n", loadAverage())
+	fmt.Printf("seed: done; load average %s\n", harness.LoadAverage())
 	return nil
 }
 
@@ -462,16 +462,4 @@ func (m *monitor) totals(ctx context.Context, from, to time.Time) (traces, count
 		return 0, 0, fmt.Errorf("sum rollups: %w", err)
 	}
 	return traces, counted, nil
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

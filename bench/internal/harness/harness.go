@@ -206,7 +206,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		h.logf("could not raise the open-files limit: %v", err)
 	}
 	h.report = newReport(o, limit)
-	h.report.Machine = describeMachine(ctx, o.PostgresAdminDSN, slices.Contains(o.Drivers, "postgres"))
+	h.report.Machine = DescribeMachine(ctx, o.PostgresAdminDSN, slices.Contains(o.Drivers, "postgres"))
 	h.report.Commit = describeCommit(ctx, h.root)
 
 	if h.up, err = startUpstream(); err != nil {
@@ -263,7 +263,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 func (h *harness) finish() *Report {
 	h.report.Finished = time.Now()
-	h.report.LoadEnd = loadAverage()
+	h.report.LoadEnd = LoadAverage()
 	return h.report
 }
 

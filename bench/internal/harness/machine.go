@@ -13,9 +13,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// describeMachine is the report's machine line: what the figures were
-// measured on.
-func describeMachine(ctx context.Context, pgDSN string, withPostgres bool) string {
+// DescribeMachine is the report's machine line: what the figures were
+// measured on. With withPostgres it also names the server at pgDSN.
+func DescribeMachine(ctx context.Context, pgDSN string, withPostgres bool) string {
 	cpu := "unknown CPU"
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		sc := bufio.NewScanner(f)
@@ -72,9 +72,9 @@ func describeCommit(ctx context.Context, root string) string {
 	return rev
 }
 
-// loadAverage is the 1/5/15-minute load average: how busy the machine was
+// LoadAverage is the 1/5/15-minute load average: how busy the machine was
 // with other work, which the absolute figures depend on.
-func loadAverage() string {
+func LoadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return "unknown"

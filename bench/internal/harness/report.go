@@ -68,7 +68,7 @@ var sectionDefs = []struct{ id, title, about string }{
 }
 
 func newReport(o Options, fileLimit uint64) *Report {
-	r := &Report{Options: o, Started: time.Now(), LoadStart: loadAverage(), FileLimit: fileLimit, sections: map[string]*section{}}
+	r := &Report{Options: o, Started: time.Now(), LoadStart: LoadAverage(), FileLimit: fileLimit, sections: map[string]*section{}}
 	for _, d := range sectionDefs {
 		r.sections[d.id] = &section{id: d.id, title: d.title, about: d.about, parts: map[string][]any{}}
 	}
