@@ -80,8 +80,10 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, seq uint
 	go func() {
 		select {
 		case <-s.closed:
-			conn.Close()
+			// Mark first: closing ends the handler, and whoever waits for
+			// it (WaitIdle) must then already see the request cancelled.
 			s.markCanceled(seq)
+			conn.Close()
 		case <-done:
 		}
 	}()
