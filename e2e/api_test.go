@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 	"testing"
+	"strings"
 	"time"
 
 	"github.com/ongoingai/gateway/internal/config"
@@ -37,7 +38,16 @@ func TestRootAndHealth(t *testing.T) {
 				WrittenTotal, DroppedTotal *int64
 			} `json:"queue"`
 		}
-		status, body := g.get("/api/health")
+		// The trace is readable as soon as its batch commits, a moment
+		// before the writer counts it written: poll for the count.
+		var status int
+		var body string
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			status, body = g.get("/api/health")
+			if strings.Contains(body, `"written_total":1`) || time.Now().After(deadline) {
+				break
+			}
+		}
 		expect(t, "health status code", status, 200)
 		if err := json.Unmarshal([]byte(body), &h); err != nil {
 			t.Fatal(err)
