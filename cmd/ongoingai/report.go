@@ -15,11 +15,10 @@ import (
 	"time"
 
 	"github.com/ongoingai/gateway/internal/analytics"
+	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
 )
 
 // The report answers from the same rollups, through the same
@@ -165,25 +164,12 @@ func reportTime(flag, v string, endOfDay bool) (time.Time, error) {
 // exist is an error rather than a new, empty database: a report of nothing
 // from a mistyped path would look like a quiet month.
 func openReportStore(ctx context.Context, s config.Storage) (reportStore, error) {
-	switch s.Driver {
-	case config.DriverPostgres:
-		st, err := postgres.Open(ctx, s.DSN)
-		if err != nil {
-			return nil, fmt.Errorf("storage (postgres): %w", err)
-		}
-		return st, nil
-	case config.DriverSQLite, "":
+	if s.Driver == config.DriverSQLite || s.Driver == "" {
 		if _, err := os.Stat(s.Path); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("storage (sqlite): no database at %s (storage.path)", s.Path)
 		}
-		st, err := sqlite.Open(ctx, s.Path)
-		if err != nil {
-			return nil, fmt.Errorf("storage (sqlite %s): %w", s.Path, err)
-		}
-		return st, nil
-	default:
-		return nil, fmt.Errorf("storage.driver: unknown driver %q", s.Driver)
 	}
+	return app.OpenStore(ctx, s)
 }
 
 // report is the whole report, and its JSON form.
@@ -380,7 +366,7 @@ func daily(ctx context.Context, svc *analytics.Service, q analytics.Query) ([]re
 	}
 	var days []reportDay
 	index := map[string]int{}
-	for d := q.From.UTC().Truncate(24 * time.Hour); d.Before(q.To); d = d.AddDate(0, 0, 1) {
+	for d := store.UTCDay(q.From); d.Before(q.To); d = d.AddDate(0, 0, 1) {
 		index[d.Format(time.DateOnly)] = len(days)
 		days = append(days, reportDay{Date: d.Format(time.DateOnly)})
 	}

@@ -239,6 +239,14 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	return a.Serve(ctx, ln)
 }
 
+// Store is what OpenStore returns: the configured store with every
+// interface the gateway uses.
+type Store = gatewayStore
+
+// OpenStore opens the configured store and applies pending migrations, as
+// New does: for commands that work on the store without a running gateway.
+func OpenStore(ctx context.Context, s config.Storage) (Store, error) { return openStore(ctx, s) }
+
 func openStore(ctx context.Context, s config.Storage) (gatewayStore, error) {
 	switch s.Driver {
 	case "postgres":

@@ -101,7 +101,7 @@ func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs])
 			// hour's rows would be DELETEd just before their partition
 			// could be dropped, and every partition would be dropped
 			// empty. So traces live up to a day longer than traces_days.
-			cutoff = utcDay(cutoff)
+			cutoff = store.UTCDay(cutoff)
 			dropped, err := w.partitions.DropTracePartitions(ctx, cutoff)
 			errs = append(errs, err)
 			log = append(log, "partitions_dropped", dropped)
@@ -126,7 +126,7 @@ func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs])
 		// boundary, and a question about any day still kept reads the
 		// same sums from either tier. Rollups thus live up to a day longer
 		// than rollups_days.
-		cutoff := utcDay(now.AddDate(0, 0, -w.days.RollupsDays))
+		cutoff := store.UTCDay(now.AddDate(0, 0, -w.days.RollupsDays))
 		n, err := w.drain(ctx, func(ctx context.Context, limit int) (int64, error) {
 			return w.store.DeleteRollups(ctx, cutoff, limit)
 		})
@@ -166,12 +166,6 @@ func (w *retentionWorker) drain(ctx context.Context, step func(ctx context.Conte
 			return total, err
 		}
 	}
-}
-
-// utcDay returns the start of t's UTC day.
-func utcDay(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // retentionJob schedules the worker hourly, and at start so that a gateway

@@ -209,7 +209,7 @@ func BenchmarkProxy(b *testing.B) {
 // BenchmarkProxyAllHeaders is the same with every header captured (the
 // behaviour before header capture became configurable).
 func BenchmarkProxyAllHeaders(b *testing.B) {
-	runProxyBench(b, Options{InjectStreamUsage: true, CaptureHeaders: true})
+	runProxyBench(b, Options{InjectStreamUsage: true, CaptureHeaderNames: []string{"*"}})
 }
 
 // BenchmarkProxyHarness is what the benchmark's own client request and

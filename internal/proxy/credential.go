@@ -64,8 +64,8 @@ type headerCapture struct {
 
 // newHeaderCapture builds the capture from the proxy options; the name "*"
 // means every header.
-func newHeaderCapture(all bool, names []string, gatewayKeyHeader string) headerCapture {
-	hc := headerCapture{all: all}
+func newHeaderCapture(names []string, gatewayKeyHeader string) headerCapture {
+	var hc headerCapture
 	if gatewayKeyHeader != "" {
 		hc.gatewayKey = http.CanonicalHeaderKey(gatewayKeyHeader)
 	}

@@ -51,9 +51,6 @@ type Options struct {
 	// InjectStreamUsage asks OpenAI-style upstreams for stream usage the
 	// client did not request, and hides the extra chunk from the client.
 	InjectStreamUsage bool
-	// CaptureHeaders stores every request and response header with the
-	// trace, as CaptureHeaderNames ["*"] does.
-	CaptureHeaders bool
 	// CaptureHeaderNames stores only the headers named (in any case);
 	// the entry "*" stores every header. Credentials and the gateway key
 	// header are stored as "[REDACTED]" whatever is named.
@@ -107,7 +104,7 @@ func New(opts Options) *Proxy {
 		opts.Prices = pricing.Default()
 	}
 	p := &Proxy{opts: opts, buffers: newBufferPool()}
-	p.headers = newHeaderCapture(opts.CaptureHeaders, opts.CaptureHeaderNames, opts.GatewayKeyHeader)
+	p.headers = newHeaderCapture(opts.CaptureHeaderNames, opts.GatewayKeyHeader)
 	return p
 }
 

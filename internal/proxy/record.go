@@ -60,6 +60,8 @@ func (c *call) finish() {
 	// the trace to access logs and spans; the finish reasons also go to
 	// the client span, through the record.
 	r.FinishReasons = res.FinishReasons
+	// The header is telemetry.RequestIDHeader, spelled out: telemetry's
+	// tests import this package, so it cannot import telemetry.
 	r.Metadata = metadataJSON(c.req.Header.Get("X-Request-Id"), res.FinishReasons)
 	cancelled := c.clientGone()
 	switch {
@@ -146,17 +148,11 @@ func (c *call) account(r *trace.Record, res providers.Result) {
 	r.PricingVersion = c.p.opts.Prices.Version()
 }
 
-// requestMetadata is the trace's metadata document: the request id, and
-// the finish reasons the provider gave. Finish reasons live here rather
-// than in a column of their own because few queries need them and every
-// row would pay for the column.
-type requestMetadata struct {
-	RequestID     string   `json:"request_id,omitempty"`
-	FinishReasons []string `json:"finish_reasons,omitempty"`
-}
-
-// metadataJSON is json.Marshal(requestMetadata{id, reasons}), byte for
-// byte, in one allocation (the values are bounded and almost never need
+// metadataJSON is the trace's metadata document, {"request_id": id,
+// "finish_reasons": reasons} with empty members left out, byte for byte as
+// encoding/json writes it. Finish reasons live here rather than in a column
+// of their own because few queries need them and every row would pay for
+// the column. One allocation (the values are bounded and almost never need
 // escaping, so the size guess holds): every trace pays for it. It is nil
 // when there is nothing to say.
 func metadataJSON(id string, reasons []string) json.RawMessage {

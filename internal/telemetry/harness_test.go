@@ -101,10 +101,10 @@ func newHarness(t *testing.T, mutate ...func(*config.Observability)) *harness {
 	})
 
 	px := proxy.New(proxy.Options{
-		InjectStreamUsage: true,
-		CaptureHeaders:    true,
-		GatewayKeyHeader:  gatewayKeyHeader,
-		Traces:            h,
+		InjectStreamUsage:  true,
+		CaptureHeaderNames: []string{"*"},
+		GatewayKeyHeader:   gatewayKeyHeader,
+		Traces:             h,
 		Identity: func(*http.Request) proxy.Identity {
 			return proxy.Identity{OrgID: "org_1", WorkspaceID: "ws_1", GatewayKeyID: "gk_1"}
 		},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ongoingai/gateway/internal/rbac"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/telemetry"
 )
 
 // Messages of the refusals the Authenticator answers itself. They are part
@@ -225,7 +226,7 @@ func clientIP(r *http.Request) string {
 // requestID is the request id the telemetry middleware put on the request
 // (it replaces whatever the client sent); the audit log bounds it anyway.
 func requestID(r *http.Request) string {
-	return r.Header.Get("X-Request-ID")
+	return r.Header.Get(telemetry.RequestIDHeader)
 }
 
 // writeError answers {"error": msg}, the API's error shape.

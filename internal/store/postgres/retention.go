@@ -145,7 +145,7 @@ func (s *Store) EnsureTracePartitions(ctx context.Context, from, to time.Time) (
 	}
 	q := pgdb.New(s.pool)
 	var created []string
-	for day := utcDay(from); !day.After(utcDay(to)); day = day.AddDate(0, 0, 1) {
+	for day := store.UTCDay(from); !day.After(store.UTCDay(to)); day = day.AddDate(0, 0, 1) {
 		name := partitionPrefix + day.Format(partitionDayLayout)
 		if existing[name] {
 			continue
@@ -231,12 +231,6 @@ func partitionDay(name string) (day time.Time, ok bool) {
 	}
 	day, err := time.Parse(partitionDayLayout, digits)
 	return day, err == nil
-}
-
-// utcDay returns the start of t's UTC day.
-func utcDay(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // SQLSTATEs partition DDL can meet in normal operation.

@@ -29,7 +29,11 @@ func (s *Store) ApplyRollups(ctx context.Context, rows []rollup.Row) error {
 		return nil
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return s.applyRollups(ctx, pgdb.New(tx), rows)
+		q := pgdb.New(tx)
+		if err := q.LockRollups(ctx, rollupLockKey); err != nil {
+			return fmt.Errorf("postgres: apply rollups: lock: %w", err)
+		}
+		return s.applyRollups(ctx, q, rows)
 	})
 }
 
@@ -78,8 +82,7 @@ func (s *Store) ApplyRollupsTx(ctx context.Context, tx pgx.Tx, batchID string, r
 }
 
 // applyRollups merges rows into both tiers through q, which must be in a
-// transaction; it takes the advisory lock (again, harmlessly, when the
-// transaction holds it already).
+// transaction that holds the advisory lock (see ApplyRollupsTx).
 func (s *Store) applyRollups(ctx context.Context, q *pgdb.Queries, rows []rollup.Row) error {
 	if len(rows) == 0 {
 		return nil
@@ -87,9 +90,6 @@ func (s *Store) applyRollups(ctx context.Context, q *pgdb.Queries, rows []rollup
 	rows, err := rollup.Canonical(rows, traceconv.Text)
 	if err != nil {
 		return fmt.Errorf("postgres: apply rollups: %w", err)
-	}
-	if err := q.LockRollups(ctx, rollupLockKey); err != nil {
-		return fmt.Errorf("postgres: apply rollups: lock: %w", err)
 	}
 	if err := applyHourly(ctx, q, rows); err != nil {
 		return err

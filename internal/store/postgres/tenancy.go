@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
@@ -24,10 +23,7 @@ const keysChannel = "ongoingai_keys"
 // that does not exist.
 const foreignKeyViolation = "23503"
 
-func isForeignKeyViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == foreignKeyViolation
-}
+func isForeignKeyViolation(err error) bool { return hasCode(err, foreignKeyViolation) }
 
 // notFound turns pgx's "no rows" into store.ErrNotFound.
 func notFound(err error) error {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
@@ -101,10 +100,7 @@ func insertedRecords(batch []trace.Record, rows []pgdb.CopyTracesParams, keys []
 // uniqueViolation is SQLSTATE 23505, which COPY raises on a stored id.
 const uniqueViolation = "23505"
 
-func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == uniqueViolation
-}
+func isUniqueViolation(err error) bool { return hasCode(err, uniqueViolation) }
 
 // ListTraces returns one page of trace summaries, newest first.
 func (s *Store) ListTraces(ctx context.Context, f store.TraceFilter) ([]trace.Record, *store.TraceCursor, error) {

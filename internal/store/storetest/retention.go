@@ -211,7 +211,7 @@ func rollupCells(t *testing.T, s RetentionStore, tenant store.Tenant, from, to t
 // per call; each tier goes only by its own method.
 func testDeleteRollups(t *testing.T, s RetentionStore) {
 	hour := rbase.Truncate(time.Hour) // 04-10 09:00
-	today := utcDayOf(rbase)
+	today := store.UTCDay(rbase)
 	var recs []trace.Record
 	// 04-09 20:00 and 23:00, 04-10 06:00 to 10:00 but 07:00.
 	for _, h := range []int{-13, -10, -3, -1, 0, 1} {
@@ -263,14 +263,11 @@ func testDeleteRollups(t *testing.T, s RetentionStore) {
 	}
 }
 
-// utcDayOf is store.UTCDay.
-func utcDayOf(t time.Time) time.Time { return store.UTCDay(t) }
-
 // Deleting one tenant's hourly rows, by any statement, leaves every daily
 // row alone: the daily tier expires only by DeleteDailyRollups, and that by
 // the day alone, the same for every tenant.
 func testDeleteRollupsTenants(t *testing.T, s RetentionStore) {
-	today := utcDayOf(rbase)
+	today := store.UTCDay(rbase)
 	a := store.Tenant{OrgID: "org-a", WorkspaceID: "ws-a"}
 	b := store.Tenant{OrgID: "org-b", WorkspaceID: "ws-b"}
 	var recs []trace.Record

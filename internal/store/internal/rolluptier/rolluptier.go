@@ -17,10 +17,6 @@ import (
 
 const day = 24 * time.Hour
 
-// floorDay is the UTC midnight at or before t. Truncate counts from the zero
-// time, a UTC midnight, so this holds before 1970 too.
-func floorDay(t time.Time) time.Time { return t.UTC().Truncate(day) }
-
 // Days returns the whole UTC days [from, to) of q's range that the daily
 // tier answers; the rest of q's range, [q.From, from) and [to, q.To), is
 // answered by hourly rows. With no whole day in the range, or when q needs
@@ -30,11 +26,11 @@ func Days(q store.RollupQuery) (from, to time.Time) {
 	if q.Bucket == store.BucketHour || q.GroupBy == store.GroupStatusClass {
 		return q.To, q.To
 	}
-	from = floorDay(q.From)
+	from = store.UTCDay(q.From)
 	if from.Before(q.From) {
 		from = from.Add(day)
 	}
-	to = floorDay(q.To)
+	to = store.UTCDay(q.To)
 	if !from.Before(to) {
 		return q.To, q.To
 	}
@@ -49,7 +45,7 @@ func Days(q store.RollupQuery) (from, to time.Time) {
 func Daily(rows []rollup.Row) ([]rollup.Row, error) {
 	out := make([]rollup.Row, len(rows))
 	for i, r := range rows {
-		r.Key.Hour = floorDay(r.Key.Hour)
+		r.Key.Hour = store.UTCDay(r.Key.Hour)
 		r.Key.StatusClass = ""
 		out[i] = r // Canonical clones before merging, so sharing histograms is fine
 	}
