@@ -80,7 +80,7 @@ func newTracePipelineResponse(s trace.Stats) tracePipelineResponse {
 		Records: pipelineRecords{
 			Enqueued: s.Enqueued, Written: s.Written, Dropped: s.Dropped, Lost: s.Lost,
 		},
-		WriteFailures: pipelineFailures{Total: s.WriteFailures, ByClass: failuresByClass(s)},
+		WriteFailures: pipelineFailures{Total: s.WriteFailures, ByClass: s.WriteFailuresByClass},
 	}
 	if s.Capacity > 0 {
 		resp.Queue.Utilization = float64(s.Depth) / float64(s.Capacity)
@@ -96,16 +96,3 @@ func newTracePipelineResponse(s trace.Stats) tracePipelineResponse {
 	return resp
 }
 
-// failuresByClass is s's failures by class with every class present, so
-// that clients can rely on the keys; a Stats made without the map counts
-// its failures as "other".
-func failuresByClass(s trace.Stats) map[string]int64 {
-	out := make(map[string]int64, len(trace.FailureClasses))
-	for _, class := range trace.FailureClasses {
-		out[class] = s.WriteFailuresByClass[class]
-	}
-	if s.WriteFailuresByClass == nil {
-		out[trace.FailureOther] = s.WriteFailures
-	}
-	return out
-}

@@ -62,7 +62,7 @@ func (s *reasonSet) add(raw []byte) {
 		// The usual case: compare the bytes as they are, and decode (and
 		// allocate) only a reason that is neither held nor known.
 		inner = clipUTF8(inner, MaxFinishReasonBytes)
-		if s.has(inner) {
+		if holds(s.v[:s.n], inner) {
 			return
 		}
 		name = intern(inner)
@@ -71,10 +71,8 @@ func (s *reasonSet) add(raw []byte) {
 		// attribute must be valid UTF-8.
 		name = decodeString(raw)
 		name = name[:len(clipUTF8([]byte(name), MaxFinishReasonBytes))]
-		for _, r := range s.v[:s.n] {
-			if r == name {
-				return
-			}
+		if holds(s.v[:s.n], name) {
+			return
 		}
 	}
 	if name != "" {
@@ -83,9 +81,10 @@ func (s *reasonSet) add(raw []byte) {
 	}
 }
 
-// has reports whether the set already holds name.
-func (s *reasonSet) has(name []byte) bool {
-	for _, r := range s.v[:s.n] {
+// holds reports whether reasons hold name; it takes bytes or a string, so
+// that neither caller converts (and allocates).
+func holds[T ~string | ~[]byte](reasons []string, name T) bool {
+	for _, r := range reasons {
 		if r == string(name) {
 			return true
 		}

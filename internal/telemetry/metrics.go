@@ -129,12 +129,8 @@ func (t *Telemetry) ObserveWriter(stats func() trace.Stats) error {
 		o.ObserveInt64(written, s.Written)
 		o.ObserveInt64(dropped, s.Dropped)
 		o.ObserveInt64(lost, s.Lost)
-		byClass := s.WriteFailuresByClass
-		if byClass == nil && s.WriteFailures > 0 { // a hand-made Stats: keep the total
-			byClass = map[string]int64{trace.FailureOther: s.WriteFailures}
-		}
-		for i, class := range trace.FailureClasses {
-			o.ObserveInt64(failures, byClass[class], failureAttrs[i])
+		for i, class := range trace.FailureClasses { // Stats lists every class
+			o.ObserveInt64(failures, s.WriteFailuresByClass[class], failureAttrs[i])
 		}
 		// Before the first flush there is no last flush to describe; a
 		// zero would read as "flushed at 1970".
