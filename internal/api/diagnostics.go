@@ -95,4 +95,3 @@ func newTracePipelineResponse(s trace.Stats) tracePipelineResponse {
 	}
 	return resp
 }
-
