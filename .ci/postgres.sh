@@ -2,8 +2,10 @@
 # Makes a Postgres server available on 127.0.0.1:5432 (or $ONGOINGAI_PG_PORT)
 # for the tests: user postgres, trust auth (see internal/testdb). Safe to run
 # any number of times:
+#   - the server binaries are installed with apt if missing (fault tests
+#     start throwaway clusters of their own with them);
 #   - a server already answering there is used as it is;
-#   - otherwise Postgres is installed with apt if missing, and a throwaway
+#   - otherwise a throwaway
 #     cluster tuned for tests (fsync off: its data is disposable) is created
 #     in $ONGOINGAI_PG_DIR (default /tmp/ongoingai-postgres, which the
 #     postgres user must be able to reach) and started;
@@ -19,11 +21,6 @@ dir=${ONGOINGAI_PG_DIR:-/tmp/ongoingai-postgres}
 ready() {
   command -v pg_isready >/dev/null && pg_isready -q -h "$host" -p "$port"
 }
-
-if ready; then
-  echo "postgres.sh: Postgres is already accepting connections on $host:$port"
-  exit 0
-fi
 
 # Debian installs the server binaries outside PATH, one directory per major
 # version; a hand-built server (as on some images) is on PATH.
@@ -69,6 +66,14 @@ if [[ $(id -u) -eq 0 ]]; then
     useradd --system --home-dir /var/lib/postgresql --shell /usr/sbin/nologin postgres
   fi
   as_owner=(runuser -u postgres --)
+fi
+
+# Fault tests (internal/testdb.StartCluster) start clusters of their own, so
+# the server binaries and the postgres user are needed even when a server
+# already answers.
+if ready; then
+  echo "postgres.sh: Postgres is already accepting connections on $host:$port"
+  exit 0
 fi
 
 mkdir -p "$dir"
