@@ -401,7 +401,7 @@ func TestKeyLifecycle(t *testing.T) {
 			{"POST", "/api/gateway-keys", `{"role":"viewer","expires_at":"2001-01-01T00:00:00Z"}`, 400, tenancy.MsgExpiryInPast},
 			{"POST", "/api/gateway-keys", `{"role":"viewer","expires_at":"tomorrow"}`, 400, `invalid parameter "expires_at": must be an RFC3339 timestamp`},
 			{"POST", "/api/gateway-keys", `{"role":"viewer","permissions":["keys:*"]}`, 400,
-				`unknown permission "keys:*": valid permissions are proxy:write, analytics:read, keys:manage, workspaces:manage, audit:read`},
+				`unknown permission "keys:*": valid permissions are proxy:write, analytics:read, keys:manage, workspaces:manage, audit:read, installation:read`},
 			{"POST", "/api/gateway-keys", `{"role":"viewer","expires":"2030-01-01T00:00:00Z"}`, 400, `invalid JSON body: unknown field "expires"`},
 			{"POST", "/api/gateway-keys", `{"role":"viewer","workspace_id":"nope"}`, 404, tenancy.MsgWorkspaceNotFound},
 			{"POST", "/api/gateway-keys", `{"role":"viewer","workspace_id":"a/b"}`, 400,

@@ -115,10 +115,10 @@ func keysCreateCmd(c *cli, args []string) int {
 	cf := f.configFlag()
 	org := f.String("org", "", "organization `ID` (required)")
 	ws := f.String("workspace", "", "workspace `ID` (required)")
-	role := f.String("role", "", "`ROLE`: owner, admin, developer, member or viewer (required)")
+	role := f.String("role", "", "`ROLE`: owner, admin, developer, member or viewer; operator for the installation-wide diagnostics and metrics, and no tenant data (required)")
 	name := f.String("name", "", "display `NAME`")
 	var perms stringList
-	f.Var(&perms, "permission", "extra `PERMISSION` (repeatable or comma-separated): proxy:write, analytics:read, keys:manage, workspaces:manage, audit:read")
+	f.Var(&perms, "permission", "extra `PERMISSION` (repeatable or comma-separated): proxy:write, analytics:read, keys:manage, workspaces:manage, audit:read, installation:read")
 	expiresIn := f.Duration("expires-in", 0, "expire after `DURATION` (e.g. 720h)")
 	expiresAt := f.String("expires-at", "", "expire at `TIME` (RFC3339)")
 	asJSON := f.Bool("json", false, "print the key, token included, as JSON")

@@ -195,3 +195,23 @@ func TestKeysHelpAndUnknownSubcommand(t *testing.T) {
 		t.Errorf("keys create -h: %q", r.stdout)
 	}
 }
+
+// The operator role is granted by whoever runs the installation, through
+// the CLI: the key reads the installation-wide diagnostics and no tenant's
+// data.
+func TestKeysCreateOperator(t *testing.T) {
+	env := map[string]string{"ONGOINGAI_STORAGE_DRIVER": config.DriverSQLite, "ONGOINGAI_STORAGE_PATH": testdb.SQLitePath(t)}
+	r := runCLI(t, env, "", "keys", "create", "--org", "ops", "--workspace", "ops", "--role", "operator", "--json")
+	r.expect(t, exitOK)
+	var op tenancy.IssuedKey
+	if err := json.Unmarshal([]byte(r.stdout), &op); err != nil || op.Role != "operator" {
+		t.Fatalf("created key: %q (%v)", r.stdout, err)
+	}
+	gw := startGatewayOn(t, env)
+	if status, body := get(t, gw, "/api/diagnostics/trace-pipeline", op.Token); status != http.StatusOK {
+		t.Errorf("operator reads the diagnostics: %d %s", status, body)
+	}
+	if status, body := get(t, gw, "/api/traces", op.Token); status != http.StatusForbidden {
+		t.Errorf("operator reads traces: %d %s", status, body)
+	}
+}

@@ -43,8 +43,11 @@ type pipelineFailures struct {
 	// "timeout" (the store is slow or locked), "connection" (it is down or
 	// restarting), "constraint" (it rejects the rows: a bug, retrying will
 	// not help), "other".
-	ByClass   map[string]int64 `json:"by_class"`
-	LastError string           `json:"last_error,omitempty"`
+	ByClass map[string]int64 `json:"by_class"`
+	// LastError describes the latest failure by its class, one of
+	// lastErrorMessages: never the store's own text, which can name the
+	// database host, port, user and database (that is in the log).
+	LastError string `json:"last_error,omitempty"`
 }
 
 type pipelineFlush struct {
@@ -53,12 +56,32 @@ type pipelineFlush struct {
 	BatchSize  int       `json:"batch_size"`
 }
 
-// maxLastErrorLen keeps one driver error message from dominating the
-// response; the full text is in the logs.
-const maxLastErrorLen = 512
+// lastErrorMessages are the stable last_error texts, one per failure class.
+// A driver's error text is not shown to any client: it can carry connection
+// details (host:port, user, database), and the log has it in full.
+var lastErrorMessages = map[string]string{
+	trace.FailureTimeout:    "timeout: the store did not answer in time; the gateway's log has the details",
+	trace.FailureConnection: "connection: the store could not be reached; the gateway's log has the details",
+	trace.FailureConstraint: "constraint: the store refused the rows; the gateway's log has the details",
+	trace.FailureOther:      "other: the store failed; the gateway's log has the details",
+}
 
-// TracePipeline serves GET /api/diagnostics/trace-pipeline (analytics:read)
-// from the trace writer's in-memory counters, so it is as cheap as health.
+// lastErrorMessage is the text shown for the latest failure of class, ""
+// when nothing failed yet.
+func lastErrorMessage(s trace.Stats) string {
+	if s.LastErrorClass == "" && s.LastError == "" {
+		return ""
+	}
+	if m, ok := lastErrorMessages[s.LastErrorClass]; ok {
+		return m
+	}
+	return lastErrorMessages[trace.FailureOther]
+}
+
+// TracePipeline serves GET /api/diagnostics/trace-pipeline
+// (installation:read: the pipeline is the whole gateway's, every tenant's
+// traffic counted together) from the trace writer's in-memory counters, so
+// it is as cheap as health.
 func (a *API) TracePipeline(w http.ResponseWriter, _ *http.Request) {
 	WriteJSON(w, http.StatusOK, newTracePipelineResponse(a.d.QueueStats()))
 }
@@ -85,7 +108,7 @@ func newTracePipelineResponse(s trace.Stats) tracePipelineResponse {
 	if s.Capacity > 0 {
 		resp.Queue.Utilization = float64(s.Depth) / float64(s.Capacity)
 	}
-	resp.WriteFailures.LastError = truncateUTF8(s.LastError, maxLastErrorLen)
+	resp.WriteFailures.LastError = lastErrorMessage(s)
 	if !s.LastFlushAt.IsZero() {
 		resp.LastFlush = &pipelineFlush{
 			At:         s.LastFlushAt.UTC(),

@@ -13,8 +13,19 @@ import (
 
 type spec struct {
 	Paths map[string]map[string]struct {
-		Responses map[string]any `yaml:"responses"`
+		Responses  map[string]any `yaml:"responses"`
+		Parameters []specParam    `yaml:"parameters"`
 	} `yaml:"paths"`
+	Components struct {
+		Parameters map[string]specParam `yaml:"parameters"`
+	} `yaml:"components"`
+}
+
+// specParam is a parameter of an operation, or a reference to one.
+type specParam struct {
+	Ref  string `yaml:"$ref"`
+	Name string `yaml:"name"`
+	In   string `yaml:"in"`
 }
 
 func loadSpec(t *testing.T) spec {
@@ -51,10 +62,44 @@ func TestSpecDocumentsExactlyTheRouteTable(t *testing.T) {
 	}
 }
 
+// The spec documents exactly the query parameters each route takes: the
+// route table's Query is what the server enforces (anything else is a 400),
+// so a parameter documented but refused, or taken but undocumented, fails
+// here.
+func TestSpecQueryParametersAreTheRouteTables(t *testing.T) {
+	s := loadSpec(t)
+	for _, r := range New(Deps{}).Routes() {
+		op, ok := s.Paths[r.Pattern][strings.ToLower(r.Method)]
+		if !ok {
+			continue // TestSpecDocumentsExactlyTheRouteTable reports it
+		}
+		var documented []string
+		for _, p := range op.Parameters {
+			if p.Ref != "" {
+				p = s.Components.Parameters[strings.TrimPrefix(p.Ref, "#/components/parameters/")]
+			}
+			if p.In == "query" {
+				documented = append(documented, p.Name)
+			}
+		}
+		slices.Sort(documented)
+		taken := slices.Sorted(slices.Values(r.Query))
+		if !slices.Equal(documented, taken) {
+			t.Errorf("%s %s: the spec documents query parameters %v, the route takes %v", r.Method, r.Pattern, documented, taken)
+		}
+		if _, ok := op.Responses["400"]; !ok {
+			t.Errorf("%s %s: no 400 documented, which an unknown query parameter gets", r.Method, r.Pattern)
+		}
+	}
+}
+
 // Every stable error message the code can answer with is in the spec.
 func TestSpecListsEveryErrorMessage(t *testing.T) {
 	text := string(openapi.Spec)
-	messages := []string{MsgTraceNotFound, MsgInternal}
+	messages := []string{MsgTraceNotFound, MsgInternal, UnknownQueryParameter("workspace")}
+	for _, m := range lastErrorMessages {
+		messages = append(messages, m)
+	}
 	for _, query := range []string{
 		"limit=0", "status=1", "from=x", "from=2026-02-01&to=2026-01-01", "api_key_hash=x", "cursor=!",
 	} {

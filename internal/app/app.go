@@ -129,7 +129,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	a.routes = append(apiHandlers.Routes(), proxyRoutes(px, upstreams)...)
 	if p := cfg.Observability.Prometheus; p.Enabled {
 		if p.Listen == "" {
-			a.routes = append(a.routes, api.Route{Method: http.MethodGet, Pattern: p.Path, Resource: "analytics", Action: "read", Handler: a.tel.MetricsHandler().ServeHTTP})
+			// installation:read: the metrics count every tenant's traffic.
+			a.routes = append(a.routes, api.Route{Method: http.MethodGet, Pattern: p.Path, Resource: "installation", Action: "read", Handler: a.tel.MetricsHandler().ServeHTTP})
 		} else if a.metrics, err = a.tel.StartMetricsServer(p.Listen); err != nil {
 			a.Close(ctx)
 			return nil, fmt.Errorf("observability.prometheus.listen: %w", err)

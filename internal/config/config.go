@@ -100,7 +100,7 @@ type StaticKey struct {
 	Token       string   `yaml:"token"`
 	OrgID       string   `yaml:"org_id"`
 	WorkspaceID string   `yaml:"workspace_id"`
-	Role        string   `yaml:"role"` // owner, admin, developer, member, viewer
+	Role        string   `yaml:"role"` // owner, admin, developer, member, viewer; operator for installation access
 	Permissions []string `yaml:"permissions"`
 }
 

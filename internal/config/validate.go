@@ -32,8 +32,8 @@ var reservedPaths = []string{"/api", "/console", "/metrics"}
 // model; config checks them so that a typo fails at startup, not at the
 // first denied request.
 var (
-	validRoles       = []string{"owner", "admin", "developer", "member", "viewer"}
-	validPermissions = []string{"proxy:write", "analytics:read", "keys:manage", "workspaces:manage", "audit:read"}
+	validRoles       = []string{"owner", "admin", "developer", "member", "viewer", "operator"}
+	validPermissions = []string{"proxy:write", "analytics:read", "keys:manage", "workspaces:manage", "audit:read", "installation:read"}
 	validLogLevels   = []string{"debug", "info", "warn", "error"}
 	validLogFormats  = []string{"json", "text"}
 )

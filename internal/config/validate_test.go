@@ -95,12 +95,12 @@ func TestValidateRules(t *testing.T) {
 			k := validKey("a")
 			k.Role = "root"
 			c.Auth.Keys = []StaticKey{k}
-		}, `auth.keys[0].role: must be one of "owner", "admin", "developer", "member", "viewer", got "root"`},
+		}, `auth.keys[0].role: must be one of "owner", "admin", "developer", "member", "viewer", "operator", got "root"`},
 		{"key permission", func(c *Config) {
 			k := validKey("a")
 			k.Permissions = []string{"proxy:write", "proxy:read"}
 			c.Auth.Keys = []StaticKey{k}
-		}, `auth.keys[0].permissions[1]: must be one of "proxy:write", "analytics:read", "keys:manage", "workspaces:manage", "audit:read", got "proxy:read"`},
+		}, `auth.keys[0].permissions[1]: must be one of "proxy:write", "analytics:read", "keys:manage", "workspaces:manage", "audit:read", "installation:read", got "proxy:read"`},
 		{"duplicate key id", func(c *Config) {
 			b := validKey("a")
 			b.Token = "other"
@@ -215,7 +215,7 @@ func TestValidateReportsAllErrorsInStableOrder(t *testing.T) {
 		"auth.keys[0].token: required",
 		"auth.keys[0].org_id: required",
 		"auth.keys[0].workspace_id: required",
-		`auth.keys[0].role: must be one of "owner", "admin", "developer", "member", "viewer", got ""`,
+		`auth.keys[0].role: must be one of "owner", "admin", "developer", "member", "viewer", "operator", got ""`,
 		`auth.keys[1].id: duplicates auth.keys[0].id "k"`,
 		`pii.mode: must be one of "off", "redact_storage", "block", got "loud"`,
 		"retention.bodies_days: must not exceed retention.traces_days (30)",

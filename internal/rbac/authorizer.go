@@ -245,6 +245,11 @@ func (a *Authorizer) ReplaceAll(subjects []Subject) error {
 // extra permissions apply too. Unknown keys, permissions or organizations,
 // malformed ids and internal errors all give false.
 //
+// An installation permission (PermInstallationRead) is about the gateway
+// itself, not a tenant: Allow ignores orgID and workspaceID for it and
+// answers whether the key holds it installation-wide (an operator, or a key
+// given it as an extra permission).
+//
 // Allow does not know which workspaces exist: an owner is allowed in any
 // well-formed workspace id of its organization, so handlers must still
 // reject workspaces that are not there.
@@ -253,6 +258,31 @@ func (a *Authorizer) Allow(keyID, orgID, workspaceID, resource, action string) b
 	if !ok {
 		return false
 	}
+	if perm.installation() {
+		return a.decide(keyID, decisionKey{perm: perm, scope: scopeInstallation}, installationDomain, installationDomain, resource, action)
+	}
+	return a.decide(keyID, decisionKey{orgID: orgID, workspaceID: workspaceID, perm: perm},
+		"", "", resource, action)
+}
+
+// AllowOrgWide reports whether keyID may perform resource:action in every
+// workspace of organization orgID, present and future: what an
+// organization-wide role (an owner) holds. Extra permissions never count,
+// as they hold in one workspace only. The API reads an org-wide key's data
+// across its organization only when this is true.
+func (a *Authorizer) AllowOrgWide(keyID, orgID, resource, action string) bool {
+	perm, ok := lookupPermission(resource, action)
+	if !ok || perm.installation() {
+		return false
+	}
+	d := orgDomain(orgID)
+	return a.decide(keyID, decisionKey{orgID: orgID, perm: perm, scope: scopeOrg}, d, d, resource, action)
+}
+
+// decide answers one question from the key's decision cache, or from Casbin
+// with the request domains dom and orgdom. Empty domains mean the workspace
+// question of req, whose ids are validated first.
+func (a *Authorizer) decide(keyID string, req decisionKey, dom, orgdom, resource, action string) bool {
 	p := a.current.Load()
 	ks := p.keys[keyID]
 	if ks == nil {
@@ -260,17 +290,23 @@ func (a *Authorizer) Allow(keyID, orgID, workspaceID, resource, action string) b
 		// enforcer has no assignment for it either.
 		return false
 	}
-
-	req := decisionKey{orgID: orgID, workspaceID: workspaceID, perm: perm}
 	if allowed, hit := ks.decisions.get(req); hit {
 		return allowed // only validated ids are ever cached
 	}
 	// Checked after the cache to keep hits cheap, but before Casbin or the
 	// cache ever see the ids.
-	if !validIDs(orgID, workspaceID) {
-		return false
+	switch req.scope {
+	case scopeWorkspace:
+		if !validIDs(req.orgID, req.workspaceID) {
+			return false
+		}
+		dom, orgdom = workspaceDomain(req.orgID, req.workspaceID), orgDomain(req.orgID)
+	case scopeOrg:
+		if !validIDs(req.orgID) {
+			return false
+		}
 	}
-	allowed, err := p.enforcer.Enforce(keyName(keyID), workspaceDomain(orgID, workspaceID), orgDomain(orgID), resource, action)
+	allowed, err := p.enforcer.Enforce(keyName(keyID), dom, orgdom, resource, action)
 	if err != nil {
 		return false // not cached: let the next request try again
 	}

@@ -514,3 +514,92 @@ func TestConcurrentDecisionsDuringChanges(t *testing.T) {
 func sub(role, org, ws string, perms ...string) rbac.Subject {
 	return rbac.Subject{KeyID: "k", OrgID: org, WorkspaceID: ws, Role: role, Permissions: perms}
 }
+
+// TestInstallationPermissionIsNoTenantsAndNoTenantRoleHoldsIt: installation
+// access (the gateway's own diagnostics and metrics) is held by an operator
+// or a key given it as an extra, wherever the question names, and by no
+// tenant role, an owner's included; an operator reads no tenant data.
+func TestInstallationPermissionIsNoTenantsAndNoTenantRoleHoldsIt(t *testing.T) {
+	subjects := []rbac.Subject{
+		{KeyID: "op", OrgID: "ops", WorkspaceID: "ops", Role: rbac.RoleOperator},
+		{KeyID: "admin-op", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleAdmin, Permissions: []string{rbac.PermInstallationRead}},
+		{KeyID: "op-reader", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleOperator, Permissions: []string{rbac.PermAnalyticsRead}},
+	}
+	for _, role := range []string{rbac.RoleOwner, rbac.RoleAdmin, rbac.RoleDeveloper, rbac.RoleMember, rbac.RoleViewer} {
+		subjects = append(subjects, rbac.Subject{KeyID: role, OrgID: "acme", WorkspaceID: "prod", Role: role})
+	}
+	a := newAuthorizer(t, subjects...)
+	for _, where := range [][2]string{{"acme", "prod"}, {"ops", "ops"}, {"globex", "main"}, {"", ""}, {"*", "*"}} {
+		for _, key := range []string{"op", "admin-op", "op-reader"} {
+			if !allow(a, key, where[0], where[1], rbac.PermInstallationRead) {
+				t.Errorf("%s, asked in %q/%q: installation:read denied", key, where[0], where[1])
+			}
+		}
+		for _, role := range []string{rbac.RoleOwner, rbac.RoleAdmin, rbac.RoleDeveloper, rbac.RoleMember, rbac.RoleViewer} {
+			if allow(a, role, where[0], where[1], rbac.PermInstallationRead) {
+				t.Errorf("%s, asked in %q/%q: installation:read allowed", role, where[0], where[1])
+			}
+		}
+	}
+	for _, p := range allPermissions {
+		for _, ws := range []string{"ops", "prod"} {
+			if allow(a, "op", "ops", ws, p) || allow(a, "op", "acme", ws, p) {
+				t.Errorf("operator holds tenant permission %s", p)
+			}
+		}
+		res, act, _ := strings.Cut(p, ":")
+		if a.AllowOrgWide("op", "ops", res, act) {
+			t.Errorf("operator holds %s organization-wide", p)
+		}
+	}
+	// Extra permissions still hold in the operator key's own workspace.
+	if !allow(a, "op-reader", "acme", "prod", rbac.PermAnalyticsRead) || allow(a, "op-reader", "acme", "staging", rbac.PermAnalyticsRead) {
+		t.Error("an operator's extra analytics:read does not hold exactly in its own workspace")
+	}
+	// An extra installation:read adds nothing else.
+	if allow(a, "admin-op", "acme", "prod", rbac.PermWorkspacesManage) || !allow(a, "admin-op", "acme", "prod", rbac.PermKeysManage) {
+		t.Error("an extra installation:read changed the admin's tenant permissions")
+	}
+	if a.AllowOrgWide("op", "", "installation", "read") {
+		t.Error("AllowOrgWide answers for an installation permission")
+	}
+}
+
+// TestAllowOrgWideIsAnOrganizationWideRoleOnly: only a role held across the
+// organization answers yes; a workspace role or an extra permission, which
+// hold in one workspace, never do, and the org-wide answer is never served
+// for a workspace question (or the reverse) from the cache.
+func TestAllowOrgWideIsAnOrganizationWideRoleOnly(t *testing.T) {
+	a := newAuthorizer(t,
+		rbac.Subject{KeyID: "owner", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleOwner},
+		rbac.Subject{KeyID: "admin", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleAdmin, Permissions: []string{rbac.PermWorkspacesManage}},
+		rbac.Subject{KeyID: "viewer", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleViewer},
+	)
+	for _, p := range allPermissions {
+		res, act, _ := strings.Cut(p, ":")
+		for range 2 { // the second round answers from the cache
+			if !a.AllowOrgWide("owner", "acme", res, act) {
+				t.Errorf("owner: %s not held organization-wide", p)
+			}
+			for _, org := range []string{"globex", "", "*", "acme/ws:prod"} {
+				if a.AllowOrgWide("owner", org, res, act) {
+					t.Errorf("owner of acme: %s held across org %q", p, org)
+				}
+			}
+			for _, key := range []string{"admin", "viewer", "nobody"} {
+				if a.AllowOrgWide(key, "acme", res, act) {
+					t.Errorf("%s: %s held organization-wide", key, p)
+				}
+			}
+			// The empty and the wildcard workspace are not "every workspace".
+			for _, ws := range []string{"", "*"} {
+				if a.Allow("owner", "acme", ws, res, act) {
+					t.Errorf("owner: Allow(%q workspace, %s) = true", ws, p)
+				}
+			}
+		}
+	}
+	if a.AllowOrgWide("owner", "acme", "keys", "*") {
+		t.Error("unknown permission allowed")
+	}
+}

@@ -16,7 +16,19 @@ const maxDecisionsPerKey = 256
 type decisionKey struct {
 	orgID, workspaceID string
 	perm               permID
+	scope              scope
 }
+
+// scope is what a decision is about: one workspace, a whole organization or
+// the installation. It keeps the three kinds of answer apart in the cache
+// whatever the ids.
+type scope uint8
+
+const (
+	scopeWorkspace scope = iota
+	scopeOrg
+	scopeInstallation
+)
 
 // decisionCache holds one key's decisions. It is never invalidated in place:
 // a change to the key replaces the whole cache (see Authorizer.Upsert).

@@ -14,7 +14,11 @@ import (
 
 // casbinModel is RBAC with domains. A request names the workspace domain
 // ("org:<org>/ws:<workspace>") and the organization-wide domain
-// ("org:<org>/*"); g is looked up in both by exact string equality.
+// ("org:<org>/*"); g is looked up in both by exact string equality. A
+// question about the whole organization names the organization-wide domain
+// twice, and one about the installation names installationDomain twice:
+// installation permissions are assigned only there, tenant permissions
+// never, so neither kind can stand in for the other.
 //
 // Deliberately, no domain matching function is installed (util.KeyMatch or
 // otherwise), even though "org:<org>/*" looks like a pattern:
@@ -32,7 +36,7 @@ import (
 //
 // Roles and the per-permission pseudo-roles that carry a key's extra
 // permissions are defined once, in domain "*". Keeping extra permissions as g
-// assignments rather than per-key p rules keeps the p section at a constant 19
+// assignments rather than per-key p rules keeps the p section at a constant 21
 // rules, which Casbin scans on every uncached decision.
 const casbinModel = `
 [request_definition]
@@ -63,6 +67,11 @@ func keyName(keyID string) string   { return "key:" + keyID }
 func roleName(role string) string   { return "role:" + role }
 func permName(perm string) string   { return "perm:" + perm }
 func orgDomain(orgID string) string { return "org:" + orgID + "/*" }
+
+// installationDomain holds installation-wide assignments. It cannot be an
+// organization's or a workspace's domain: those all start with "org:".
+const installationDomain = "installation"
+
 func workspaceDomain(orgID, workspaceID string) string {
 	return "org:" + orgID + "/ws:" + workspaceID
 }
@@ -132,36 +141,52 @@ func sameAssignment(a, b Subject) bool {
 }
 
 // groupingRules turns a normalized subject into its g rules: the role at the
-// organization-wide domain for an owner and at the key's workspace otherwise,
-// plus one rule per extra permission, always at the key's own workspace.
+// organization-wide domain for an owner, at the installation domain for an
+// operator and at the key's workspace otherwise, plus one rule per extra
+// permission: an installation permission at the installation domain, where
+// it is asked about, and any other at the key's own workspace.
 func groupingRules(s Subject) [][]string {
 	def, _ := lookupRole(s.Role)
 	key := keyName(s.KeyID)
 	ws := workspaceDomain(s.OrgID, s.WorkspaceID)
 	roleDomain := ws
-	if def.orgWide {
+	switch {
+	case def.orgWide:
 		roleDomain = orgDomain(s.OrgID)
+	case def.installation:
+		roleDomain = installationDomain
 	}
 	rules := make([][]string, 0, 1+len(s.Permissions))
 	rules = append(rules, []string{key, roleName(s.Role), roleDomain})
 	for _, p := range s.Permissions {
-		rules = append(rules, []string{key, permName(p), ws})
+		domain := ws
+		if resource, action, _ := strings.Cut(p, ":"); isInstallation(resource, action) {
+			domain = installationDomain
+		}
+		rules = append(rules, []string{key, permName(p), domain})
 	}
 	return rules
+}
+
+// isInstallation reports whether resource:action is an installation
+// permission.
+func isInstallation(resource, action string) bool {
+	perm, ok := lookupPermission(resource, action)
+	return ok && perm.installation()
 }
 
 // policyRules is the p section: every role's permissions and one pseudo-role
 // per permission, all in domain "*".
 func policyRules() [][]string {
 	var rules [][]string
-	for _, role := range []string{RoleOwner, RoleAdmin, RoleDeveloper, RoleMember, RoleViewer} {
+	for _, role := range []string{RoleOwner, RoleAdmin, RoleDeveloper, RoleMember, RoleViewer, RoleOperator} {
 		def, _ := lookupRole(role)
 		for _, p := range def.perms {
 			resource, action, _ := strings.Cut(p, ":")
 			rules = append(rules, []string{roleName(role), "*", resource, action})
 		}
 	}
-	for _, p := range []string{PermProxyWrite, PermAnalyticsRead, PermKeysManage, PermWorkspacesManage, PermAuditRead} {
+	for _, p := range []string{PermProxyWrite, PermAnalyticsRead, PermKeysManage, PermWorkspacesManage, PermAuditRead, PermInstallationRead} {
 		resource, action, _ := strings.Cut(p, ":")
 		rules = append(rules, []string{permName(p), "*", resource, action})
 	}

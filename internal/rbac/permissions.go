@@ -2,15 +2,25 @@ package rbac
 
 import "strings"
 
-// The five permissions a gateway key can hold. A permission is
+// The permissions a gateway key can hold. A permission is
 // "resource:action"; Allow takes the two halves separately because the route
 // table names them separately.
+//
+// The first five are tenant permissions: they hold in a workspace (or, for
+// an organization-wide role, in every workspace of one organization).
+// PermInstallationRead is an installation permission: it is about the
+// gateway process itself (its trace pipeline, its metrics), which every
+// tenant shares, so it holds everywhere or nowhere and no organization's
+// role includes it.
 const (
 	PermProxyWrite       = "proxy:write"
 	PermAnalyticsRead    = "analytics:read"
 	PermKeysManage       = "keys:manage"
 	PermWorkspacesManage = "workspaces:manage"
 	PermAuditRead        = "audit:read"
+	// PermInstallationRead reads installation-wide diagnostics:
+	// /api/diagnostics/* and /metrics.
+	PermInstallationRead = "installation:read"
 )
 
 // The roles a gateway key can have, from the most to the least powerful.
@@ -25,14 +35,22 @@ const (
 	RoleMember = "member"
 	// RoleViewer only reads analytics in its workspace.
 	RoleViewer = "viewer"
+	// RoleOperator runs the installation: it reads the installation-wide
+	// diagnostics and metrics, and nothing of any tenant. It stands outside
+	// the tenant ranks: only an operator may mint, rotate or revoke an
+	// operator key (in practice the CLI or the config file grants it), and
+	// an operator mints no tenant key. Like every key it still lives in a
+	// workspace, where extra permissions given to it apply as usual.
+	RoleOperator = "operator"
 )
 
-// Roles lists every role from the most to the least powerful. It is for
-// documentation and UIs: editing it does not change the policy.
-var Roles = []string{RoleOwner, RoleAdmin, RoleDeveloper, RoleMember, RoleViewer}
+// Roles lists every role, the tenant roles from the most to the least
+// powerful, then the installation role. It is for documentation and UIs:
+// editing it does not change the policy.
+var Roles = []string{RoleOwner, RoleAdmin, RoleDeveloper, RoleMember, RoleViewer, RoleOperator}
 
 // Permissions lists every permission. Like Roles, it is informational.
-var Permissions = []string{PermProxyWrite, PermAnalyticsRead, PermKeysManage, PermWorkspacesManage, PermAuditRead}
+var Permissions = []string{PermProxyWrite, PermAnalyticsRead, PermKeysManage, PermWorkspacesManage, PermAuditRead, PermInstallationRead}
 
 // roleDef is the single definition of a role; the Casbin policy, RolePermissions
 // and CanGrant are all derived from it so they cannot drift apart.
@@ -41,7 +59,10 @@ type roleDef struct {
 	// orgWide roles hold their permissions in every workspace of their
 	// organization instead of only in the key's own workspace.
 	orgWide bool
-	perms   []string
+	// installation roles hold installation permissions only, and stand
+	// outside the tenant ranks (see CanGrant).
+	installation bool
+	perms        []string
 }
 
 // lookupRole is a switch rather than a package-level map so that no caller
@@ -58,6 +79,8 @@ func lookupRole(role string) (roleDef, bool) {
 		return roleDef{rank: 1, perms: []string{PermProxyWrite, PermAnalyticsRead}}, true
 	case RoleViewer:
 		return roleDef{rank: 0, perms: []string{PermAnalyticsRead}}, true
+	case RoleOperator:
+		return roleDef{installation: true, perms: []string{PermInstallationRead}}, true
 	}
 	return roleDef{}, false
 }
@@ -71,7 +94,12 @@ const (
 	permKeysManage
 	permWorkspacesManage
 	permAuditRead
+	permInstallationRead
 )
+
+// installation reports whether p holds installation-wide rather than in
+// a workspace.
+func (p permID) installation() bool { return p == permInstallationRead }
 
 // lookupPermission maps a resource and an action to a known permission.
 // Anything else, including empty strings, is unknown and therefore denied.
@@ -87,6 +115,8 @@ func lookupPermission(resource, action string) (permID, bool) {
 		return permWorkspacesManage, true
 	case resource == "audit" && action == "read":
 		return permAuditRead, true
+	case resource == "installation" && action == "read":
+		return permInstallationRead, true
 	}
 	return 0, false
 }
@@ -110,7 +140,8 @@ func ValidPermission(p string) bool {
 
 // RolePermissions returns the permissions role grants, or nil for an unknown
 // role. Where they apply differs by role: an owner holds them in every
-// workspace of its organization, every other role only in its own workspace.
+// workspace of its organization, an operator installation-wide, every other
+// role only in its own workspace.
 func RolePermissions(role string) []string {
 	def, ok := lookupRole(role)
 	if !ok {
@@ -123,6 +154,9 @@ func RolePermissions(role string) []string {
 // targetRole: only roles of the same or a lower rank (owner > admin >
 // developer = member > viewer). Developer and member share a rank and grant
 // the same permissions, so each may mint the other without gaining anything.
+// The operator role has no rank: only an operator may act on an operator
+// key (no tenant role may hand out installation access), and an operator
+// may act on no tenant key (it holds no tenant role to pass on).
 //
 // Rank is necessary, not sufficient: the caller also needs keys:manage in the
 // target workspace (ask Allow), which viewers, developers and members lack
@@ -136,6 +170,9 @@ func CanGrant(callerRole, targetRole string) bool {
 	target, ok := lookupRole(targetRole)
 	if !ok {
 		return false
+	}
+	if caller.installation || target.installation {
+		return caller.installation && target.installation
 	}
 	return caller.rank >= target.rank
 }

@@ -15,16 +15,19 @@ var wantRolePermissions = map[string][]string{
 	rbac.RoleDeveloper: {rbac.PermProxyWrite, rbac.PermAnalyticsRead},
 	rbac.RoleMember:    {rbac.PermProxyWrite, rbac.PermAnalyticsRead},
 	rbac.RoleViewer:    {rbac.PermAnalyticsRead},
+	rbac.RoleOperator:  {rbac.PermInstallationRead},
 }
 
+// allPermissions are the tenant permissions, which hold in a workspace;
+// installation:read, the one installation permission, is tested apart.
 var allPermissions = []string{"proxy:write", "analytics:read", "keys:manage", "workspaces:manage", "audit:read"}
 
 func TestRolesAndPermissionsAreTheSpecifiedOnes(t *testing.T) {
-	if want := []string{"owner", "admin", "developer", "member", "viewer"}; !slices.Equal(rbac.Roles, want) {
+	if want := []string{"owner", "admin", "developer", "member", "viewer", "operator"}; !slices.Equal(rbac.Roles, want) {
 		t.Errorf("Roles = %v, want %v", rbac.Roles, want)
 	}
-	if !slices.Equal(rbac.Permissions, allPermissions) {
-		t.Errorf("Permissions = %v, want %v", rbac.Permissions, allPermissions)
+	if want := append(slices.Clone(allPermissions), "installation:read"); !slices.Equal(rbac.Permissions, want) {
+		t.Errorf("Permissions = %v, want %v", rbac.Permissions, want)
 	}
 	for role, want := range wantRolePermissions {
 		got := rbac.RolePermissions(role)
@@ -59,13 +62,13 @@ func TestValidRole(t *testing.T) {
 }
 
 func TestValidPermission(t *testing.T) {
-	for _, p := range allPermissions {
+	for _, p := range append(slices.Clone(allPermissions), "installation:read") {
 		if !rbac.ValidPermission(p) {
 			t.Errorf("ValidPermission(%q) = false", p)
 		}
 	}
 	for _, p := range []string{"", ":", "*", "*:*", "keys:*", "*:manage", "keys", "manage", "Keys:Manage",
-		"keys:manage ", "keys::manage", "keys:manage:x", "proxy:read", "analytics:write"} {
+		"keys:manage ", "keys::manage", "keys:manage:x", "proxy:read", "analytics:write", "installation:*", "installation:write"} {
 		if rbac.ValidPermission(p) {
 			t.Errorf("ValidPermission(%q) = true", p)
 		}
@@ -74,8 +77,10 @@ func TestValidPermission(t *testing.T) {
 
 func TestCanGrant(t *testing.T) {
 	// want[caller] lists the roles caller may mint; developer and member share
-	// a rank, so each may mint the other.
+	// a rank, so each may mint the other. The operator stands outside the
+	// ranks: only an operator mints an operator, and nothing else.
 	want := map[string][]string{
+		"operator":  {"operator"},
 		"owner":     {"owner", "admin", "developer", "member", "viewer"},
 		"admin":     {"admin", "developer", "member", "viewer"},
 		"developer": {"developer", "member", "viewer"},
@@ -114,6 +119,10 @@ func TestCanGrantPermissions(t *testing.T) {
 		{"invalid caller extra is ignored", rbac.RoleViewer, []string{"keys:*"}, []string{"keys:manage"}, false},
 		{"invalid request", rbac.RoleOwner, nil, []string{"keys:*"}, false},
 		{"unknown caller role", "root", allPermissions, []string{"analytics:read"}, false},
+		{"no tenant role grants installation access", rbac.RoleOwner, nil, []string{"installation:read"}, false},
+		{"an operator passes it on", rbac.RoleOperator, nil, []string{"installation:read"}, true},
+		{"an operator holds no tenant permission", rbac.RoleOperator, nil, []string{"analytics:read"}, false},
+		{"an extra installation:read is passed on", rbac.RoleAdmin, []string{"installation:read"}, []string{"installation:read", "audit:read"}, true},
 	}
 	for _, c := range cases {
 		if got := rbac.CanGrantPermissions(c.role, c.extras, c.requested); got != c.want {

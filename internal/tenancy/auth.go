@@ -88,10 +88,11 @@ func IdentityFrom(ctx context.Context) (*Identity, bool) {
 	return ra.id, true
 }
 
-// Tenant is the read scope of r: the caller's workspace, or for a caller
-// allowed there (an owner, within its organization) the workspace named by
-// the workspace_id query parameter. With auth disabled the scope is
-// everything, narrowed by workspace_id when given.
+// Tenant is the read scope of r: the workspace named by the workspace_id
+// query parameter (for a caller allowed there: an owner, within its
+// organization), else for an organization-wide role (an owner) its whole
+// organization, else the caller's own workspace. With auth disabled the
+// scope is everything, narrowed by workspace_id when given.
 func (a *Authenticator) Tenant(r *http.Request) store.Tenant {
 	if ra, _ := r.Context().Value(authKey{}).(*requestAuth); ra != nil {
 		return ra.scope
@@ -134,13 +135,8 @@ func (a *Authenticator) Guard(p Policy, next http.Handler) http.Handler {
 			a.deny(w, r, id, http.StatusUnauthorized, MsgUnauthorized, reason)
 			return
 		}
-		scope := store.Tenant{OrgID: id.OrgID, WorkspaceID: id.WorkspaceID}
-		if !p.Proxy {
-			if ws := r.URL.Query().Get("workspace_id"); ws != "" {
-				scope.WorkspaceID = ws
-			}
-		}
-		if !a.o.Authorizer.Allow(id.KeyID, scope.OrgID, scope.WorkspaceID, p.Resource, p.Action) {
+		scope, allowed := a.scope(r, p, id)
+		if !allowed {
 			a.deny(w, r, id, http.StatusForbidden, MsgForbidden, "missing permission "+p.Resource+":"+p.Action+" in workspace "+scope.WorkspaceID)
 			return
 		}
@@ -162,6 +158,27 @@ func (a *Authenticator) Guard(p Policy, next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), authKey{}, &requestAuth{id: id, scope: scope})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// scope settles the read scope of an authenticated request and whether id
+// may use the route there. Provider routes act in the key's own workspace
+// (their query belongs to the provider). Elsewhere workspace_id names the
+// workspace, which the key needs the permission in; without it, a key that
+// holds the permission across its organization (an owner) reads the whole
+// organization, and any other key its own workspace. The organization is
+// always the key's own, so a workspace id of another organization matches
+// nothing of it.
+func (a *Authenticator) scope(r *http.Request, p Policy, id *Identity) (store.Tenant, bool) {
+	scope := store.Tenant{OrgID: id.OrgID, WorkspaceID: id.WorkspaceID}
+	if !p.Proxy {
+		if ws := r.URL.Query().Get("workspace_id"); ws != "" {
+			scope.WorkspaceID = ws
+		} else if a.o.Authorizer.AllowOrgWide(id.KeyID, id.OrgID, p.Resource, p.Action) {
+			scope.WorkspaceID = ""
+			return scope, true
+		}
+	}
+	return scope, a.o.Authorizer.Allow(id.KeyID, scope.OrgID, scope.WorkspaceID, p.Resource, p.Action)
 }
 
 // DenyUnmapped answers every request with 403: the handler for a route that

@@ -27,8 +27,8 @@ const (
 	MsgOrgCreateViaCLI   = "organizations are created with the CLI (ongoingai keys create --org ORG --workspace WS --role owner): " +
 		"a gateway key acts only inside its own organization"
 	MsgOwnerOnly           = "changing an organization needs an owner key"
-	MsgRoleRequired        = "role is required: one of owner, admin, developer, member, viewer"
-	MsgUnknownRole         = "role must be one of owner, admin, developer, member, viewer"
+	MsgRoleRequired        = "role is required: one of owner, admin, developer, member, viewer, operator"
+	MsgUnknownRole         = "role must be one of owner, admin, developer, member, viewer, operator"
 	MsgExpiryInPast        = "expires_at must be in the future"
 	MsgNameRequired        = "name is required"
 	MsgWorkspaceExists     = "workspace already exists"

@@ -94,8 +94,8 @@ func TestWriterCountsFailuresByClass(t *testing.T) {
 	if fmt.Sprint(s.WriteFailuresByClass) != fmt.Sprint(want) {
 		t.Errorf("by class = %v, want %v", s.WriteFailuresByClass, want)
 	}
-	if s.WriteFailures != 5 || s.Written != 1 || s.LastError != "plain" {
-		t.Errorf("stats = %+v, want 5 failures, 1 written, last error %q", s, "plain")
+	if s.WriteFailures != 5 || s.Written != 1 || s.LastError != "plain" || s.LastErrorClass != FailureOther {
+		t.Errorf("stats = %+v, want 5 failures, 1 written, last error %q of class other", s, "plain")
 	}
 }
 

@@ -53,6 +53,12 @@ type Stats struct {
 	LastFlushAt          time.Time        `json:"last_flush_at"`
 	LastFlushDuration    float64          `json:"last_flush_duration_ms"`
 	LastBatchSize        int              `json:"last_batch_size"`
+
+	// LastErrorClass is the class (one of FailureClasses) of LastError, ""
+	// before the first failure. LastError is the store's own text, for the
+	// log and the operator's console only: a driver's error can name the
+	// database host, user and database, so API clients are shown the class.
+	LastErrorClass string `json:"last_error_class,omitempty"`
 }
 
 // Writer is the asynchronous trace pipeline: Enqueue never blocks; a single
@@ -71,6 +77,7 @@ type Writer struct {
 
 	mu          sync.Mutex // guards the fields below
 	lastErr     string
+	lastClass   string
 	lastFlushAt time.Time
 	lastFlushMS float64
 	lastBatch   int
@@ -173,6 +180,7 @@ func (w *Writer) Stats() Stats {
 		LastFlushAt:          w.lastFlushAt,
 		LastFlushDuration:    w.lastFlushMS,
 		LastBatchSize:        w.lastBatch,
+		LastErrorClass:       w.lastClass,
 	}
 }
 
@@ -242,7 +250,7 @@ func (w *Writer) flush(batch []Record) []Record {
 		w.failuresByClass[classIndex(class)].Add(1)
 		w.failures.Add(1)
 		w.mu.Lock()
-		w.lastErr = err.Error()
+		w.lastErr, w.lastClass = err.Error(), class
 		w.mu.Unlock()
 		if class != FailureConstraint {
 			refusals = 0
