@@ -25,6 +25,7 @@ import (
 	"github.com/ongoingai/gateway/internal/store/postgres"
 	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/telemetry"
+	"github.com/ongoingai/gateway/internal/tenancy"
 	"github.com/ongoingai/gateway/internal/trace"
 	"github.com/ongoingai/gateway/internal/version"
 )
@@ -106,11 +107,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			MaxIdleConnsPerHost:   cfg.Proxy.MaxIdleConnsPerHost,
 		}),
 		MaxRequestBodyBytes: cfg.Proxy.MaxRequestBodyBytes,
+		ReadBodyTimeout:     cfg.Server.ReadBodyTimeout,
 		InjectStreamUsage:   cfg.ProxyInjectStreamUsage(),
 		CaptureHeaderNames:  cfg.Tracing.CaptureHeaders,
 		CaptureBodies:       cfg.Tracing.CaptureBodies,
 		BodyMaxSize:         cfg.Tracing.BodyMaxSize,
 		GatewayKeyHeader:    http.CanonicalHeaderKey(cfg.Auth.Header),
+		GatewayTokenPrefix:  tenancy.TokenPrefix,
 		Prices:              prices,
 		Traces:              writer,
 		Identity:            identity,

@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ongoingai/gateway/internal/api"
+	"github.com/ongoingai/gateway/internal/pathguard"
 	"github.com/ongoingai/gateway/internal/proxy"
 	"github.com/ongoingai/gateway/internal/rbac"
 	"github.com/ongoingai/gateway/internal/tenancy"
@@ -15,8 +16,13 @@ import (
 // own (resource, action) calls for (see guarded), and answers JSON 404 and
 // 405 for the rest. Middleware that must see every request (telemetry)
 // goes in front with r.Use.
+//
+// Paths with dot segments or encoded slashes are refused before routing
+// (pathguard), on every route: a provider route would otherwise carry
+// them to the upstream, outside its base path.
 func newRouter(routes []api.Route, auth *tenancy.Authenticator) http.Handler {
 	r := chi.NewRouter()
+	r.Use(pathguard.Middleware)
 	r.NotFound(api.NotFound)
 	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
 		api.WriteError(w, http.StatusMethodNotAllowed, "method not allowed")

@@ -27,6 +27,11 @@ type Server struct {
 	Port int    `yaml:"port"` // default 8080
 	// ShutdownTimeout bounds the graceful drain of in-flight requests.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // default 30s
+	// ReadBodyTimeout bounds the time to receive a provider request's
+	// body, from the end of its headers; a body not complete by then is
+	// answered 408. Without it a client announcing a large body and
+	// trickling it holds a connection and a goroutine for ever.
+	ReadBodyTimeout time.Duration `yaml:"read_body_timeout"` // default 60s
 }
 
 // Storage picks the store.

@@ -59,6 +59,7 @@ func Default() Config {
 			Host:            "0.0.0.0",
 			Port:            8080,
 			ShutdownTimeout: 30 * time.Second,
+			ReadBodyTimeout: 60 * time.Second,
 		},
 		Storage: Storage{
 			Driver: DriverSQLite,

@@ -37,6 +37,7 @@ func TestDefaults(t *testing.T) {
 		{"server.host", c.Server.Host, "0.0.0.0"},
 		{"server.port", c.Server.Port, 8080},
 		{"server.shutdown_timeout", c.Server.ShutdownTimeout, 30 * time.Second},
+		{"server.read_body_timeout", c.Server.ReadBodyTimeout, 60 * time.Second},
 		{"storage.driver", c.Storage.Driver, "sqlite"},
 		{"storage.path", c.Storage.Path, "./data/ongoingai.db"},
 		{"providers.openai", c.Providers["openai"], Provider{"https://api.openai.com", "/openai", "openai"}},
@@ -124,6 +125,7 @@ func TestLoadFileOverridesOnlyWhatItSets(t *testing.T) {
 server:
   port: 9090
   shutdown_timeout: 5s
+  read_body_timeout: 15s
 proxy:
   inject_stream_usage: false
 tracing:
@@ -142,6 +144,7 @@ debug:
 	want := Default()
 	want.Server.Port = 9090
 	want.Server.ShutdownTimeout = 5 * time.Second
+	want.Server.ReadBodyTimeout = 15 * time.Second
 	no := false
 	want.Proxy.InjectStreamUsage = &no
 	want.Tracing.CaptureBodies = true

@@ -36,6 +36,9 @@ var (
 	validPermissions = []string{"proxy:write", "analytics:read", "keys:manage", "workspaces:manage", "audit:read", "installation:read"}
 	validLogLevels   = []string{"debug", "info", "warn", "error"}
 	validLogFormats  = []string{"json", "text"}
+	// providerCredentialHeaders carry provider API keys; auth.header may
+	// not be one of them.
+	providerCredentialHeaders = []string{"Authorization", "x-api-key", "api-key", "x-goog-api-key", "Proxy-Authorization"}
 )
 
 // Validate checks every rule and returns all failures at once, joined with
@@ -96,6 +99,7 @@ func (c Config) validateServer(v *validator) {
 		v.add("server.port", "must be between 1 and 65535")
 	}
 	v.positiveDuration("server.shutdown_timeout", c.Server.ShutdownTimeout)
+	v.positiveDuration("server.read_body_timeout", c.Server.ReadBodyTimeout)
 }
 
 func (c Config) validateStorage(v *validator) {
@@ -325,6 +329,11 @@ func (c Config) validatePricing(v *validator) {
 func (c Config) validateAuth(v *validator) {
 	if !validHeaderName(c.Auth.Header) {
 		v.add("auth.header", "must be a valid HTTP header name")
+	} else if slices.ContainsFunc(providerCredentialHeaders, func(h string) bool { return strings.EqualFold(h, c.Auth.Header) }) {
+		// The proxy forwards these to the provider and the guard reads the
+		// provider credential from them: a gateway key there would be sent
+		// upstream, so every proxied call would be refused (401).
+		v.add("auth.header", "must not be a provider credential header (%s): the gateway key needs a header of its own", quoteList(providerCredentialHeaders))
 	}
 	idAt := map[string]int{}
 	tokenAt := map[string]int{}

@@ -27,6 +27,7 @@ func TestValidateRules(t *testing.T) {
 		{"port too high", func(c *Config) { c.Server.Port = 65536 }, "server.port: must be between 1 and 65535"},
 		{"host with port", func(c *Config) { c.Server.Host = "0.0.0.0:8080" }, "server.host: must be a host name or IP address without a port"},
 		{"shutdown timeout", func(c *Config) { c.Server.ShutdownTimeout = 0 }, "server.shutdown_timeout: must be a positive duration"},
+		{"read body timeout", func(c *Config) { c.Server.ReadBodyTimeout = 0 }, "server.read_body_timeout: must be a positive duration"},
 		{"driver", func(c *Config) { c.Storage.Driver = "mysql" }, `storage.driver: must be "sqlite" or "postgres"`},
 		{"sqlite path", func(c *Config) { c.Storage.Path = "" }, `storage.path: required when storage.driver is "sqlite"`},
 		{"postgres dsn", func(c *Config) { c.Storage.Driver = "postgres" }, `storage.dsn: required when storage.driver is "postgres"`},
@@ -91,6 +92,11 @@ func TestValidateRules(t *testing.T) {
 		{"NaN price", func(c *Config) { c.Pricing.Overrides = map[string]ModelPrice{"m": {Input: math.NaN()}} },
 			"pricing.overrides.m.input: must be a finite number not below 0"},
 		{"auth header", func(c *Config) { c.Auth.Header = "X Key" }, "auth.header: must be a valid HTTP header name"},
+		// The provider credential travels in these: a gateway key header
+		// among them validated and then made every proxied call 401.
+		{"auth header Authorization", func(c *Config) { c.Auth.Header = "Authorization" }, authHeaderRule},
+		{"auth header x-api-key", func(c *Config) { c.Auth.Header = "x-api-key" }, authHeaderRule},
+		{"auth header API-KEY", func(c *Config) { c.Auth.Header = "API-KEY" }, authHeaderRule},
 		{"key role", func(c *Config) {
 			k := validKey("a")
 			k.Role = "root"
@@ -157,6 +163,9 @@ func TestValidateRules(t *testing.T) {
 	}
 }
 
+const authHeaderRule = `auth.header: must not be a provider credential header ("Authorization", "x-api-key", "api-key", ` +
+	`"x-goog-api-key", "Proxy-Authorization"): the gateway key needs a header of its own`
+
 // setProvider edits a provider in place; map values are not addressable.
 func setProvider(c *Config, name string, edit func(p *Provider)) {
 	p := c.Providers[name]
@@ -171,7 +180,7 @@ func TestValidateAcceptsGoodValues(t *testing.T) {
 	c.Providers["groq"] = Provider{"https://api.groq.com/openai", "/groq", "openai"}
 	c.Providers["openai-eu"] = Provider{"https://eu.api.openai.com", "/openaix", "openai"}
 	c.Providers["claude_proxy"] = Provider{"http://10.0.0.1:8000/base", "/v2/claude", "anthropic"}
-	c.Auth = Auth{Enabled: true, Header: "Authorization", Keys: []StaticKey{validKey("a"), validKey("b")}}
+	c.Auth = Auth{Enabled: true, Header: "X-Team-Gateway-Key", Keys: []StaticKey{validKey("a"), validKey("b")}}
 	c.Auth.Keys[1].Role = "owner"
 	c.Auth.Keys[1].Permissions = []string{"proxy:write", "analytics:read", "keys:manage", "workspaces:manage", "audit:read"}
 	c.PII.Mode = "redact_storage"

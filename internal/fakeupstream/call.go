@@ -269,8 +269,14 @@ func (c *call) alive() bool {
 }
 
 // hang holds the response open until the client leaves, which is the point
-// of X-Fake-Hang-After: the gateway must notice and cancel.
+// of X-Fake-Hang-After: the gateway must notice and cancel. With
+// X-Fake-Reset-After it drops the connection at once instead.
 func (c *call) hang() {
+	if c.ctl.reset {
+		// What was written so far has been flushed; the server closes the
+		// connection without ending the body.
+		panic(http.ErrAbortHandler)
+	}
 	select {
 	case <-c.ctx.Done():
 	case <-c.s.closed:

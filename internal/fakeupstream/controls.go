@@ -69,6 +69,12 @@ const (
 	// A non-streaming response sends its status and headers, then hangs
 	// without a body. Integer ≥ 0.
 	HeaderHangAfter = "X-Fake-Hang-After"
+	// HeaderResetAfter is HeaderHangAfter, except that at that point the
+	// fake drops the connection instead of holding it (the handler aborts
+	// with http.ErrAbortHandler): an upstream that crashes or a load
+	// balancer that resets the connection mid-stream. The client sees the
+	// body end without its terminating chunk. Integer ≥ 0.
+	HeaderResetAfter = "X-Fake-Reset-After"
 )
 
 // controls is the resolved behaviour of one request.
@@ -84,7 +90,8 @@ type controls struct {
 	responseModel    string
 	contentBytes     int64
 	encoding         string
-	hangAfter        int // negative: never hang
+	hangAfter        int  // negative: never hang
+	reset            bool // drop the connection at hangAfter instead of hanging
 }
 
 func defaultControls(o Options) controls {
@@ -159,6 +166,11 @@ func parseControls(h http.Header, c controls) (controls, error) {
 	count(HeaderReasoningTokens, &c.reasoningTokens)
 	small(HeaderEvents, &c.events)
 	small(HeaderHangAfter, &c.hangAfter)
+	resetAfter := -1
+	small(HeaderResetAfter, &resetAfter)
+	if resetAfter >= 0 {
+		c.hangAfter, c.reset = resetAfter, true
+	}
 	duration(HeaderInterval, &c.interval)
 	duration(HeaderLatency, &c.latency)
 	if err != nil {

@@ -106,6 +106,10 @@ type RecordedRequest struct {
 	// BodySize is the full body length, which exceeds len(Body) when the
 	// body was cut.
 	BodySize int64
+	// Trailer holds the request trailers received after the body (nil
+	// when there were none): how a test sees what the gateway forwarded
+	// in them.
+	Trailer http.Header
 	// Canceled is true when the client went away (or Close was called)
 	// before the response was complete: how a test sees that the gateway
 	// propagated a cancellation upstream.
@@ -265,6 +269,9 @@ func (s *Server) record(r *http.Request, body []byte) uint64 {
 		Header:   r.Header.Clone(),
 		Body:     bytes.Clone(kept),
 		BodySize: int64(len(body)),
+	}
+	if len(r.Trailer) > 0 {
+		rec.Trailer = r.Trailer.Clone()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -460,6 +460,23 @@ func TestCancelStopsStream(t *testing.T) {
 	}
 }
 
+func TestResetAfterDropsTheConnectionMidStream(t *testing.T) {
+	fake, hs := start(t, fakeupstream.Options{})
+	res, err := rawClient().Do(newRequest(t, context.Background(), hs, "/v1/chat/completions",
+		`{"model":"m","stream":true}`, map[string]string{fakeupstream.HeaderResetAfter: "2"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err == nil {
+		t.Fatalf("the body ended cleanly: %s", body)
+	}
+	check(t, "deltas before the reset", strings.Count(string(body), `"delta":{"content":`), 2)
+	check(t, "no closing event", strings.Contains(string(body), "[DONE]"), false)
+	waitIdle(t, fake)
+}
+
 func TestHangAfterLastEventWithholdsTheEnd(t *testing.T) {
 	fake, hs := start(t, fakeupstream.Options{})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ongoingai/gateway/internal/fakeupstream"
 	"github.com/ongoingai/gateway/internal/providers"
@@ -130,6 +131,11 @@ func (d *discard) WriteHeader(status int)      { d.status = status }
 func (d *discard) Flush()                      {}
 func (d *discard) Write(p []byte) (int, error) { d.n += int64(len(p)); return len(p), nil }
 
+// SetReadDeadline accepts the read deadline (server.read_body_timeout) as
+// the server's writer does; without it http.ResponseController reports
+// ErrNotSupported, wrapped, which allocates where the server would not.
+func (d *discard) SetReadDeadline(time.Time) error { return nil }
+
 // sink counts records and keeps the last one.
 type sink struct {
 	n    atomic.Int64
@@ -158,6 +164,12 @@ func benchProxy(tb testing.TB, bc benchCall, opts Options, wrap ...func(*replay)
 	}
 	if opts.GatewayKeyHeader == "" {
 		opts.GatewayKeyHeader = "X-Ongoingai-Gateway-Key"
+	}
+	if opts.GatewayTokenPrefix == "" {
+		opts.GatewayTokenPrefix = "ogw_" // as the gateway runs: every header is scanned
+	}
+	if opts.ReadBodyTimeout == 0 {
+		opts.ReadBodyTimeout = time.Minute
 	}
 	p := New(opts)
 	target, _ := url.Parse("http://upstream.invalid")

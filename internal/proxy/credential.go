@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"slices"
@@ -128,4 +129,95 @@ func (hc *headerCapture) value(k string, vs []string) string {
 
 func (hc *headerCapture) isSecret(canonical string) bool {
 	return credentialHeaders[canonical] || (hc.gatewayKey != "" && canonical == hc.gatewayKey)
+}
+
+// Messages of the refusals for a gateway token found where it would be
+// forwarded (status 400). Part of the public contract.
+const (
+	MsgGatewayKeyInCredential = "gateway key in provider credential header"
+	MsgGatewayKeyInHeader     = "gateway key in forwarded header"
+)
+
+// providerCredentialHeaders carry a provider's API key; a gateway token in
+// one of them is the common mistake of pasting the wrong key.
+func isProviderCredentialHeader(canonical string) bool {
+	switch canonical {
+	case "Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key":
+		return true
+	}
+	return false
+}
+
+// gatewayTokenIn returns the refusal message when a header (or trailer)
+// of h other than the gateway key header carries a gateway token, in any
+// form: bare, after "Bearer", "Token" or any other scheme, inside a list,
+// or in Basic credentials once base64-decoded. It returns "" when h is
+// clean. It scans every value without allocating (Basic credentials
+// aside), so the hot path pays a few string searches.
+func (p *Proxy) gatewayTokenIn(h http.Header) string {
+	prefix := p.opts.GatewayTokenPrefix
+	if prefix == "" {
+		return ""
+	}
+	msg := ""
+	for k, vs := range h {
+		if p.opts.GatewayKeyHeader != "" && strings.EqualFold(k, p.opts.GatewayKeyHeader) {
+			continue // removed before forwarding
+		}
+		credential := isProviderCredentialHeader(http.CanonicalHeaderKey(k))
+		for _, v := range vs {
+			found := containsToken(v, prefix)
+			if !found && credential {
+				found = basicHasToken(v, prefix)
+			}
+			switch {
+			case found && credential:
+				return MsgGatewayKeyInCredential
+			case found:
+				msg = MsgGatewayKeyInHeader
+			}
+		}
+	}
+	return msg
+}
+
+// containsToken reports whether v holds prefix at the start of a word
+// followed by a token character: "ogw_x", "Bearer ogw_x", "a, ogw_x" but
+// not "blogw_x".
+func containsToken(v, prefix string) bool {
+	for i := 0; i < len(v); {
+		j := strings.Index(v[i:], prefix)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(prefix)
+		if (j == 0 || !isWordByte(v[j-1])) && end < len(v) && isWordByte(v[end]) {
+			return true
+		}
+		i = j + 1
+	}
+	return false
+}
+
+func isWordByte(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_'
+}
+
+// basicHasToken reports whether v is Basic credentials whose user or
+// password holds a gateway token.
+func basicHasToken(v, prefix string) bool {
+	v = strings.TrimSpace(v)
+	if len(v) < 6 || !strings.EqualFold(v[:6], "basic ") {
+		return false
+	}
+	raw := strings.TrimSpace(v[6:])
+	dec, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		// Some clients leave out the padding.
+		if dec, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(raw, "=")); err != nil {
+			return false
+		}
+	}
+	return containsToken(string(dec), prefix)
 }

@@ -16,10 +16,13 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/ongoingai/gateway/internal/pathguard"
 	"github.com/ongoingai/gateway/internal/pricing"
 	"github.com/ongoingai/gateway/internal/providers"
 	"github.com/ongoingai/gateway/internal/trace"
@@ -48,6 +51,11 @@ type Enqueuer interface {
 type Options struct {
 	Transport           http.RoundTripper
 	MaxRequestBodyBytes int64
+	// ReadBodyTimeout bounds the time to receive a request body, from the
+	// moment the proxy starts reading it; a body not complete by then is
+	// answered 408 (MsgRequestBodyTimeout). Zero waits as long as the
+	// client keeps the connection open.
+	ReadBodyTimeout time.Duration
 	// InjectStreamUsage asks OpenAI-style upstreams for stream usage the
 	// client did not request, and hides the extra chunk from the client.
 	InjectStreamUsage bool
@@ -57,10 +65,17 @@ type Options struct {
 	CaptureHeaderNames []string
 	CaptureBodies      bool
 	BodyMaxSize        int64
-	// GatewayKeyHeader is removed before forwarding and redacted in traces.
+	// GatewayKeyHeader is removed before forwarding (from headers and
+	// trailers) and redacted in traces.
 	GatewayKeyHeader string
-	Prices           *pricing.Catalog
-	Traces           Enqueuer
+	// GatewayTokenPrefix starts every gateway token (tenancy.TokenPrefix;
+	// passed in because this package cannot import tenancy). A request
+	// carrying such a token in any other header or trailer is refused
+	// rather than forwarded: the upstream must never see a gateway secret.
+	// Empty turns the check off.
+	GatewayTokenPrefix string
+	Prices             *pricing.Catalog
+	Traces             Enqueuer
 	// Identity returns the caller's tenant; nil means anonymous.
 	Identity func(*http.Request) Identity
 	// Calls observes each upstream call (telemetry); nil means none.
@@ -129,7 +144,8 @@ type call struct {
 	req          *http.Request
 	info         providers.RequestInfo
 	reqBody      []byte
-	upstreamPath string
+	upstreamPath string          // the path below the route's prefix
+	outPath      string          // the path sent upstream: the target's base path joined with upstreamPath
 	fwd          []byte          // the body to forward
 	outCtx       context.Context // the outgoing request's context, when telemetry changed it
 	observer     providers.Observer
@@ -172,19 +188,60 @@ func (p *Proxy) putCall(c *call) {
 	p.calls.Put(c)
 }
 
+// Messages of the proxy's own refusals, answered as {"error": msg}. They
+// are part of the public contract (documented in openapi.yaml).
+const (
+	MsgRequestBodyTooLarge = "request body too large"
+	MsgRequestBodyTimeout  = "request body timeout"
+	MsgUpstreamFailed      = "upstream request failed"
+)
+
+// serve refuses what must not reach the upstream (a path leaving the
+// target's base path, a gateway token in a forwarded header or trailer, a
+// body too large or too slow), then forwards the call and traces it.
+// Refusals are not traced: nothing was sent upstream.
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, u *Upstream) {
-	body, err := p.readBody(r)
+	upstreamPath := strings.TrimPrefix(r.URL.Path, u.Prefix)
+	outPath := joinPath(u.Target.Path, upstreamPath)
+	// The router refuses such paths already (pathguard.Middleware); this
+	// is the proxy's own guarantee, whoever mounts it.
+	if !pathguard.Safe(r.URL) || !pathguard.Within(u.Target.Path, outPath) {
+		pathguard.Refuse(w)
+		return
+	}
+	if msg := p.gatewayTokenIn(r.Header); msg != "" {
+		writeJSONError(w, http.StatusBadRequest, msg)
+		return
+	}
+	body, err := p.readBody(w, r)
 	if err != nil {
-		if errors.Is(err, errBodyTooLarge) {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		switch {
+		case errors.Is(err, errBodyTooLarge):
+			writeJSONError(w, http.StatusRequestEntityTooLarge, MsgRequestBodyTooLarge)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The rest of the body may still be on its way: the
+			// connection cannot carry another request.
+			w.Header().Set("Connection", "close")
+			writeJSONError(w, http.StatusRequestTimeout, MsgRequestBodyTimeout)
 		}
 		// Otherwise the client went away while sending; nobody to answer.
 		return
 	}
+	// Trailers arrive with the end of the body, so they are checked now,
+	// before the reverse proxy copies them into the outgoing request.
+	if len(r.Trailer) > 0 {
+		if p.opts.GatewayKeyHeader != "" {
+			r.Trailer.Del(p.opts.GatewayKeyHeader)
+		}
+		if msg := p.gatewayTokenIn(r.Trailer); msg != "" {
+			writeJSONError(w, http.StatusBadRequest, msg)
+			return
+		}
+	}
 	c := p.getCall()
 	c.up, c.start, c.req = u, time.Now(), r
 	c.reqBody = body
-	c.upstreamPath = strings.TrimPrefix(r.URL.Path, u.Prefix)
+	c.upstreamPath, c.outPath = upstreamPath, outPath
 	c.info, c.fwd = u.Adapter.PrepareRequest(c.upstreamPath, body, p.opts.InjectStreamUsage)
 
 	if p.opts.Calls != nil {
@@ -221,8 +278,11 @@ var errBodyTooLarge = errors.New("request body too large")
 
 // readBody reads the whole request body, refusing more than the cap: the
 // adapter needs the model and stream flag before forwarding, and the cap
-// keeps that bounded.
-func (p *Proxy) readBody(r *http.Request) ([]byte, error) {
+// keeps that bounded. With ReadBodyTimeout set, the connection's read
+// deadline bounds the wait (the error then wraps os.ErrDeadlineExceeded);
+// it is lifted once the body is in, so that the server's watch for a
+// client hanging up (a background read) does not end a long stream.
+func (p *Proxy) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
@@ -230,15 +290,49 @@ func (p *Proxy) readBody(r *http.Request) ([]byte, error) {
 	if max > 0 && r.ContentLength > max {
 		return nil, errBodyTooLarge
 	}
-	if r.ContentLength > 0 {
-		// The server delivers exactly ContentLength bytes: one exact
-		// buffer, no growth.
-		buf := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, buf); err != nil {
-			return nil, err
+	if t := p.opts.ReadBodyTimeout; t > 0 {
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(t)) == nil {
+			body, err := p.readAll(r)
+			if err == nil {
+				rc.SetReadDeadline(time.Time{})
+			}
+			return body, err
+		}
+	}
+	return p.readAll(r)
+}
+
+// initialBodyBuffer is the most readAll allocates before bytes arrive.
+// Smaller bodies (nearly all of them) get one exact buffer; a larger one
+// grows as it arrives, so a client announcing 32 MiB and trickling bytes
+// holds only what it sent, not 32 MiB per connection.
+const initialBodyBuffer = 64 << 10
+
+// readAll reads r's body: exactly ContentLength bytes when known, else up
+// to the cap (plus one byte, to tell an oversized body).
+func (p *Proxy) readAll(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n > 0 {
+		buf := make([]byte, 0, min(n, initialBodyBuffer))
+		for int64(len(buf)) < n {
+			if len(buf) == cap(buf) {
+				buf = slices.Grow(buf, int(min(n, 2*int64(cap(buf))))-len(buf))
+			}
+			m, err := r.Body.Read(buf[len(buf):min(int64(cap(buf)), n)])
+			buf = buf[:len(buf)+m]
+			if err == io.EOF {
+				if int64(len(buf)) < n {
+					return nil, io.ErrUnexpectedEOF
+				}
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
 		return buf, nil
 	}
+	max := p.opts.MaxRequestBodyBytes
 	var buf bytes.Buffer
 	reader := io.Reader(r.Body)
 	if max > 0 {
@@ -255,20 +349,20 @@ func (p *Proxy) readBody(r *http.Request) ([]byte, error) {
 
 // rewrite points the outgoing request at the upstream.
 func (c *call) rewrite(pr *httputil.ProxyRequest) {
-	upstreamPath, body := c.upstreamPath, c.fwd
-	target := c.up.Target
+	body, target := c.fwd, c.up.Target
 	out := pr.Out
 	out.URL.Scheme = target.Scheme
 	out.URL.Host = target.Host
-	out.URL.Path = joinPath(target.Path, upstreamPath)
+	out.URL.Path = c.outPath
 	out.URL.RawPath = ""
 	if pr.In.URL.RawPath != "" {
 		out.URL.RawPath = joinPath(target.EscapedPath(), strings.TrimPrefix(pr.In.URL.RawPath, c.up.Prefix))
 	}
 	out.URL.RawQuery = pr.In.URL.RawQuery
 	out.Host = target.Host
-	if c.p.opts.GatewayKeyHeader != "" {
-		out.Header.Del(c.p.opts.GatewayKeyHeader)
+	if k := c.p.opts.GatewayKeyHeader; k != "" {
+		out.Header.Del(k)
+		out.Trailer.Del(k)
 	}
 	if body != nil {
 		out.Body = newBodyReader(body)
@@ -322,7 +416,7 @@ func (c *call) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 		return // the client is gone; nobody to answer
 	}
 	c.p.opts.Logger.WarnContext(r.Context(), "upstream request failed", "provider", c.up.Name, "err", err)
-	writeJSONError(w, http.StatusBadGateway, "upstream request failed")
+	writeJSONError(w, http.StatusBadGateway, MsgUpstreamFailed)
 }
 
 // writeJSONError writes {"error": msg}; msg must be a constant, documented

@@ -113,17 +113,14 @@ func (c *call) finish() {
 	c.p.putCall(c)
 }
 
-// account fills tokens and cost from what the observer saw. A stream that
-// ended before its closing usage keeps what the provider reported (input
-// tokens, when known) and estimates output from the text delivered, and
-// says so.
+// account fills tokens and cost from what the observer saw. A response
+// that ended before the provider's closing usage keeps what the provider
+// reported (input tokens, when known) and estimates output from the text
+// delivered, and says so (see estimateOutput).
 func (c *call) account(r *trace.Record, res providers.Result) {
 	r.Model = res.ResponseModel
 	u := res.Usage
-	if !res.Final && r.Outcome != trace.OutcomeUpstreamError && res.DeliveredTextBytes > 0 {
-		u.OutputTokens = max(u.OutputTokens, estimateTokens(res.DeliveredTextBytes))
-		r.TokensEstimated = true
-	}
+	estimateOutput(r, &u, res)
 	r.InputTokens = u.InputTokens
 	r.OutputTokens = u.OutputTokens
 	r.TotalTokens = u.Total()
@@ -188,6 +185,21 @@ func metadataJSON(id string, reasons []string) json.RawMessage {
 		out = append(out, ']')
 	}
 	return append(out, '}')
+}
+
+// estimateOutput is the one rule for a successful response whose closing
+// usage never arrived, whatever cut it short: the client hanging up, the
+// upstream resetting the connection mid-stream, the gateway shutting down,
+// or a provider that sends no usage at all. The text already delivered
+// was generated and is billed, so output tokens are at least its estimate,
+// and the record is flagged tokens_estimated. An error response (status
+// 400 and above) carries no generated text and is left alone.
+func estimateOutput(r *trace.Record, u *providers.Usage, res providers.Result) {
+	if res.Final || r.ResponseStatus >= 400 || res.DeliveredTextBytes <= 0 {
+		return
+	}
+	u.OutputTokens = max(u.OutputTokens, estimateTokens(res.DeliveredTextBytes))
+	r.TokensEstimated = true
 }
 
 // estimateTokens turns delivered text into a token estimate with the usual
