@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/ongoingai/gateway/internal/config"
@@ -36,6 +37,7 @@ type command struct {
 	name    string
 	summary string // one line in the top-level usage
 	run     func(c *cli, args []string) int
+	group   func() group // for a command made of subcommands; nil otherwise
 }
 
 // commandTable lists every command in the order usage shows them. A new
@@ -44,15 +46,15 @@ type command struct {
 // help refers back to the table.
 func commandTable() []command {
 	return []command{
-		{"serve", "run the gateway", serveCmd},
-		{"config", "validate or show the effective configuration", configCmd},
-		{"doctor", "check config, storage, routes, auth and the OTLP collector", doctorCmd},
-		{"shell-init", "print shell exports that point OpenAI and Anthropic SDKs at the gateway", shellInitCmd},
-		{"wrap", "run a command with SDK base URLs pointing at the gateway", wrapCmd},
-		{"keys", "create, list, rotate and revoke gateway keys in the store", keysCmd},
-		{"report", "print usage and cost from the store: summary, top models and keys, daily cost", reportCmd},
-		{"version", "print version information", versionCmd},
-		{"help", "show help for a command", helpCmd},
+		{"serve", "run the gateway", serveCmd, nil},
+		{"config", "validate or show the effective configuration", configCmd, configGroup},
+		{"doctor", "check config, storage, routes, auth and the OTLP collector", doctorCmd, nil},
+		{"shell-init", "print shell exports that point OpenAI and Anthropic SDKs at the gateway", shellInitCmd, nil},
+		{"wrap", "run a command with SDK base URLs pointing at the gateway", wrapCmd, nil},
+		{"keys", "create, list, rotate and revoke gateway keys in the store", keysCmd, keysGroup},
+		{"report", "print usage and cost from the store: summary, top models and keys, daily cost", reportCmd, nil},
+		{"version", "print version information", versionCmd, nil},
+		{"help", "show help for a command", helpCmd, nil},
 	}
 }
 
@@ -113,20 +115,39 @@ Commands:
 	fmt.Fprint(w, "\nRun 'ongoingai help <command>' for a command's flags.\n")
 }
 
-// helpCmd prints the top-level usage, or a command's own help by asking
-// the command for it the way a user would, with -h.
+// helpCmd prints the top-level usage, or the help of a command or of a
+// subcommand (help keys create) by asking it the way a user would, with
+// -h after its name.
 func helpCmd(c *cli, args []string) int {
+	f := newFlags("help", "ongoingai help [COMMAND [SUBCOMMAND]]",
+		"Prints the list of commands, or the usage and flags of one command or\n"+
+			"subcommand (ongoingai help keys create).")
+	if code, done := f.parse(c, args); done {
+		return code
+	}
+	args = f.Args()
 	if len(args) == 0 {
 		c.usage(c.stdout)
 		return exitOK
 	}
+	if args[0] == "help" {
+		f.printUsage(c.stdout)
+		return exitOK
+	}
 	cmd, ok := lookupCommand(args[0])
-	if !ok || cmd.name == "help" {
+	if !ok {
 		fmt.Fprintf(c.stderr, "ongoingai help: unknown command %q\n\n", args[0])
 		c.usage(c.stderr)
 		return exitUsage
 	}
-	return cmd.run(c, append([]string{"-h"}, args[1:]...))
+	// A command takes at most a subcommand here; flags belong to it, not
+	// to help, so anything else is a mistake.
+	if len(args) > 2 || (len(args) == 2 && strings.HasPrefix(args[1], "-")) {
+		fmt.Fprintf(c.stderr, "ongoingai help: unexpected argument %q\n", args[len(args)-1])
+		f.printUsage(c.stderr)
+		return exitUsage
+	}
+	return cmd.run(c, append(args[1:], "-h"))
 }
 
 // flags is a command's flag set plus the text its help shows.
@@ -154,11 +175,18 @@ func (f *flags) parse(c *cli, args []string) (code int, done bool) {
 		f.printUsage(c.stdout)
 		return exitOK, true
 	default:
-		fmt.Fprintf(c.stderr, "ongoingai %s: %v\n", f.Name(), err)
+		// The flag package names flags with one dash; this CLI's usage
+		// lines and flag lists use two, and so do its errors.
+		msg := singleDash.ReplaceAllString(err.Error(), "$1--$2")
+		fmt.Fprintf(c.stderr, "ongoingai %s: %s\n", f.Name(), msg)
 		f.printUsage(c.stderr)
 		return exitUsage, true
 	}
 }
+
+// singleDash matches a flag name as the flag package writes it in its
+// errors ("flag provided but not defined: -nope").
+var singleDash = regexp.MustCompile(`(^|\s)-([A-Za-z])`)
 
 // noArgs rejects positional arguments for commands that take none.
 func (f *flags) noArgs(c *cli) (code int, done bool) {
@@ -172,14 +200,107 @@ func (f *flags) noArgs(c *cli) (code int, done bool) {
 
 func (f *flags) printUsage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: %s\n\n%s\n", f.synopsis, f.description)
-	hasFlags := false
-	f.VisitAll(func(*flag.Flag) { hasFlags = true })
-	if hasFlags {
-		fmt.Fprint(w, "\nFlags:\n")
-		f.SetOutput(w)
-		f.PrintDefaults()
-		f.SetOutput(io.Discard)
+	printFlags(w, f.FlagSet)
+}
+
+// printFlags writes a "Flags:" section in the CLI's one style, the style of
+// its usage lines: --name PLACEHOLDER, the placeholder being the upper-case
+// `WORD` quoted in the flag's usage text (the flag package's own listing
+// says -name and falls back to Go type names such as "string").
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	first := true
+	fs.VisitAll(func(fl *flag.Flag) {
+		if first {
+			fmt.Fprint(w, "\nFlags:\n")
+			first = false
+		}
+		fmt.Fprintf(w, "  %s\n      %s", flagSynopsis(fl), usageText(fl))
+		if d := fl.DefValue; d != "" && d != "false" && d != "0" && d != "0s" && d != "[]" {
+			fmt.Fprintf(w, " (default %s)", d)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// flagSynopsis is "--name PLACEHOLDER", or "--name" for a switch.
+func flagSynopsis(fl *flag.Flag) string {
+	if placeholder(fl) == "" {
+		return "--" + fl.Name
 	}
+	return "--" + fl.Name + " " + placeholder(fl)
+}
+
+// placeholder is the `WORD` of the flag's usage text; "" for a switch.
+func placeholder(fl *flag.Flag) string {
+	if isSwitch(fl) {
+		return ""
+	}
+	name, _ := flag.UnquoteUsage(fl)
+	return name
+}
+
+// usageText is the usage text with the backquotes around the placeholder
+// removed.
+func usageText(fl *flag.Flag) string {
+	_, usage := flag.UnquoteUsage(fl)
+	return usage
+}
+
+// isSwitch reports a boolean flag, one that takes no value.
+func isSwitch(fl *flag.Flag) bool {
+	b, ok := fl.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// subcommand is one entry of a command made of subcommands (config, keys).
+type subcommand struct {
+	name    string
+	summary string // may span lines
+	run     func(c *cli, args []string) int
+}
+
+// group is a command made of subcommands: its help lists them and the
+// flags every one of them takes (shared), and it dispatches to them.
+type group struct {
+	name        string
+	description string
+	subs        []subcommand
+	shared      func() *flags // the flags common to every subcommand, for help
+}
+
+func (g group) usage(w io.Writer) {
+	names := make([]string, len(g.subs))
+	for i, s := range g.subs {
+		names[i] = s.name
+	}
+	fmt.Fprintf(w, "Usage: ongoingai %s <%s> [flags]\n\n%s\n\nSubcommands:\n", g.name, strings.Join(names, "|"), g.description)
+	for _, s := range g.subs {
+		fmt.Fprintf(w, "  %-10s %s\n", s.name, strings.ReplaceAll(s.summary, "\n", "\n             "))
+	}
+	printFlags(w, g.shared().FlagSet)
+	fmt.Fprintf(w, "\nRun 'ongoingai help %s SUBCOMMAND' for all of a subcommand's flags.\n", g.name)
+}
+
+// run dispatches to the subcommand named first in args.
+func (g group) run(c *cli, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintf(c.stderr, "ongoingai %s: missing subcommand\n", g.name)
+		g.usage(c.stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		g.usage(c.stdout)
+		return exitOK
+	}
+	for _, s := range g.subs {
+		if s.name == args[0] {
+			return s.run(c, args[1:])
+		}
+	}
+	fmt.Fprintf(c.stderr, "ongoingai %s: unknown subcommand %q\n", g.name, args[0])
+	g.usage(c.stderr)
+	return exitUsage
 }
 
 // configFlag is --config. It records whether the user set it, because a
@@ -199,7 +320,7 @@ func (f *configFlag) Set(v string) error {
 
 func (f *flags) configFlag() *configFlag {
 	cf := &configFlag{path: config.DefaultPath}
-	f.Var(cf, "config", "read the configuration from `FILE`; without this flag a missing "+config.DefaultPath+" means built-in defaults")
+	f.Var(cf, "config", "read the configuration from `FILE`; when the default file is missing, built-in defaults apply")
 	return cf
 }
 

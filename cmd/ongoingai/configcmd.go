@@ -2,43 +2,30 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/ongoingai/gateway/internal/config"
 )
 
-func configUsage(w io.Writer) {
-	fmt.Fprint(w, `Usage: ongoingai config <validate|show> [--config FILE]
-
-Subcommands:
-  validate   check the configuration; prints "config is valid" or every error
-  show       print the effective configuration (defaults, then file, then
-             environment) as YAML with secrets masked
-`)
-}
-
-func configCmd(c *cli, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintln(c.stderr, "ongoingai config: missing subcommand")
-		configUsage(c.stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "validate":
-		return configValidateCmd(c, args[1:])
-	case "show":
-		return configShowCmd(c, args[1:])
-	case "-h", "-help", "--help", "help":
-		configUsage(c.stdout)
-		return exitOK
-	default:
-		fmt.Fprintf(c.stderr, "ongoingai config: unknown subcommand %q\n", args[0])
-		configUsage(c.stderr)
-		return exitUsage
+// configGroup is the config command: validate and show.
+func configGroup() group {
+	return group{
+		name:        "config",
+		description: "Checks or prints the configuration the gateway would run with.",
+		subs: []subcommand{
+			{"validate", "check the configuration; prints \"config is valid\" or every error", configValidateCmd},
+			{"show", "print the effective configuration (defaults, then file, then\nenvironment) as YAML with secrets masked", configShowCmd},
+		},
+		shared: func() *flags {
+			f := newFlags("config", "", "")
+			f.configFlag()
+			return f
+		},
 	}
 }
+
+func configCmd(c *cli, args []string) int { return configGroup().run(c, args) }
 
 func configValidateCmd(c *cli, args []string) int {
 	f := newFlags("config validate", "ongoingai config validate [--config FILE]",

@@ -179,7 +179,7 @@ func TestServeArgumentErrors(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{"unknown flag", []string{"--port", "1"}, 2, "ongoingai serve: flag provided but not defined: -port\n"},
+		{"unknown flag", []string{"--port", "1"}, 2, "ongoingai serve: flag provided but not defined: --port\n"},
 		{"positional argument", []string{"now"}, 2, "ongoingai serve: unexpected argument \"now\"\n"},
 		{"missing explicit config", []string{"--config", "/nonexistent.yaml"}, 1,
 			"ongoingai serve: read config: open /nonexistent.yaml: no such file or directory\n"},

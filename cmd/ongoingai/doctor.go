@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/providers"
 	"github.com/ongoingai/gateway/internal/store/postgres"
@@ -47,15 +48,18 @@ type doctorReport struct {
 const defaultOTLPEndpoint = "http://localhost:4318"
 
 func doctorCmd(c *cli, args []string) int {
-	f := newFlags("doctor", "ongoingai doctor [--config FILE] [--format text|json] [--timeout DURATION]",
+	f := newFlags("doctor", "ongoingai doctor [--config FILE] [--format text|json] [--timeout DURATION] [--allow-open]",
 		"Checks that the gateway can run with this configuration: the config is\n"+
 			"valid, the store opens (pending migrations are applied, as serve would),\n"+
 			"every provider route is well formed, auth is not off on a public address,\n"+
 			"and the OTLP collector answers. Exits 1 when a check fails; warnings\n"+
-			"do not change the exit code.")
+			"do not change the exit code. Auth off on an address other machines can\n"+
+			"reach fails the auth check unless --allow-open says that is intended\n"+
+			"(a firewall or a loopback-only port mapping keeps the port private).")
 	cf := f.configFlag()
 	format := f.String("format", "text", "output `FORMAT`: text or json")
 	timeout := f.Duration("timeout", 5*time.Second, "give each network check at most `DURATION`")
+	allowOpen := f.Bool("allow-open", false, "accept auth off on a non-loopback address (a warning instead of a failure)")
 	if code, done := f.parse(c, args); done {
 		return code
 	}
@@ -67,7 +71,7 @@ func doctorCmd(c *cli, args []string) int {
 		return exitUsage
 	}
 
-	rep := runDoctor(c, cf, *timeout)
+	rep := runDoctor(c, cf, *timeout, *allowOpen)
 	if *format == "json" {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
@@ -83,7 +87,7 @@ func doctorCmd(c *cli, args []string) int {
 
 // runDoctor runs every check in order. A broken configuration stops the
 // rest, since each of them reads it.
-func runDoctor(c *cli, cf *configFlag, timeout time.Duration) doctorReport {
+func runDoctor(c *cli, cf *configFlag, timeout time.Duration, allowOpen bool) doctorReport {
 	var rep doctorReport
 	cfg, chk := checkConfig(c, cf)
 	rep.Checks = append(rep.Checks, chk)
@@ -95,7 +99,7 @@ func runDoctor(c *cli, cf *configFlag, timeout time.Duration) doctorReport {
 		rep.Checks = append(rep.Checks,
 			checkStorage(cfg, timeout),
 			checkRoutes(cfg),
-			checkAuth(cfg),
+			checkAuth(cfg, allowOpen),
 			checkOTLP(cfg, timeout),
 		)
 	}
@@ -207,16 +211,15 @@ func checkRoutes(cfg config.Config) doctorCheck {
 	return chk
 }
 
-// checkAuth warns when the gateway would accept anyone: auth off on an
-// address other machines can reach lets them spend the provider keys
-// configured upstream and read every trace.
-func checkAuth(cfg config.Config) doctorCheck {
+// checkAuth fails when the gateway would accept anyone: auth off on an
+// address other machines can reach lets them call providers through it
+// and read every trace. It is the documented default, so the gateway still
+// starts (and says so in its banner); --allow-open turns the failure into
+// a warning for deployments that keep the port private another way.
+func checkAuth(cfg config.Config, allowOpen bool) doctorCheck {
 	chk := doctorCheck{Name: "auth"}
 	host := cfg.Server.Host
-	loopback := host == "localhost"
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		loopback = true
-	}
+	loopback := app.IsLoopbackHost(host)
 	switch {
 	case cfg.Auth.Enabled:
 		chk.Status = statusOK
@@ -225,9 +228,14 @@ func checkAuth(cfg config.Config) doctorCheck {
 		chk.Status = statusOK
 		chk.Message = "disabled, but the gateway listens on loopback (" + host + ") only"
 	default:
-		chk.Status = statusWarn
-		chk.Message = fmt.Sprintf("disabled while listening on %s: anyone who can reach port %d can call providers through the gateway and read its traces; set auth.enabled or server.host: 127.0.0.1",
-			host, cfg.Server.Port)
+		chk.Status = statusFail
+		if allowOpen {
+			chk.Status = statusWarn
+		}
+		chk.Message = app.OpenWarning(cfg.Server)
+		if !allowOpen {
+			chk.Message += "; or pass --allow-open if a firewall keeps the port private"
+		}
 		if p := cfg.Observability.Prometheus; p.Enabled && p.Listen == "" {
 			chk.Details = append(chk.Details, "metrics at "+p.Path+" are public too; consider observability.prometheus.listen")
 		}
@@ -293,6 +301,6 @@ func printDoctorText(c *cli, rep doctorReport) {
 			fmt.Fprintf(c.stdout, "               %s\n", d)
 		}
 	}
-	fmt.Fprintf(c.stdout, "\n%d ok, %d warnings, %d failed, %d skipped\n",
-		counts[statusOK], counts[statusWarn], counts[statusFail], counts[statusSkip])
+	fmt.Fprintf(c.stdout, "\n%d ok, %s, %d failed, %d skipped\n",
+		counts[statusOK], plural(counts[statusWarn], "warning", "warnings"), counts[statusFail], counts[statusSkip])
 }

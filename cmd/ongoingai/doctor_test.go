@@ -143,19 +143,47 @@ func TestDoctorFailures(t *testing.T) {
 	})
 }
 
-// Auth off on a public address is a warning, not a failure: a private
-// network may be exactly what the operator intends.
-func TestDoctorWarnsAboutOpenGateway(t *testing.T) {
+// Auth off on a public address fails the auth check (and the exit code):
+// it is the documented default, but a deploy script asking "is this safe?"
+// must hear no. --allow-open makes it a warning for a gateway kept private
+// another way, and a single warning reads as one.
+func TestDoctorFailsOnOpenGatewayUnlessAllowed(t *testing.T) {
 	env := map[string]string{
 		"ONGOINGAI_STORAGE_PATH": filepath.Join(t.TempDir(), "gw.db"),
 	}
-	rep := runDoctorJSON(t, env, 0)
+	rep := runDoctorJSON(t, env, exitFail)
 	c := statusOf(t, rep, "auth")
-	if c.Status != statusWarn || !strings.Contains(c.Message, "0.0.0.0") {
-		t.Errorf("auth = %+v, want a warning naming the address", c)
+	for _, want := range []string{"0.0.0.0", "auth.enabled: true", "server.host: 127.0.0.1", "--allow-open"} {
+		if c.Status != statusFail || !strings.Contains(c.Message, want) {
+			t.Errorf("auth = %+v, want a failure saying %q", c, want)
+		}
 	}
 	if o := statusOf(t, rep, "otel"); o.Status != statusSkip {
 		t.Errorf("otel = %+v, want skip when export is off", o)
+	}
+
+	rep = runDoctorJSON(t, env, exitOK, "--allow-open")
+	if c := statusOf(t, rep, "auth"); c.Status != statusWarn || !strings.Contains(c.Message, "auth.enabled: true") {
+		t.Errorf("with --allow-open: auth = %+v, want a warning", c)
+	}
+	r := runCLI(t, env, "", "doctor", "--allow-open")
+	r.expect(t, exitOK)
+	if !strings.Contains(r.stdout, "\n3 ok, 1 warning, 0 failed, 1 skipped\n") {
+		t.Errorf("text summary:\n%s", r.stdout)
+	}
+
+	// Auth on, or a loopback address, is fine without the flag.
+	for name, extra := range map[string]map[string]string{
+		"auth on":  {"ONGOINGAI_AUTH_ENABLED": "true"},
+		"loopback": {"ONGOINGAI_HOST": "127.0.0.1"},
+	} {
+		e := map[string]string{"ONGOINGAI_STORAGE_PATH": env["ONGOINGAI_STORAGE_PATH"]}
+		for k, v := range extra {
+			e[k] = v
+		}
+		if c := statusOf(t, runDoctorJSON(t, e, exitOK), "auth"); c.Status != statusOK {
+			t.Errorf("%s: auth = %+v, want ok", name, c)
+		}
 	}
 }
 

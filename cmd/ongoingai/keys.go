@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,55 +14,37 @@ import (
 	"time"
 
 	"github.com/ongoingai/gateway/internal/app"
+	"github.com/ongoingai/gateway/internal/rbac"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/tenancy"
 )
 
-func keysUsage(w io.Writer) {
-	fmt.Fprint(w, `Usage: ongoingai keys <create|list|rotate|revoke> [flags]
-
-Manages gateway keys directly in the configured store, as the operator: no
+// keysGroup is the keys command: create, list, rotate and revoke.
+func keysGroup() group {
+	return group{
+		name: "keys",
+		description: `Manages gateway keys directly in the configured store, as the operator: no
 gateway key is needed, which is how the first owner key of an installation
 is made. Every change is written to the audit log (actor "cli").
 
-Subcommands:
-  create   mint a key; creates the organization and workspace when missing
-           and prints the token once
-  list     list keys (all, or one organization or workspace)
-  rotate   give a key a new token; the old one works for a grace period
-  revoke   revoke a key at once
-
 Gateways on a shared Postgres see a change within a second; a gateway on
-the same SQLite file sees it at its next periodic reload (within 30s).
-
-Run 'ongoingai keys <subcommand> -h' for its flags.
-`)
-}
-
-func keysCmd(c *cli, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintln(c.stderr, "ongoingai keys: missing subcommand")
-		keysUsage(c.stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "create":
-		return keysCreateCmd(c, args[1:])
-	case "list":
-		return keysListCmd(c, args[1:])
-	case "rotate":
-		return keysRotateCmd(c, args[1:])
-	case "revoke":
-		return keysRevokeCmd(c, args[1:])
-	case "-h", "-help", "--help", "help":
-		keysUsage(c.stdout)
-		return exitOK
-	default:
-		fmt.Fprintf(c.stderr, "ongoingai keys: unknown subcommand %q\n", args[0])
-		keysUsage(c.stderr)
-		return exitUsage
+the same SQLite file sees it at its next periodic reload (within 30s).`,
+		subs: []subcommand{
+			{"create", "mint a key; creates the organization and workspace when missing\nand prints the token once", keysCreateCmd},
+			{"list", "list keys (all, or one organization or workspace)", keysListCmd},
+			{"rotate", "give a key a new token; the old one works for a grace period", keysRotateCmd},
+			{"revoke", "revoke a key at once", keysRevokeCmd},
+		},
+		shared: func() *flags {
+			f := newFlags("keys", "", "")
+			f.configFlag()
+			f.Bool("json", false, "print JSON instead of text")
+			return f
+		},
 	}
 }
+
+func keysCmd(c *cli, args []string) int { return keysGroup().run(c, args) }
 
 // stringList is a repeatable flag.
 type stringList []string
@@ -97,6 +80,12 @@ func (c *cli) withKeyService(name string, cf *configFlag, fn func(ctx context.Co
 	closeErr := closeSvc(closeCtx)
 	if runErr != nil {
 		fmt.Fprintf(c.stderr, "ongoingai %s: %v\n", name, runErr)
+		// A value the service refuses as malformed (a role, an id, a
+		// permission, a grace period) is a usage error like a bad flag; the
+		// service is the one place that knows the rules.
+		if errors.Is(runErr, tenancy.ErrInvalid) {
+			return exitUsage
+		}
 		return exitFail
 	}
 	if closeErr != nil {
@@ -108,17 +97,20 @@ func (c *cli) withKeyService(name string, cf *configFlag, fn func(ctx context.Co
 
 func keysCreateCmd(c *cli, args []string) int {
 	f := newFlags("keys create",
-		"ongoingai keys create --org ORG --workspace WS --role ROLE [--name NAME] [--permission P]... [--expires-in D | --expires-at T] [--json] [--config FILE]",
-		"Mints a gateway key in workspace WS of organization ORG, creating both when\n"+
-			"missing, and prints its token. The token is shown this once: the store keeps\n"+
-			"only its SHA-256. Send it in the gateway key header (auth.header).")
+		"ongoingai keys create --org ID --workspace ID --role ROLE [--name NAME] [--permission PERMISSION]... [--expires-in DURATION | --expires-at TIME] [--json] [--config FILE]",
+		"Mints a gateway key in workspace --workspace of organization --org, creating\n"+
+			"both when missing, and prints its token. The token is shown this once: the\n"+
+			"store keeps only its SHA-256. Clients send it in the gateway key header\n"+
+			"(auth.header, default X-OngoingAI-Gateway-Key). The first key of an\n"+
+			"installation is made here, with --role owner.")
 	cf := f.configFlag()
 	org := f.String("org", "", "organization `ID` (required)")
 	ws := f.String("workspace", "", "workspace `ID` (required)")
-	role := f.String("role", "", "`ROLE`: owner, admin, developer, member or viewer; operator for the installation-wide diagnostics and metrics, and no tenant data (required)")
+	role := f.String("role", "", "`ROLE`: "+strings.Join(rbac.Roles, ", ")+
+		" (required); operator reads the installation-wide diagnostics and metrics, and no tenant data")
 	name := f.String("name", "", "display `NAME`")
 	var perms stringList
-	f.Var(&perms, "permission", "extra `PERMISSION` (repeatable or comma-separated): proxy:write, analytics:read, keys:manage, workspaces:manage, audit:read, installation:read")
+	f.Var(&perms, "permission", "extra `PERMISSION` (repeatable or comma-separated): "+strings.Join(rbac.Permissions, ", "))
 	expiresIn := f.Duration("expires-in", 0, "expire after `DURATION` (e.g. 720h)")
 	expiresAt := f.String("expires-at", "", "expire at `TIME` (RFC3339)")
 	asJSON := f.Bool("json", false, "print the key, token included, as JSON")
@@ -137,6 +129,10 @@ func keysCreateCmd(c *cli, args []string) int {
 	if len(missing) > 0 {
 		fmt.Fprintf(c.stderr, "ongoingai keys create: missing %s\n", strings.Join(missing, ", "))
 		f.printUsage(c.stderr)
+		return exitUsage
+	}
+	if !rbac.ValidRole(*role) {
+		fmt.Fprintf(c.stderr, "ongoingai keys create: --role: %s, got %q\n", tenancy.MsgUnknownRole, *role)
 		return exitUsage
 	}
 	in := tenancy.NewKey{Name: *name, Role: *role, OrgID: *org, WorkspaceID: *ws, Permissions: perms}
@@ -177,7 +173,7 @@ func keysCreateCmd(c *cli, args []string) int {
 }
 
 func keysListCmd(c *cli, args []string) int {
-	f := newFlags("keys list", "ongoingai keys list [--org ORG] [--workspace WS] [--json] [--config FILE]",
+	f := newFlags("keys list", "ongoingai keys list [--org ID] [--workspace ID] [--json] [--config FILE]",
 		"Lists gateway keys, newest first, with their status as authentication sees\nit now. Tokens are never shown; token_last4 tells keys apart.")
 	cf := f.configFlag()
 	org := f.String("org", "", "only organization `ID`")
@@ -245,7 +241,7 @@ func keysRotateCmd(c *cli, args []string) int {
 		"Gives key ID a new token and prints it once. The previous token keeps working\n"+
 			"for the grace period, then stops.")
 	cf := f.configFlag()
-	grace := f.Duration("grace", tenancy.DefaultGrace, "how long the previous token keeps working (0 ends it at once; at most 720h)")
+	grace := f.Duration("grace", tenancy.DefaultGrace, "the previous token keeps working for `DURATION` (0 ends it at once; at most 720h)")
 	asJSON := f.Bool("json", false, "print the key, token included, as JSON")
 	id, code, done := f.idArg(c, args)
 	if done {

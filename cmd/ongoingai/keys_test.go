@@ -156,12 +156,12 @@ func TestKeysCommandBootstrapsAndManagesKeys(t *testing.T) {
 				t.Errorf("stderr: %q", r.stderr)
 			}
 			r = runCLI(t, env, "", "keys", "create", "--org", "acme", "--workspace", "prod", "--role", "root")
-			r.expect(t, exitFail)
+			r.expect(t, exitUsage)
 			if !strings.Contains(r.stderr, tenancy.MsgUnknownRole) {
 				t.Errorf("stderr: %q", r.stderr)
 			}
 			r = runCLI(t, env, "", "keys", "create", "--org", "acme", "--workspace", "bad/ws", "--role", "viewer")
-			r.expect(t, exitFail)
+			r.expect(t, exitUsage)
 			if !strings.Contains(r.stderr, "workspace id must be 1 to 128 letters") {
 				t.Errorf("stderr: %q", r.stderr)
 			}

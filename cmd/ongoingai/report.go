@@ -43,16 +43,18 @@ type reportOptions struct {
 	query          analytics.Query
 	format         string
 	top            int
+	allDays        bool // daily rows for days without traffic too
 	catchUp        bool
 	catchUpTimeout time.Duration
 }
 
 func reportCmd(c *cli, args []string) int {
 	f := newFlags("report",
-		"ongoingai report [--from T] [--to T] [--org ORG] [--workspace WS] [--provider P] [--model M] [--format text|json] [--top N] [--no-catch-up | --catch-up-timeout D] [--config FILE]",
+		"ongoingai report [--from TIME] [--to TIME] [--org ID] [--workspace ID] [--provider NAME] [--model NAME] [--format text|json] [--top N] [--all-days] [--no-catch-up | --catch-up-timeout DURATION] [--config FILE]",
 		"Prints what the gateway recorded in a window: a summary, the top models and\n"+
-			"gateway keys by cost, and the cost of each day (UTC). It reads the configured\n"+
-			"store directly, so the gateway need not run, and answers from the hourly\n"+
+			"gateway keys by cost, and the cost of each day (UTC) with traffic (every day\n"+
+			"with --all-days). It reads the configured store directly, so the gateway\n"+
+			"need not run, and answers from the hourly\n"+
 			"rollups exactly as GET /api/analytics/* do: the window widens to whole UTC\n"+
 			"hours and is printed as used.\n\n"+
 			"Rollup batches that a gateway committed but had not yet applied when it\n"+
@@ -68,6 +70,7 @@ func reportCmd(c *cli, args []string) int {
 	model := f.String("model", "", "only model `NAME`")
 	format := f.String("format", "text", "output `FORMAT`: text or json")
 	top := f.Int("top", 10, "list the `N` costliest models and keys (0: all)")
+	allDays := f.Bool("all-days", false, "list every day of the window in the daily table, days without traffic included")
 	noCatchUp := f.Bool("no-catch-up", false, "do not apply pending rollup batches first: report the rollups as they are")
 	catchUpTimeout := f.Duration("catch-up-timeout", defaultCatchUpTimeout, "wait at most `DURATION` for pending rollup batches, then report without the rest")
 	if code, done := f.parse(c, args); done {
@@ -80,7 +83,7 @@ func reportCmd(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "ongoingai report: "+format+"\n", a...)
 		return exitUsage
 	}
-	opts := reportOptions{format: *format, top: *top, catchUp: !*noCatchUp, catchUpTimeout: *catchUpTimeout}
+	opts := reportOptions{format: *format, top: *top, allDays: *allDays, catchUp: !*noCatchUp, catchUpTimeout: *catchUpTimeout}
 	switch {
 	case opts.format != "text" && opts.format != "json":
 		return usageErr("--format must be text or json, got %q", opts.format)
@@ -183,9 +186,12 @@ type report struct {
 	// name), at most --top of them.
 	Models []analytics.ModelItem `json:"models"`
 	Keys   []reportKey           `json:"keys"`
-	// Daily has one row per UTC day the window touches, days without
-	// traffic included.
+	// Daily has one row per UTC day of the window with traffic, oldest
+	// first; with --all-days, one per day the window touches. A month of
+	// zero rows buried the days that mattered.
 	Daily []reportDay `json:"daily"`
+	// allDays is --all-days, for the daily table's title.
+	allDays bool
 }
 
 // reportFilters echoes the filters; null is "any".
@@ -241,7 +247,7 @@ func optionalString(s string) *string {
 func buildReport(ctx context.Context, c *cli, st reportStore, opts reportOptions) (report, error) {
 	q := opts.query
 	rep := report{
-		From: q.From, To: q.To,
+		From: q.From, To: q.To, allDays: opts.allDays,
 		Filters: reportFilters{
 			OrgID: optionalString(q.Tenant.OrgID), WorkspaceID: optionalString(q.Tenant.WorkspaceID),
 			Provider: optionalString(q.Provider), Model: optionalString(q.Model),
@@ -288,7 +294,7 @@ func buildReport(ctx context.Context, c *cli, st reportStore, opts reportOptions
 	for i, k := range top {
 		rep.Keys[i] = reportKey{GatewayKeyItem: k, Name: names[k.GatewayKeyID]}
 	}
-	rep.Daily, err = daily(ctx, svc, q)
+	rep.Daily, err = daily(ctx, svc, q, opts.allDays)
 	return rep, err
 }
 
@@ -353,8 +359,9 @@ func costliest[T any](items []T, n int, key func(T) (float64, int64, string)) []
 	return items
 }
 
-// daily is the window's cost and usage per UTC day, every day it touches.
-func daily(ctx context.Context, svc *analytics.Service, q analytics.Query) ([]reportDay, error) {
+// daily is the window's cost and usage per UTC day: the days with
+// requests, or with allDays every day the window touches.
+func daily(ctx context.Context, svc *analytics.Service, q analytics.Query, allDays bool) ([]reportDay, error) {
 	q.Bucket = store.BucketDay
 	cost, err := svc.Cost(ctx, q)
 	if err != nil {
@@ -390,7 +397,16 @@ func daily(ctx context.Context, svc *analytics.Service, q analytics.Query) ([]re
 			d.InputTokens, d.OutputTokens, d.TotalTokens = it.InputTokens, it.OutputTokens, it.TotalTokens
 		}
 	}
-	return days, nil
+	if allDays {
+		return days, nil
+	}
+	busy := days[:0]
+	for _, d := range days {
+		if d.Requests > 0 {
+			busy = append(busy, d)
+		}
+	}
+	return busy, nil
 }
 
 // printReport writes the text form: a summary block and three tables.
@@ -411,7 +427,7 @@ func printReport(w io.Writer, rep report) error {
 	line("  Total tokens\t%d", s.TotalTokens)
 	line("  Cost (USD)\t%s", usd(s.TotalCostUSD))
 	line("  Active gateway keys\t%d", s.ActiveKeys)
-	line("  Top model\t%s", orDash(s.TopModel))
+	line("  Most requested model\t%s", orDash(s.TopModel))
 	line("  Rollups\t%s", rollupsLine(rep.Rollups))
 	if err := tw.Flush(); err != nil {
 		return err
@@ -429,7 +445,7 @@ func printReport(w io.Writer, rep report) error {
 		}
 		return tw.Flush()
 	}
-	if err := section("Top models by cost", "MODEL\tREQUESTS\tERRORS\tINPUT TOKENS\tOUTPUT TOKENS\tCOST (USD)\tAVG MS\tP95 MS",
+	if err := section("Top models, ranked by cost (then requests)", "MODEL\tREQUESTS\tERRORS\tINPUT TOKENS\tOUTPUT TOKENS\tCOST (USD)\tAVG MS\tP95 MS",
 		len(rep.Models), func(i int) {
 			m := rep.Models[i]
 			line("  %s\t%d\t%d\t%d\t%d\t%s\t%.1f\t%.1f", m.Model, m.Requests, m.Errors, m.InputTokens, m.OutputTokens,
@@ -437,7 +453,7 @@ func printReport(w io.Writer, rep report) error {
 		}); err != nil {
 		return err
 	}
-	if err := section("Top gateway keys by cost", "KEY\tNAME\tREQUESTS\tTOTAL TOKENS\tCOST (USD)\tLAST ACTIVE",
+	if err := section("Top gateway keys, ranked by cost (then requests)", "KEY\tNAME\tREQUESTS\tTOTAL TOKENS\tCOST (USD)\tLAST ACTIVE",
 		len(rep.Keys), func(i int) {
 			k := rep.Keys[i]
 			id, name := k.GatewayKeyID, k.Name
@@ -451,7 +467,14 @@ func printReport(w io.Writer, rep report) error {
 		}); err != nil {
 		return err
 	}
-	return section("Daily cost (UTC)", "DAY\tREQUESTS\tTOTAL TOKENS\tCOST (USD)", len(rep.Daily)+1, func(i int) {
+	title, rows := "Daily cost (UTC, days with traffic; --all-days for every day)", len(rep.Daily)+1
+	if rep.allDays {
+		title = "Daily cost (UTC, every day of the window)"
+	}
+	if s.TotalRequests == 0 && !rep.allDays {
+		rows = 0 // no day to list: say so rather than print a lone total
+	}
+	return section(title, "DAY\tREQUESTS\tTOTAL TOKENS\tCOST (USD)", rows, func(i int) {
 		if i == len(rep.Daily) {
 			line("  TOTAL\t%d\t%d\t%s", s.TotalRequests, s.TotalTokens, usd(s.TotalCostUSD))
 			return

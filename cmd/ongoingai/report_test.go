@@ -232,7 +232,9 @@ func TestReport(t *testing.T) {
 			r = runCLI(t, env, "", append([]string{"report"}, window...)...)
 			r.expect(t, exitOK)
 			for _, want := range []string{
-				"Summary\n", "Top models by cost\n", "Top gateway keys by cost\n", "Daily cost (UTC)\n",
+				"Summary\n", "Most requested model  claude-sonnet-4\n",
+				"Top models, ranked by cost (then requests)\n", "Top gateway keys, ranked by cost (then requests)\n",
+				"Daily cost (UTC, days with traffic; --all-days for every day)\n",
 				"Window", day0().Format(time.RFC3339) + " to " + day0().AddDate(0, 0, 3).Format(time.RFC3339),
 				"all organizations", "0.034105", "claude-sonnet-4", "ci-bot", "staging-app", "(no key)",
 				date(0), date(1), date(2), "TOTAL", "complete\n",
@@ -267,7 +269,7 @@ func TestReport(t *testing.T) {
 			}
 			r = runCLI(t, env, "", append([]string{"report", "--org", "globex", "--workspace", "prod"}, window...)...)
 			r.expect(t, exitOK)
-			if !strings.Contains(r.stdout, "organization globex, workspace prod") || strings.Count(r.stdout, "(no traffic)") != 2 {
+			if !strings.Contains(r.stdout, "organization globex, workspace prod") || strings.Count(r.stdout, "(no traffic)") != 3 {
 				t.Errorf("empty tenant:\n%s", r.stdout)
 			}
 
@@ -289,7 +291,8 @@ func TestReport(t *testing.T) {
 			if !rep.From.Equal(day0().Add(10*time.Hour)) || !rep.To.Equal(day0().Add(11*time.Hour)) || rep.Summary.TotalRequests != 2 {
 				t.Errorf("RFC3339 window: %s to %s, %d requests", rep.From, rep.To, rep.Summary.TotalRequests)
 			}
-			// Without bounds: the last 30 days, all of it.
+			// Without bounds: the last 30 days, listing only the days with
+			// traffic; --all-days lists every day the window touches.
 			r = runCLI(t, env, "", "report", "--format", "json", "--provider", "openai", "--top", "1")
 			r.expect(t, exitOK)
 			rep = decodeReport(t, r)
@@ -297,9 +300,21 @@ func TestReport(t *testing.T) {
 			if rep.To.Sub(rep.To.Truncate(24*time.Hour)) > 0 {
 				days++ // the current day, begun
 			}
-			if rep.Summary.TotalRequests != 4 || len(rep.Daily) != days || days < 30 || len(rep.Models) != 1 || rep.Models[0].Model != "gpt-4o" ||
-				len(rep.Keys) != 1 || rep.Keys[0].GatewayKeyID != "" {
-				t.Errorf("default window, openai, top 1: %+v models %+v keys %+v, %d days", rep.Summary, rep.Models, rep.Keys, len(rep.Daily))
+			if rep.Summary.TotalRequests != 4 || len(rep.Daily) != 2 || rep.Daily[0].Date != date(0) || rep.Daily[1].Date != date(2) ||
+				len(rep.Models) != 1 || rep.Models[0].Model != "gpt-4o" || len(rep.Keys) != 1 || rep.Keys[0].GatewayKeyID != "" {
+				t.Errorf("default window, openai, top 1: %+v models %+v keys %+v, daily %+v", rep.Summary, rep.Models, rep.Keys, rep.Daily)
+			}
+			r = runCLI(t, env, "", "report", "--format", "json", "--provider", "openai", "--all-days")
+			r.expect(t, exitOK)
+			rep = decodeReport(t, r)
+			if len(rep.Daily) != days || days < 30 || rep.Daily[0].Requests != 0 {
+				t.Errorf("--all-days: %d rows (first %+v), want %d", len(rep.Daily), rep.Daily[0], days)
+			}
+			r = runCLI(t, env, "", "report", "--provider", "openai", "--all-days")
+			r.expect(t, exitOK)
+			if !strings.Contains(r.stdout, "Daily cost (UTC, every day of the window)\n") ||
+				!strings.Contains(r.stdout, rep.Daily[0].Date+"  0  ") {
+				t.Errorf("--all-days text lacks the empty days:\n%s", r.stdout)
 			}
 		})
 	}
@@ -642,9 +657,9 @@ func TestReportFlagErrors(t *testing.T) {
 		{[]string{"--from", "2026-03-01T10:00:00Z", "--to", "2026-03-01T10:00:00Z"}, "--to must be after --from"},
 		{[]string{"--from", "2999-01-01"}, "--from must not be after the current hour when --to is not given"},
 		{[]string{"--top", "-1"}, "--top must be 0 (all) or more"},
-		{[]string{"--top", "many"}, `invalid value "many" for flag -top`},
+		{[]string{"--top", "many"}, `invalid value "many" for flag --top`},
 		{[]string{"--catch-up-timeout", "0s"}, "--catch-up-timeout must be positive"},
-		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"--bogus"}, "flag provided but not defined: --bogus"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {
 		r := runCLI(t, env, "", append([]string{"report"}, tc.args...)...)

@@ -24,8 +24,10 @@ func serveCmd(c *cli, args []string) int {
 // command cancels it on SIGINT or SIGTERM, tests cancel it themselves.
 func runServe(ctx context.Context, c *cli, args []string) int {
 	f := newFlags("serve", "ongoingai serve [--config FILE]",
-		"Runs the gateway until SIGINT or SIGTERM, then drains in-flight requests\n"+
-			"and queued traces before exiting.")
+		"Runs the gateway until SIGINT or SIGTERM (Ctrl-C, or kill %1 when started\n"+
+			"with & in an interactive shell), then drains in-flight requests and queued\n"+
+			"traces before exiting. Once listening it prints a banner on stdout: version,\n"+
+			"store, address, routes and the SDK base URLs to export; logs go to stderr.")
 	cf := f.configFlag()
 	if code, done := f.parse(c, args); done {
 		return code
@@ -43,7 +45,7 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 	// or the standard log package writes the same JSON lines, not a
 	// second format on the same stream.
 	slog.SetDefault(logger)
-	if err := app.Run(ctx, cfg, logger); err != nil {
+	if err := app.Run(ctx, cfg, logger, app.WithBanner(c.stdout)); err != nil {
 		fmt.Fprintf(c.stderr, "ongoingai serve: %v\n", err)
 		return exitFail
 	}

@@ -44,6 +44,8 @@ func (b *syncBuffer) String() string {
 // servedGateway is `ongoingai serve` running in-process until stop.
 type servedGateway struct {
 	base   string // http://127.0.0.1:PORT
+	port   int
+	stdout *syncBuffer // the banner
 	stderr *syncBuffer
 	stop   func() int // cancels the serve context, waits, returns the exit code
 }
@@ -69,9 +71,9 @@ func startServe(t *testing.T, env map[string]string, args ...string) *servedGate
 	for k, v := range env {
 		full[k] = v
 	}
-	stderr := &syncBuffer{}
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	c := &cli{
-		stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr,
+		stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
 		getenv:  func(k string) (string, bool) { v, ok := full[k]; return v, ok },
 		environ: func() []string { return []string{"PATH=" + os.Getenv("PATH")} },
 	}
@@ -82,6 +84,8 @@ func startServe(t *testing.T, env map[string]string, args ...string) *servedGate
 	code := -1
 	g := &servedGateway{
 		base:   "http://127.0.0.1:" + strconv.Itoa(port),
+		port:   port,
+		stdout: stdout,
 		stderr: stderr,
 		stop: func() int {
 			once.Do(func() { cancel(); code = <-exited })

@@ -2,11 +2,9 @@ package main
 
 import (
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 
-	"github.com/ongoingai/gateway/internal/config"
+	"github.com/ongoingai/gateway/internal/app"
 )
 
 func shellInitCmd(c *cli, args []string) int {
@@ -15,7 +13,7 @@ func shellInitCmd(c *cli, args []string) int {
 			"Use it as:  eval \"$(ongoingai shell-init)\"\n"+
 			"       or:  ongoingai shell-init --shell fish | source")
 	cf := f.configFlag()
-	shell := f.String("shell", "bash", "shell syntax to print: bash, zsh or fish")
+	shell := f.String("shell", "bash", "print `SHELL` syntax: bash, zsh or fish")
 	if code, done := f.parse(c, args); done {
 		return code
 	}
@@ -41,39 +39,10 @@ func shellInitCmd(c *cli, args []string) int {
 	if !ok {
 		return exitFail
 	}
-	for _, v := range sdkEnv(cfg) {
-		fmt.Fprintln(c.stdout, line(v.name, v.value))
+	for _, v := range app.SDKEnv(cfg) {
+		fmt.Fprintln(c.stdout, line(v.Name, v.Value))
 	}
 	return exitOK
-}
-
-// envVar is one variable handed to SDKs.
-type envVar struct{ name, value string }
-
-// sdkEnv is what the official SDKs read to find their API: the OpenAI SDKs
-// expect the /v1 suffix in the base URL, the Anthropic SDKs add it
-// themselves.
-func sdkEnv(cfg config.Config) []envVar {
-	base := gatewayURL(cfg.Server)
-	var vars []envVar
-	if p, ok := cfg.Providers[config.ProviderOpenAI]; ok {
-		vars = append(vars, envVar{"OPENAI_BASE_URL", base + p.Prefix + "/v1"})
-	}
-	if p, ok := cfg.Providers[config.ProviderAnthropic]; ok {
-		vars = append(vars, envVar{"ANTHROPIC_BASE_URL", base + p.Prefix})
-	}
-	return vars
-}
-
-// gatewayURL is the address a client on this machine dials: wildcard
-// listen addresses are not dialable everywhere, so they become localhost.
-func gatewayURL(s config.Server) string {
-	host := s.Host
-	switch host {
-	case "", "0.0.0.0", "::":
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, strconv.Itoa(s.Port))
 }
 
 // doubleQuote wraps s in double quotes, backslash-escaping the characters

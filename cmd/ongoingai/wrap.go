@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/ongoingai/gateway/internal/app"
 )
 
 // Exit codes of a command that could not be run, as POSIX shells use them.
@@ -38,7 +40,7 @@ func wrapCmd(c *cli, args []string) int {
 
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, c.stdout, c.stderr
-	cmd.Env = withEnv(c.environ(), sdkEnv(cfg))
+	cmd.Env = withEnv(c.environ(), app.SDKEnv(cfg))
 	if cmd.Err != nil {
 		return c.startFailure(argv[0], cmd.Err)
 	}
@@ -108,13 +110,13 @@ func childExitCode(ps *os.ProcessState) int {
 
 // withEnv returns base with vars set, replacing earlier values of the same
 // names rather than relying on which duplicate a program happens to read.
-func withEnv(base []string, vars []envVar) []string {
+func withEnv(base []string, vars []app.EnvVar) []string {
 	env := make([]string, 0, len(base)+len(vars))
 	for _, kv := range base {
 		name, _, _ := strings.Cut(kv, "=")
 		replaced := false
 		for _, v := range vars {
-			if v.name == name {
+			if v.Name == name {
 				replaced = true
 				break
 			}
@@ -124,7 +126,7 @@ func withEnv(base []string, vars []envVar) []string {
 		}
 	}
 	for _, v := range vars {
-		env = append(env, v.name+"="+v.value)
+		env = append(env, v.Name+"="+v.Value)
 	}
 	return env
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/ongoingai/gateway/internal/app"
 )
 
 func TestWrapPassesEnvStdioAndExitCode(t *testing.T) {
@@ -73,7 +75,7 @@ func TestWrapUsageAndConfigErrors(t *testing.T) {
 func TestWithEnvReplacesExistingValues(t *testing.T) {
 	got := withEnv(
 		[]string{"PATH=/bin", "OPENAI_BASE_URL=https://api.openai.com/v1", "OPENAI_BASE_URL_EXTRA=keep"},
-		[]envVar{{"OPENAI_BASE_URL", "http://localhost:8080/openai/v1"}},
+		[]app.EnvVar{{Name: "OPENAI_BASE_URL", Value: "http://localhost:8080/openai/v1"}},
 	)
 	want := []string{"PATH=/bin", "OPENAI_BASE_URL_EXTRA=keep", "OPENAI_BASE_URL=http://localhost:8080/openai/v1"}
 	if !reflect.DeepEqual(got, want) {

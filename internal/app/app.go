@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,6 +44,7 @@ type App struct {
 	jobs    *jobs.Runner             // background jobs (River), rollups included
 	routes  []api.Route
 	handler http.Handler
+	banner  io.Writer // where the startup banner goes; nil: none (see WithBanner)
 }
 
 // New builds the gateway: opens the store (applying migrations), starts the
@@ -164,9 +166,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
+	// Announced before serving (ln is bound already), so that whoever sees
+	// the first answer has seen the banner.
+	a.announce(ln.Addr())
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	a.log.Info("gateway listening", "addr", ln.Addr().String(), "storage", a.store.Driver(), "version", version.Version)
 
 	var err error
 	select {
@@ -229,16 +233,23 @@ func (a *App) Close(ctx context.Context) error {
 
 // Run serves the gateway on the configured address until ctx is cancelled
 // (SIGINT/SIGTERM in the CLI), then drains and returns nil.
-func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	a, err := New(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
+//
+// The address is bound first: a port held by another process (often a
+// gateway still running) fails the start at once, with an explanation,
+// before the store is opened and background jobs are started for nothing.
+func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) error {
 	addr := cfg.Server.Addr()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		a.Close(ctx)
-		return fmt.Errorf("listen on %s: %w", addr, err)
+		return listenError(addr, err)
+	}
+	a, err := New(ctx, cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	for _, o := range opts {
+		o(a)
 	}
 	return a.Serve(ctx, ln)
 }

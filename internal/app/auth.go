@@ -82,10 +82,6 @@ func startGatewayKeys(ctx context.Context, cfg config.Auth, ts gatewayStore, log
 	g.service = tenancy.NewService(tenancy.ServiceOptions{
 		Store: ts, AuditReader: ts, Authorizer: authz, Cache: g.cache, Usage: g.usage, Auditor: g.audit, Logger: logger,
 	})
-	if !cfg.Enabled {
-		logger.Warn("gateway auth is disabled: the proxy and read APIs are open to anyone who can reach the gateway; " +
-			"keys, organizations and workspaces cannot be changed")
-	}
 
 	bg, stop := context.WithCancel(context.Background())
 	g.stop = stop

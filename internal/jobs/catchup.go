@@ -130,7 +130,7 @@ func catchUp[TDriver riverdriver.Driver[TTx], TTx any](ctx context.Context, driv
 	}
 	worked := &countWorked{}
 	cfg := &river.Config{
-		Logger:     logger,
+		Logger:     riverLogger(logger),
 		Workers:    river.NewWorkers(),
 		Middleware: []rivertype.Middleware{worked},
 		// Work through a backlog as fast as the store applies it; polling

@@ -105,7 +105,7 @@ func Start(ctx context.Context, st Store, opts Options) (*Runner, error) {
 	river.AddWorker(workers, &expireKeysWorker{keys: st, logger: logger})
 	river.AddWorker(workers, newRetentionWorker(st, opts.Retention, opts.RetentionBatch, logger))
 	cfg := &river.Config{
-		Logger:               logger,
+		Logger:               riverLogger(logger),
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
 		Workers:              workers,
 		RescueStuckJobsAfter: RescueStuckJobsAfter,
@@ -160,7 +160,7 @@ func start[TDriver riverdriver.Driver[TTx], TTx any](ctx context.Context, driver
 
 // migrate brings River's tables up to date.
 func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], logger *slog.Logger) error {
-	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: logger})
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: riverLogger(logger)})
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}

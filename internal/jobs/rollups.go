@@ -304,7 +304,7 @@ func insertOnlySink[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]
 	}
 	// No Queues and no Start: River's insert-only client. No Workers
 	// either, so it does not check kinds against workers it will never run.
-	client, err := river.NewClient(driver, &river.Config{Logger: logger})
+	client, err := river.NewClient(driver, &river.Config{Logger: riverLogger(logger)})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
