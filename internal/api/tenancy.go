@@ -300,7 +300,9 @@ func (a *API) renameWorkspace(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ws, err := a.d.Tenancy.RenameWorkspace(r.Context(), a.d.Actor(r), chi.URLParam(r, "id"), req.Name)
+	// A key addresses its own organization's workspaces (ids are unique per
+	// organization), so the org is the caller's: "" says so.
+	ws, err := a.d.Tenancy.RenameWorkspace(r.Context(), a.d.Actor(r), "", chi.URLParam(r, "id"), req.Name)
 	if err != nil {
 		writeServiceError(w, err)
 		return
@@ -309,7 +311,7 @@ func (a *API) renameWorkspace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteWorkspace(w http.ResponseWriter, r *http.Request) {
-	if err := a.d.Tenancy.DeleteWorkspace(r.Context(), a.d.Actor(r), chi.URLParam(r, "id")); err != nil {
+	if err := a.d.Tenancy.DeleteWorkspace(r.Context(), a.d.Actor(r), "", chi.URLParam(r, "id")); err != nil {
 		writeServiceError(w, err)
 		return
 	}

@@ -18,7 +18,9 @@ type Org struct {
 	CreatedAt time.Time
 }
 
-// Workspace belongs to one org; gateway keys belong to one workspace.
+// Workspace belongs to one org; gateway keys belong to one workspace. Its
+// id is unique within its org only: two orgs may each have a workspace
+// "prod", so a workspace is always addressed by (OrgID, ID).
 type Workspace struct {
 	ID        string
 	OrgID     string
@@ -68,10 +70,10 @@ type Tenancy interface {
 	RenameOrg(ctx context.Context, id, name string) error // ErrNotFound
 	DeleteOrg(ctx context.Context, id string) error       // ErrNotFound; ErrConflict while it has workspaces
 	ListWorkspaces(ctx context.Context, orgID string) ([]Workspace, error)
-	GetWorkspace(ctx context.Context, id string) (Workspace, error) // ErrNotFound
-	CreateWorkspace(ctx context.Context, w Workspace) error         // ErrConflict when the id exists; ErrNotFound when the org does not
-	RenameWorkspace(ctx context.Context, id, name string) error     // ErrNotFound
-	DeleteWorkspace(ctx context.Context, id string) error           // ErrNotFound; ErrConflict while it has active or rotating keys
+	GetWorkspace(ctx context.Context, orgID, id string) (Workspace, error) // ErrNotFound
+	CreateWorkspace(ctx context.Context, w Workspace) error                // ErrConflict when the org has the id; ErrNotFound when the org does not exist
+	RenameWorkspace(ctx context.Context, orgID, id, name string) error     // ErrNotFound
+	DeleteWorkspace(ctx context.Context, orgID, id string) error           // ErrNotFound; ErrConflict while it has active or rotating keys
 
 	// ListKeys lists keys in a tenant (empty WorkspaceID = the whole org,
 	// empty Tenant = everything), newest first.

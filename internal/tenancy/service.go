@@ -337,8 +337,8 @@ func (s *Service) createKey(ctx context.Context, a Actor, in NewKey, ev *store.A
 	if !s.allowed(a, "keys", "manage", org, ws) {
 		return IssuedKey{}, forbidden(MsgForbidden)
 	}
-	w, err := s.o.Store.GetWorkspace(ctx, ws)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && w.OrgID != org) {
+	_, err = s.o.Store.GetWorkspace(ctx, org, ws)
+	if errors.Is(err, store.ErrNotFound) {
 		return IssuedKey{}, notFound(MsgWorkspaceNotFound)
 	}
 	if err != nil {
@@ -799,12 +799,23 @@ func (s *Service) createWorkspace(ctx context.Context, a Actor, orgID, id, name 
 	return workspaceInfo(w), nil
 }
 
-// targetWorkspace reads workspace id for a change by a. Another
-// organization's workspace is not found; one of a's own organization that
-// a may not manage is forbidden.
-func (s *Service) targetWorkspace(ctx context.Context, a Actor, id string, ev *store.AuditEvent) (store.Workspace, error) {
-	w, err := s.o.Store.GetWorkspace(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && a.Identity != nil && w.OrgID != a.Identity.OrgID) {
+// targetWorkspace reads workspace id of organization orgID for a change by
+// a. Workspace ids are unique per organization, so a key only ever
+// addresses its own organization's workspaces (orgID may be empty or must
+// be its own; another is not found), and the operator must name the
+// organization. One of a's own organization that a may not manage is
+// forbidden.
+func (s *Service) targetWorkspace(ctx context.Context, a Actor, orgID, id string, ev *store.AuditEvent) (store.Workspace, error) {
+	if a.Identity != nil {
+		if orgID != "" && orgID != a.Identity.OrgID {
+			return store.Workspace{}, notFound(MsgWorkspaceNotFound)
+		}
+		orgID = a.Identity.OrgID
+	} else if orgID == "" {
+		return store.Workspace{}, invalid("org_id is required")
+	}
+	w, err := s.o.Store.GetWorkspace(ctx, orgID, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return store.Workspace{}, notFound(MsgWorkspaceNotFound)
 	}
 	if err != nil {
@@ -817,19 +828,20 @@ func (s *Service) targetWorkspace(ctx context.Context, a Actor, id string, ev *s
 	return w, nil
 }
 
-// RenameWorkspace renames a workspace.
-func (s *Service) RenameWorkspace(ctx context.Context, a Actor, id, name string) (WorkspaceInfo, error) {
+// RenameWorkspace renames workspace id of organization orgID (a key's own
+// organization when empty).
+func (s *Service) RenameWorkspace(ctx context.Context, a Actor, orgID, id, name string) (WorkspaceInfo, error) {
 	ev := s.event(a, ActionWorkspaceRename, "workspace:"+id)
-	w, err := s.renameWorkspace(ctx, a, id, name, &ev)
+	w, err := s.renameWorkspace(ctx, a, orgID, id, name, &ev)
 	s.audit(ev, err)
 	return w, err
 }
 
-func (s *Service) renameWorkspace(ctx context.Context, a Actor, id, name string, ev *store.AuditEvent) (WorkspaceInfo, error) {
+func (s *Service) renameWorkspace(ctx context.Context, a Actor, orgID, id, name string, ev *store.AuditEvent) (WorkspaceInfo, error) {
 	if err := mayChange(a); err != nil {
 		return WorkspaceInfo{}, err
 	}
-	w, err := s.targetWorkspace(ctx, a, id, ev)
+	w, err := s.targetWorkspace(ctx, a, orgID, id, ev)
 	if err != nil {
 		return WorkspaceInfo{}, err
 	}
@@ -840,7 +852,7 @@ func (s *Service) renameWorkspace(ctx context.Context, a Actor, id, name string,
 	if name == "" {
 		return WorkspaceInfo{}, invalid(MsgNameRequired)
 	}
-	switch err := s.o.Store.RenameWorkspace(ctx, id, name); {
+	switch err := s.o.Store.RenameWorkspace(ctx, w.OrgID, id, name); {
 	case errors.Is(err, store.ErrNotFound):
 		return WorkspaceInfo{}, notFound(MsgWorkspaceNotFound)
 	case err != nil:
@@ -850,22 +862,24 @@ func (s *Service) renameWorkspace(ctx context.Context, a Actor, id, name string,
 	return workspaceInfo(w), nil
 }
 
-// DeleteWorkspace deletes a workspace that has no active or rotating keys.
-func (s *Service) DeleteWorkspace(ctx context.Context, a Actor, id string) error {
+// DeleteWorkspace deletes workspace id of organization orgID (a key's own
+// organization when empty) once it has no active or rotating keys.
+func (s *Service) DeleteWorkspace(ctx context.Context, a Actor, orgID, id string) error {
 	ev := s.event(a, ActionWorkspaceDelete, "workspace:"+id)
-	err := s.deleteWorkspace(ctx, a, id, &ev)
+	err := s.deleteWorkspace(ctx, a, orgID, id, &ev)
 	s.audit(ev, err)
 	return err
 }
 
-func (s *Service) deleteWorkspace(ctx context.Context, a Actor, id string, ev *store.AuditEvent) error {
+func (s *Service) deleteWorkspace(ctx context.Context, a Actor, orgID, id string, ev *store.AuditEvent) error {
 	if err := mayChange(a); err != nil {
 		return err
 	}
-	if _, err := s.targetWorkspace(ctx, a, id, ev); err != nil {
+	w, err := s.targetWorkspace(ctx, a, orgID, id, ev)
+	if err != nil {
 		return err
 	}
-	switch err := s.o.Store.DeleteWorkspace(ctx, id); {
+	switch err := s.o.Store.DeleteWorkspace(ctx, w.OrgID, id); {
 	case errors.Is(err, store.ErrNotFound):
 		return notFound(MsgWorkspaceNotFound)
 	case errors.Is(err, store.ErrConflict):
@@ -878,8 +892,9 @@ func (s *Service) deleteWorkspace(ctx context.Context, a Actor, id string, ev *s
 
 // EnsureWorkspace makes sure organization orgID and its workspace wsID
 // exist, creating (and auditing) what is missing: the CLI's bootstrap, so
-// the first key of a new installation is one command. A workspace id that
-// exists in another organization is a conflict.
+// the first key of a new installation is one command. Workspace ids are
+// unique per organization, so another organization's workspace of the same
+// id is neither a conflict nor touched.
 func (s *Service) EnsureWorkspace(ctx context.Context, a Actor, orgID, wsID string) error {
 	if !a.Operator {
 		return forbidden(MsgOrgCreateViaCLI)
@@ -897,7 +912,7 @@ func (s *Service) EnsureWorkspace(ctx context.Context, a Actor, orgID, wsID stri
 	} else if err != nil {
 		return storeErr("reading organization", err)
 	}
-	w, err := s.o.Store.GetWorkspace(ctx, wsID)
+	_, err := s.o.Store.GetWorkspace(ctx, orgID, wsID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if _, err := s.CreateWorkspace(ctx, a, orgID, wsID, ""); err != nil && !errors.Is(err, ErrConflict) {
@@ -906,8 +921,6 @@ func (s *Service) EnsureWorkspace(ctx context.Context, a Actor, orgID, wsID stri
 		return nil
 	case err != nil:
 		return storeErr("reading workspace", err)
-	case w.OrgID != orgID:
-		return conflict(fmt.Sprintf("workspace %q belongs to organization %q, not %q", wsID, w.OrgID, orgID))
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func addKey(t *testing.T, st fullStore, k store.GatewayKey) string {
 			t.Fatal(err)
 		}
 	}
-	if _, err := st.GetWorkspace(ctx, k.WorkspaceID); err != nil {
+	if _, err := st.GetWorkspace(ctx, k.OrgID, k.WorkspaceID); err != nil {
 		if err := st.CreateWorkspace(ctx, store.Workspace{ID: k.WorkspaceID, OrgID: k.OrgID, Name: k.WorkspaceID, CreatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}

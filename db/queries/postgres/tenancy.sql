@@ -22,23 +22,25 @@ SELECT count(*) FROM workspaces WHERE org_id = $1;
 SELECT * FROM workspaces WHERE org_id = $1 ORDER BY created_at, id;
 
 -- name: GetWorkspace :one
-SELECT * FROM workspaces WHERE id = $1;
+-- Workspace ids are unique per org (0005_workspaces_per_org.sql).
+SELECT * FROM workspaces WHERE org_id = sqlc.arg(org_id) AND id = sqlc.arg(id);
 
 -- name: CreateWorkspace :execrows
 -- Zero rows means the id is taken.
 INSERT INTO workspaces (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (id) DO NOTHING;
+ON CONFLICT (org_id, id) DO NOTHING;
 
 -- name: RenameWorkspace :execrows
-UPDATE workspaces SET name = $2 WHERE id = $1;
+UPDATE workspaces SET name = sqlc.arg(name) WHERE org_id = sqlc.arg(org_id) AND id = sqlc.arg(id);
 
 -- name: DeleteWorkspace :execrows
-DELETE FROM workspaces WHERE id = $1;
+DELETE FROM workspaces WHERE org_id = sqlc.arg(org_id) AND id = sqlc.arg(id);
 
 -- name: CountLiveWorkspaceKeys :one
 -- Keys that can still authenticate keep their workspace alive.
 SELECT count(*) FROM gateway_keys
-WHERE workspace_id = $1 AND status IN ('active', 'rotating');
+WHERE org_id = sqlc.arg(org_id) AND workspace_id = sqlc.arg(workspace_id)
+  AND status IN ('active', 'rotating');
 
 -- name: ListKeys :many
 -- Keys in a tenant, newest first; NULL = any.
@@ -130,7 +132,7 @@ ON CONFLICT (id) DO NOTHING;
 
 -- name: EnsureWorkspace :exec
 INSERT INTO workspaces (id, org_id, name, created_at) VALUES ($1, $2, $1, $3)
-ON CONFLICT (id) DO NOTHING;
+ON CONFLICT (org_id, id) DO NOTHING;
 
 -- name: UpsertStaticKey :execrows
 -- Creates or refreshes a config-declared key. Zero rows means the id

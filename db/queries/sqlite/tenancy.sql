@@ -21,24 +21,26 @@ SELECT count(*) FROM workspaces WHERE org_id = ?;
 SELECT * FROM workspaces WHERE org_id = ? ORDER BY created_at, id;
 
 -- name: GetWorkspace :one
-SELECT * FROM workspaces WHERE id = ?;
+-- Workspace ids are unique per org (0005_workspaces_per_org.sql).
+SELECT * FROM workspaces WHERE org_id = sqlc.arg(org_id) AND id = sqlc.arg(id);
 
 -- name: CreateWorkspace :execrows
 -- Zero rows means the id is taken. (OR IGNORE skips only uniqueness
 -- conflicts; a missing org still fails the foreign key.)
 INSERT INTO workspaces (id, org_id, name, created_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (id) DO NOTHING;
+ON CONFLICT (org_id, id) DO NOTHING;
 
 -- name: RenameWorkspace :execrows
-UPDATE workspaces SET name = ? WHERE id = ?;
+UPDATE workspaces SET name = sqlc.arg(name) WHERE org_id = sqlc.arg(org_id) AND id = sqlc.arg(id);
 
 -- name: DeleteWorkspace :execrows
-DELETE FROM workspaces WHERE id = ?;
+DELETE FROM workspaces WHERE org_id = sqlc.arg(org_id) AND id = sqlc.arg(id);
 
 -- name: CountLiveWorkspaceKeys :one
 -- Keys that can still authenticate keep their workspace alive.
 SELECT count(*) FROM gateway_keys
-WHERE workspace_id = ? AND status IN ('active', 'rotating');
+WHERE org_id = sqlc.arg(org_id) AND workspace_id = sqlc.arg(workspace_id)
+  AND status IN ('active', 'rotating');
 
 -- name: ListKeys :many
 -- Keys in a tenant, newest first; NULL = any.
@@ -125,7 +127,7 @@ ON CONFLICT (id) DO NOTHING;
 -- name: EnsureWorkspace :exec
 INSERT INTO workspaces (id, org_id, name, created_at)
 VALUES (sqlc.arg(id), sqlc.arg(org_id), sqlc.arg(id), sqlc.arg(created_at))
-ON CONFLICT (id) DO NOTHING;
+ON CONFLICT (org_id, id) DO NOTHING;
 
 -- name: UpsertStaticKey :execrows
 -- Creates or refreshes a config-declared key. Zero rows means the id

@@ -119,16 +119,16 @@ func (s *Store) ListWorkspaces(ctx context.Context, orgID string) ([]store.Works
 	return out, nil
 }
 
-// GetWorkspace returns workspace id, or store.ErrNotFound.
-func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, error) {
-	row, err := pgdb.New(s.pool).GetWorkspace(ctx, id)
+// GetWorkspace returns workspace id of org orgID, or store.ErrNotFound.
+func (s *Store) GetWorkspace(ctx context.Context, orgID, id string) (store.Workspace, error) {
+	row, err := pgdb.New(s.pool).GetWorkspace(ctx, pgdb.GetWorkspaceParams{OrgID: orgID, ID: id})
 	if err != nil {
-		return store.Workspace{}, fmt.Errorf("postgres: get workspace %q: %w", id, notFound(err))
+		return store.Workspace{}, fmt.Errorf("postgres: get workspace %q/%q: %w", orgID, id, notFound(err))
 	}
 	return workspaceFromRow(row), nil
 }
 
-// CreateWorkspace stores w: store.ErrConflict when its id is taken,
+// CreateWorkspace stores w: store.ErrConflict when its org has the id,
 // store.ErrNotFound when its org does not exist.
 func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
 	n, err := pgdb.New(s.pool).CreateWorkspace(ctx, pgdb.CreateWorkspaceParams{
@@ -146,14 +146,15 @@ func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
 	return nil
 }
 
-// RenameWorkspace renames workspace id; store.ErrNotFound when there is none.
-func (s *Store) RenameWorkspace(ctx context.Context, id, name string) error {
-	n, err := pgdb.New(s.pool).RenameWorkspace(ctx, pgdb.RenameWorkspaceParams{ID: id, Name: name})
+// RenameWorkspace renames workspace id of org orgID; store.ErrNotFound when
+// there is none.
+func (s *Store) RenameWorkspace(ctx context.Context, orgID, id, name string) error {
+	n, err := pgdb.New(s.pool).RenameWorkspace(ctx, pgdb.RenameWorkspaceParams{OrgID: orgID, ID: id, Name: name})
 	if err == nil && n == 0 {
 		err = store.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: rename workspace %q: %w", id, err)
+		return fmt.Errorf("postgres: rename workspace %q/%q: %w", orgID, id, err)
 	}
 	return nil
 }
@@ -161,30 +162,30 @@ func (s *Store) RenameWorkspace(ctx context.Context, id, name string) error {
 // DeleteWorkspace deletes a workspace and its dead (revoked or expired)
 // keys: store.ErrNotFound when there is none, store.ErrConflict while any of
 // its keys can still authenticate.
-func (s *Store) DeleteWorkspace(ctx context.Context, id string) error {
+func (s *Store) DeleteWorkspace(ctx context.Context, orgID, id string) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := pgdb.New(tx)
 		// Lock the workspace row first: a key being created in it then
 		// waits (its foreign key check needs the row), so the count below
 		// cannot go stale before the delete.
-		if _, err := tx.Exec(ctx, "SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE", id); err != nil {
+		if _, err := tx.Exec(ctx, "SELECT 1 FROM workspaces WHERE org_id = $1 AND id = $2 FOR UPDATE", orgID, id); err != nil {
 			return err
 		}
-		if _, err := q.GetWorkspace(ctx, id); err != nil {
+		if _, err := q.GetWorkspace(ctx, pgdb.GetWorkspaceParams{OrgID: orgID, ID: id}); err != nil {
 			return notFound(err)
 		}
-		n, err := q.CountLiveWorkspaceKeys(ctx, id)
+		n, err := q.CountLiveWorkspaceKeys(ctx, pgdb.CountLiveWorkspaceKeysParams{OrgID: orgID, WorkspaceID: id})
 		if err != nil {
 			return err
 		}
 		if n > 0 {
 			return fmt.Errorf("%d live keys: %w", n, store.ErrConflict)
 		}
-		_, err = q.DeleteWorkspace(ctx, id)
+		_, err = q.DeleteWorkspace(ctx, pgdb.DeleteWorkspaceParams{OrgID: orgID, ID: id})
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("postgres: delete workspace %q: %w", id, err)
+		return fmt.Errorf("postgres: delete workspace %q/%q: %w", orgID, id, err)
 	}
 	return nil
 }

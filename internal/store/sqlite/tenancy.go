@@ -137,16 +137,16 @@ func (s *Store) ListWorkspaces(ctx context.Context, orgID string) ([]store.Works
 	return out, nil
 }
 
-// GetWorkspace returns workspace id, or store.ErrNotFound.
-func (s *Store) GetWorkspace(ctx context.Context, id string) (store.Workspace, error) {
-	r, err := litedb.New(s.reader).GetWorkspace(ctx, id)
+// GetWorkspace returns workspace id of org orgID, or store.ErrNotFound.
+func (s *Store) GetWorkspace(ctx context.Context, orgID, id string) (store.Workspace, error) {
+	r, err := litedb.New(s.reader).GetWorkspace(ctx, litedb.GetWorkspaceParams{OrgID: orgID, ID: id})
 	if err != nil {
-		return store.Workspace{}, fmt.Errorf("sqlite: get workspace %q: %w", id, notFound(err))
+		return store.Workspace{}, fmt.Errorf("sqlite: get workspace %q/%q: %w", orgID, id, notFound(err))
 	}
 	return workspaceFromRow(r), nil
 }
 
-// CreateWorkspace stores w: store.ErrConflict when its id is taken,
+// CreateWorkspace stores w: store.ErrConflict when its org has the id,
 // store.ErrNotFound when its org does not exist.
 func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
 	n, err := litedb.New(s.writer).CreateWorkspace(ctx, litedb.CreateWorkspaceParams{
@@ -164,14 +164,15 @@ func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
 	return nil
 }
 
-// RenameWorkspace renames workspace id; store.ErrNotFound when there is none.
-func (s *Store) RenameWorkspace(ctx context.Context, id, name string) error {
-	n, err := litedb.New(s.writer).RenameWorkspace(ctx, litedb.RenameWorkspaceParams{ID: id, Name: name})
+// RenameWorkspace renames workspace id of org orgID; store.ErrNotFound when
+// there is none.
+func (s *Store) RenameWorkspace(ctx context.Context, orgID, id, name string) error {
+	n, err := litedb.New(s.writer).RenameWorkspace(ctx, litedb.RenameWorkspaceParams{OrgID: orgID, ID: id, Name: name})
 	if err == nil && n == 0 {
 		err = store.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("sqlite: rename workspace %q: %w", id, err)
+		return fmt.Errorf("sqlite: rename workspace %q/%q: %w", orgID, id, err)
 	}
 	return nil
 }
@@ -181,23 +182,23 @@ func (s *Store) RenameWorkspace(ctx context.Context, id, name string) error {
 // its keys can still authenticate. The transaction holds SQLite's write
 // lock from its start, so no key can appear between the check and the
 // delete.
-func (s *Store) DeleteWorkspace(ctx context.Context, id string) error {
+func (s *Store) DeleteWorkspace(ctx context.Context, orgID, id string) error {
 	err := s.inTx(ctx, func(q *litedb.Queries) error {
-		if _, err := q.GetWorkspace(ctx, id); err != nil {
+		if _, err := q.GetWorkspace(ctx, litedb.GetWorkspaceParams{OrgID: orgID, ID: id}); err != nil {
 			return notFound(err)
 		}
-		n, err := q.CountLiveWorkspaceKeys(ctx, id)
+		n, err := q.CountLiveWorkspaceKeys(ctx, litedb.CountLiveWorkspaceKeysParams{OrgID: orgID, WorkspaceID: id})
 		if err != nil {
 			return err
 		}
 		if n > 0 {
 			return fmt.Errorf("%d live keys: %w", n, store.ErrConflict)
 		}
-		_, err = q.DeleteWorkspace(ctx, id)
+		_, err = q.DeleteWorkspace(ctx, litedb.DeleteWorkspaceParams{OrgID: orgID, ID: id})
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: delete workspace %q: %w", id, err)
+		return fmt.Errorf("sqlite: delete workspace %q/%q: %w", orgID, id, err)
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ func RunTenancy(t *testing.T, open func(t *testing.T) TenancyStore) {
 	}{
 		{"Orgs", testOrgs},
 		{"Workspaces", testWorkspaces},
+		{"WorkspaceIDsArePerOrg", testWorkspaceIDsPerOrg},
 		{"DeleteOrgWithWorkspacesConflicts", testDeleteOrgWithWorkspaces},
 		{"KeyRoundTrip", testKeyRoundTrip},
 		{"CreateKeyErrors", testCreateKeyErrors},
@@ -141,7 +142,7 @@ func testWorkspaces(t *testing.T, s TenancyStore) {
 	for _, w := range []store.Workspace{w2, w1, w3} {
 		mustNil(t, s.CreateWorkspace(ctx, w))
 	}
-	wantErr(t, "CreateWorkspace duplicate", s.CreateWorkspace(ctx, store.Workspace{ID: "w1", OrgID: "o2", CreatedAt: tbase}), store.ErrConflict)
+	wantErr(t, "CreateWorkspace duplicate", s.CreateWorkspace(ctx, store.Workspace{ID: "w1", OrgID: "o1", CreatedAt: tbase}), store.ErrConflict)
 	wantErr(t, "CreateWorkspace without org", s.CreateWorkspace(ctx, store.Workspace{ID: "w9", OrgID: "nope", CreatedAt: tbase}), store.ErrNotFound)
 
 	list, err := s.ListWorkspaces(ctx, "o1")
@@ -155,33 +156,90 @@ func testWorkspaces(t *testing.T, s TenancyStore) {
 		t.Errorf("ListWorkspaces(unknown) = %+v", list)
 	}
 
-	got, err := s.GetWorkspace(ctx, "w3")
+	got, err := s.GetWorkspace(ctx, "o2", "w3")
 	mustNil(t, err)
 	if got != w3 {
 		t.Errorf("GetWorkspace = %+v, want %+v", got, w3)
 	}
-	_, err = s.GetWorkspace(ctx, "nope")
+	_, err = s.GetWorkspace(ctx, "o1", "nope")
 	wantErr(t, "GetWorkspace unknown", err, store.ErrNotFound)
+	_, err = s.GetWorkspace(ctx, "o1", "w3")
+	wantErr(t, "GetWorkspace in another org", err, store.ErrNotFound)
 
-	mustNil(t, s.RenameWorkspace(ctx, "w1", "uno"))
-	got, err = s.GetWorkspace(ctx, "w1")
+	mustNil(t, s.RenameWorkspace(ctx, "o1", "w1", "uno"))
+	got, err = s.GetWorkspace(ctx, "o1", "w1")
 	mustNil(t, err)
 	if got.Name != "uno" {
 		t.Errorf("renamed workspace is %q", got.Name)
 	}
-	wantErr(t, "RenameWorkspace unknown", s.RenameWorkspace(ctx, "nope", "x"), store.ErrNotFound)
+	wantErr(t, "RenameWorkspace unknown", s.RenameWorkspace(ctx, "o1", "nope", "x"), store.ErrNotFound)
+	wantErr(t, "RenameWorkspace in another org", s.RenameWorkspace(ctx, "o2", "w1", "x"), store.ErrNotFound)
 
-	mustNil(t, s.DeleteWorkspace(ctx, "w1"))
-	_, err = s.GetWorkspace(ctx, "w1")
+	wantErr(t, "DeleteWorkspace in another org", s.DeleteWorkspace(ctx, "o2", "w1"), store.ErrNotFound)
+	mustNil(t, s.DeleteWorkspace(ctx, "o1", "w1"))
+	_, err = s.GetWorkspace(ctx, "o1", "w1")
 	wantErr(t, "GetWorkspace deleted", err, store.ErrNotFound)
-	wantErr(t, "DeleteWorkspace again", s.DeleteWorkspace(ctx, "w1"), store.ErrNotFound)
+	wantErr(t, "DeleteWorkspace again", s.DeleteWorkspace(ctx, "o1", "w1"), store.ErrNotFound)
+}
+
+// testWorkspaceIDsPerOrg: two orgs each have a workspace of one id, and
+// each keeps its own name, keys and lifecycle.
+func testWorkspaceIDsPerOrg(t *testing.T, s TenancyStore) {
+	ctx := t.Context()
+	seedWorkspace(t, s, "oa", "shared")
+	seedWorkspace(t, s, "ob", "shared") // not a conflict: another org
+	wantErr(t, "same org, same id", s.CreateWorkspace(ctx, store.Workspace{ID: "shared", OrgID: "oa", CreatedAt: tbase}), store.ErrConflict)
+	mustNil(t, s.RenameWorkspace(ctx, "oa", "shared", "A's"))
+	for org, name := range map[string]string{"oa": "A's", "ob": "shared"} {
+		w, err := s.GetWorkspace(ctx, org, "shared")
+		mustNil(t, err)
+		if w.OrgID != org || w.Name != name {
+			t.Errorf("GetWorkspace(%s, shared) = %+v, want name %q", org, w, name)
+		}
+	}
+	mustNil(t, s.CreateKey(ctx, newKey("ka", "oa", "shared", 0)))
+	mustNil(t, s.CreateKey(ctx, newKey("kb", "ob", "shared", time.Second)))
+	for org, want := range map[string]string{"oa": "ka", "ob": "kb"} {
+		keys, err := s.ListKeys(ctx, store.Tenant{OrgID: org, WorkspaceID: "shared"})
+		mustNil(t, err)
+		if ids := keyIDs(keys); len(ids) != 1 || ids[0] != want {
+			t.Errorf("keys of %s/shared = %v, want [%s]", org, ids, want)
+		}
+	}
+	// A key must name its own org's workspace: oc has no "shared".
+	mustNil(t, s.CreateOrg(ctx, store.Org{ID: "oc", Name: "oc", CreatedAt: tbase}))
+	wantErr(t, "key in a workspace of another org", s.CreateKey(ctx, newKey("kc", "oc", "shared", 0)), store.ErrNotFound)
+
+	// B's live key keeps only B's workspace alive.
+	_, err := s.RevokeKey(ctx, "ka", tbase)
+	mustNil(t, err)
+	wantErr(t, "delete B's workspace with a live key", s.DeleteWorkspace(ctx, "ob", "shared"), store.ErrConflict)
+	mustNil(t, s.DeleteWorkspace(ctx, "oa", "shared"))
+	if _, err := s.GetKey(ctx, "ka"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("A's dead key outlived its workspace: %v", err)
+	}
+	if k, err := s.GetKey(ctx, "kb"); err != nil || k.Status != store.KeyActive {
+		t.Errorf("B's key after A's workspace went: %+v, %v", k, err)
+	}
+	// Static keys may share a workspace id across orgs too.
+	st := func(id, o string) store.GatewayKey {
+		k := newKey(id, o, "cfg", 0)
+		k.Static, k.CreatedBy = true, "config"
+		return k
+	}
+	mustNil(t, s.SyncStaticKeys(ctx, []store.GatewayKey{st("sa", "oa"), st("sb", "ob")}))
+	for _, org := range []string{"oa", "ob"} {
+		if _, err := s.GetWorkspace(ctx, org, "cfg"); err != nil {
+			t.Errorf("static key's workspace in %s: %v", org, err)
+		}
+	}
 }
 
 func testDeleteOrgWithWorkspaces(t *testing.T, s TenancyStore) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "o", "w")
 	wantErr(t, "DeleteOrg with a workspace", s.DeleteOrg(ctx, "o"), store.ErrConflict)
-	mustNil(t, s.DeleteWorkspace(ctx, "w"))
+	mustNil(t, s.DeleteWorkspace(ctx, "o", "w"))
 	mustNil(t, s.DeleteOrg(ctx, "o"))
 }
 
@@ -370,15 +428,15 @@ func testDeleteWorkspaceWithLiveKeys(t *testing.T, s TenancyStore) {
 	_, err := s.RotateKey(ctx, "rot", "hash-rot2", "x", *at(time.Hour), tbase)
 	mustNil(t, err)
 
-	wantErr(t, "delete with active and rotating keys", s.DeleteWorkspace(ctx, "w"), store.ErrConflict)
+	wantErr(t, "delete with active and rotating keys", s.DeleteWorkspace(ctx, "o", "w"), store.ErrConflict)
 	_, err = s.RevokeKey(ctx, "live", tbase)
 	mustNil(t, err)
-	wantErr(t, "delete with a rotating key", s.DeleteWorkspace(ctx, "w"), store.ErrConflict)
+	wantErr(t, "delete with a rotating key", s.DeleteWorkspace(ctx, "o", "w"), store.ErrConflict)
 	_, err = s.RevokeKey(ctx, "rot", tbase)
 	mustNil(t, err)
 
 	// Only dead keys remain: the workspace goes, and its keys with it.
-	mustNil(t, s.DeleteWorkspace(ctx, "w"))
+	mustNil(t, s.DeleteWorkspace(ctx, "o", "w"))
 	keys, err := s.ListKeys(ctx, store.Tenant{})
 	mustNil(t, err)
 	if len(keys) != 0 {
@@ -470,7 +528,7 @@ func testSyncStaticKeys(t *testing.T, s TenancyStore) {
 	if org.Name != "o_cfg" {
 		t.Errorf("created org named %q, want its id", org.Name)
 	}
-	ws, err := s.GetWorkspace(ctx, "w_cfg2")
+	ws, err := s.GetWorkspace(ctx, "o_cfg", "w_cfg2")
 	mustNil(t, err)
 	if ws.OrgID != "o_cfg" || ws.Name != "w_cfg2" {
 		t.Errorf("created workspace %+v", ws)

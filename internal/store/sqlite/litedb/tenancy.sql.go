@@ -57,12 +57,18 @@ func (q *Queries) AllKeys(ctx context.Context) ([]GatewayKey, error) {
 
 const countLiveWorkspaceKeys = `-- name: CountLiveWorkspaceKeys :one
 SELECT count(*) FROM gateway_keys
-WHERE workspace_id = ? AND status IN ('active', 'rotating')
+WHERE org_id = ?1 AND workspace_id = ?2
+  AND status IN ('active', 'rotating')
 `
 
+type CountLiveWorkspaceKeysParams struct {
+	OrgID       string
+	WorkspaceID string
+}
+
 // Keys that can still authenticate keep their workspace alive.
-func (q *Queries) CountLiveWorkspaceKeys(ctx context.Context, workspaceID string) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countLiveWorkspaceKeys, workspaceID)
+func (q *Queries) CountLiveWorkspaceKeys(ctx context.Context, arg CountLiveWorkspaceKeysParams) (int64, error) {
+	row := q.db.QueryRowContext(ctx, countLiveWorkspaceKeys, arg.OrgID, arg.WorkspaceID)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -164,7 +170,7 @@ func (q *Queries) CreateOrg(ctx context.Context, arg CreateOrgParams) (int64, er
 
 const createWorkspace = `-- name: CreateWorkspace :execrows
 INSERT INTO workspaces (id, org_id, name, created_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (id) DO NOTHING
+ON CONFLICT (org_id, id) DO NOTHING
 `
 
 type CreateWorkspaceParams struct {
@@ -202,11 +208,16 @@ func (q *Queries) DeleteOrg(ctx context.Context, id string) (int64, error) {
 }
 
 const deleteWorkspace = `-- name: DeleteWorkspace :execrows
-DELETE FROM workspaces WHERE id = ?
+DELETE FROM workspaces WHERE org_id = ?1 AND id = ?2
 `
 
-func (q *Queries) DeleteWorkspace(ctx context.Context, id string) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteWorkspace, id)
+type DeleteWorkspaceParams struct {
+	OrgID string
+	ID    string
+}
+
+func (q *Queries) DeleteWorkspace(ctx context.Context, arg DeleteWorkspaceParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteWorkspace, arg.OrgID, arg.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -248,7 +259,7 @@ func (q *Queries) EnsureOrg(ctx context.Context, arg EnsureOrgParams) error {
 const ensureWorkspace = `-- name: EnsureWorkspace :exec
 INSERT INTO workspaces (id, org_id, name, created_at)
 VALUES (?1, ?2, ?1, ?3)
-ON CONFLICT (id) DO NOTHING
+ON CONFLICT (org_id, id) DO NOTHING
 `
 
 type EnsureWorkspaceParams struct {
@@ -321,11 +332,17 @@ func (q *Queries) GetOrg(ctx context.Context, id string) (Org, error) {
 }
 
 const getWorkspace = `-- name: GetWorkspace :one
-SELECT id, org_id, name, created_at FROM workspaces WHERE id = ?
+SELECT id, org_id, name, created_at FROM workspaces WHERE org_id = ?1 AND id = ?2
 `
 
-func (q *Queries) GetWorkspace(ctx context.Context, id string) (Workspace, error) {
-	row := q.db.QueryRowContext(ctx, getWorkspace, id)
+type GetWorkspaceParams struct {
+	OrgID string
+	ID    string
+}
+
+// Workspace ids are unique per org (0005_workspaces_per_org.sql).
+func (q *Queries) GetWorkspace(ctx context.Context, arg GetWorkspaceParams) (Workspace, error) {
+	row := q.db.QueryRowContext(ctx, getWorkspace, arg.OrgID, arg.ID)
 	var i Workspace
 	err := row.Scan(
 		&i.ID,
@@ -485,16 +502,17 @@ func (q *Queries) RenameOrg(ctx context.Context, arg RenameOrgParams) (int64, er
 }
 
 const renameWorkspace = `-- name: RenameWorkspace :execrows
-UPDATE workspaces SET name = ? WHERE id = ?
+UPDATE workspaces SET name = ?1 WHERE org_id = ?2 AND id = ?3
 `
 
 type RenameWorkspaceParams struct {
-	Name string
-	ID   string
+	Name  string
+	OrgID string
+	ID    string
 }
 
 func (q *Queries) RenameWorkspace(ctx context.Context, arg RenameWorkspaceParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, renameWorkspace, arg.Name, arg.ID)
+	result, err := q.db.ExecContext(ctx, renameWorkspace, arg.Name, arg.OrgID, arg.ID)
 	if err != nil {
 		return 0, err
 	}
