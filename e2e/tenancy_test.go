@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/tenancy"
 	"github.com/ongoingai/gateway/internal/testdb"
@@ -719,4 +720,56 @@ func TestRevocationAndRotationReachEveryReplica(t *testing.T) {
 	status, body := a.chat(rot.Token)
 	expectJSONError(t, "revoked on A", status, body, 401, tenancy.MsgUnauthorized)
 	b.mustChat(late.Token)
+}
+
+// TestKeyChangesByTheCLIReachARunningGateway: an operator creates, rotates
+// (grace 0) and revokes keys with the CLI, a separate process on the same
+// store, while a gateway serves. On both stores the gateway follows within
+// about a second, through the store's change signal rather than its
+// periodic reload (30s, beyond this test's deadlines).
+func TestKeyChangesByTheCLIReachARunningGateway(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver, withAuth)
+		started := time.Now()
+		// The CLI's code path: its own store handle and service.
+		cli, closeCLI, err := app.OpenKeyService(t.Context(), g.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeCLI(context.Background())
+		op := tenancy.OperatorActor()
+		// The key cache reloads a few times in its first seconds, to cover
+		// changes made before its watch began. Wait those out, so that what
+		// follows can only reach the gateway through the change signal.
+		time.Sleep(time.Until(started.Add(3 * time.Second)))
+
+		within := func(what string, cond func() bool) {
+			t.Helper()
+			deadline := time.Now().Add(5 * time.Second)
+			for !cond() {
+				if time.Now().After(deadline) {
+					t.Fatalf("the gateway did not see %s within 5s", what)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		k, err := cli.CreateKey(t.Context(), op, tenancy.NewKey{Role: "developer", OrgID: "acme", WorkspaceID: "prod"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		within("a key the CLI created", func() bool { s, _ := g.chat(k.Token); return s == 200 })
+
+		rot, err := cli.RotateKey(t.Context(), op, k.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		within("a rotation with no grace", func() bool { s, _ := g.chat(k.Token); return s == 401 })
+		g.mustChat(rot.Token)
+
+		if _, err := cli.RevokeKey(t.Context(), op, k.ID); err != nil {
+			t.Fatal(err)
+		}
+		within("a revocation", func() bool { s, _ := g.chat(rot.Token); return s == 401 })
+		g.mustChat(acmeOwnerToken)
+	})
 }

@@ -121,9 +121,9 @@ func identity(r *http.Request) proxy.Identity {
 
 // OpenKeyService opens the configured store for the CLI's key commands: a
 // tenancy.Service on the store directly, acting as the operator (see
-// tenancy.OperatorActor). Gateways sharing a Postgres store see the CLI's
-// changes within a second; a gateway on the same SQLite file at its next
-// periodic reload (30s). close writes the audit events and closes the store.
+// tenancy.OperatorActor). Gateways on the same store, Postgres or SQLite
+// file, see the CLI's changes within a second (store.Tenancy.WatchKeys).
+// close writes the audit events and closes the store.
 func OpenKeyService(ctx context.Context, cfg config.Config) (svc *tenancy.Service, close func(context.Context) error, err error) {
 	st, err := openStore(ctx, cfg.Storage)
 	if err != nil {

@@ -100,10 +100,12 @@ type Tenancy interface {
 	// (creating their orgs and workspaces when missing): config-declared
 	// keys that disappeared from the config are revoked.
 	SyncStaticKeys(ctx context.Context, keys []GatewayKey) error
-	// WatchKeys calls onChange whenever any replica changes a key, org or
-	// workspace (Postgres LISTEN/NOTIFY) until ctx ends. Stores without
-	// cross-process notification return nil at once; their changes go
-	// through this process, which reloads after each one.
+	// WatchKeys calls onChange, until ctx ends, within a second of any
+	// process (a replica, the CLI, this one) committing a change to a key,
+	// org or workspace: Postgres LISTEN/NOTIFY, SQLite a cheap poll of
+	// PRAGMA data_version and a trigger-kept counter. It returns nil when
+	// ctx ends and an error when the watch broke; changes made meanwhile
+	// were not announced.
 	WatchKeys(ctx context.Context, onChange func()) error
 }
 

@@ -234,8 +234,9 @@ func (c *KeyCache) Trigger() {
 var watchSettle = []time.Duration{500 * time.Millisecond, 2 * time.Second}
 
 // Run keeps the cache fresh until ctx ends: it reloads when the store
-// announces a change (store.WatchKeys, Postgres LISTEN/NOTIFY, so a revoke
-// on any replica holds on this one within a second), when Trigger is called,
+// announces a change (store.WatchKeys: Postgres LISTEN/NOTIFY, SQLite a
+// data_version poll, so a revoke by any process, a replica or the CLI,
+// holds on this one within a second), when Trigger is called,
 // and every FullReload as a safety net against lost notifications. It
 // returns when ctx ends.
 func (c *KeyCache) Run(ctx context.Context) {
@@ -282,8 +283,8 @@ func (c *KeyCache) watch(ctx context.Context) {
 			return
 		}
 		if err == nil {
-			// The store has no cross-process notification (SQLite): local
-			// changes reload directly, and the periodic reload does the rest.
+			// A store that cannot watch returns at once: local changes
+			// reload directly, and the periodic reload does the rest.
 			return
 		}
 		if time.Since(started) > time.Minute {

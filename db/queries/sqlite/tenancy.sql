@@ -160,3 +160,8 @@ WHERE gateway_keys.static;
 UPDATE gateway_keys SET status = 'revoked', revoked_at = sqlc.arg(now)
 WHERE static AND status <> 'revoked'
   AND id NOT IN (SELECT value FROM json_each(sqlc.arg(keep)));
+
+-- name: KeyChangesVersion :one
+-- Bumped by triggers on every change to orgs, workspaces and keys
+-- (0006_key_changes.sql); WatchKeys reloads when it moves.
+SELECT version FROM key_changes WHERE id = 1;

@@ -32,6 +32,7 @@ import (
 
 // Store is a store.Store backed by one SQLite file.
 type Store struct {
+	path   string  // the file, for connections of their own (WatchKeys)
 	writer *sql.DB // exactly one connection: all writes
 	reader *sql.DB // a small pool: all reads
 }
@@ -97,7 +98,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
 	reader.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{writer: writer, reader: reader}, nil
+	return &Store{path: path, writer: writer, reader: reader}, nil
 }
 
 func openDB(path string, extra url.Values) (*sql.DB, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"
@@ -455,9 +456,83 @@ func (s *Store) SyncStaticKeys(ctx context.Context, keys []store.GatewayKey) err
 	return nil
 }
 
-// WatchKeys returns nil at once: SQLite has no cross-process notification,
-// and every change goes through this process, which reloads after each.
-func (s *Store) WatchKeys(ctx context.Context, onChange func()) error { return nil }
+// keyWatchInterval is how often WatchKeys looks for changes: well inside
+// the second in which a change must reach every gateway, and cheap, since
+// a look that finds nothing is one pragma read from memory.
+const keyWatchInterval = 200 * time.Millisecond
+
+// WatchKeys calls onChange, until ctx ends, whenever any connection to
+// this file (this process's writer, another gateway, the CLI) commits a
+// change to an org, workspace or key. SQLite has no notifications, so it
+// polls on a connection of its own: PRAGMA data_version, which moves when
+// another connection commits and costs no disk read, then the key_changes
+// counter the tenancy triggers bump (0006_key_changes.sql), so that the
+// constant trace and rollup commits do not each cost a reload. It returns
+// nil when ctx ends, or the error that broke the connection (the caller
+// resubscribes, and reloads, since changes may have been missed).
+func (s *Store) WatchKeys(ctx context.Context, onChange func()) error {
+	// data_version is per connection, so the watcher needs one that stays
+	// the same for its whole life: a pool of exactly one, held as a Conn.
+	db, err := openDB(s.path, url.Values{"_pragma": {"query_only(1)"}})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return watchErr(ctx, err)
+	}
+	defer conn.Close()
+	q := litedb.New(conn)
+	dataVersion := func() (v int64, err error) {
+		err = conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
+		return v, err
+	}
+	// The data version first: a commit between the two reads then shows as
+	// a data version change at the next look, never as nothing.
+	lastData, err := dataVersion()
+	if err != nil {
+		return watchErr(ctx, err)
+	}
+	lastKeys, err := q.KeyChangesVersion(ctx)
+	if err != nil {
+		return watchErr(ctx, err)
+	}
+	ticker := time.NewTicker(keyWatchInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+		data, err := dataVersion()
+		if err != nil {
+			return watchErr(ctx, err)
+		}
+		if data == lastData {
+			continue
+		}
+		lastData = data
+		keys, err := q.KeyChangesVersion(ctx)
+		if err != nil {
+			return watchErr(ctx, err)
+		}
+		if keys != lastKeys {
+			lastKeys = keys
+			onChange()
+		}
+	}
+}
+
+// watchErr is nil once ctx has ended (the watch is over, not broken).
+func watchErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("sqlite: watch keys: %w", err)
+}
 
 func workspaceFromRow(r litedb.Workspace) store.Workspace {
 	return store.Workspace{ID: r.ID, OrgID: r.OrgID, Name: r.Name, CreatedAt: fromMicros(r.CreatedAt)}

@@ -39,6 +39,11 @@ type GatewayKey struct {
 	LastUsedAt        *int64
 }
 
+type KeyChange struct {
+	ID      int64
+	Version int64
+}
+
 type Org struct {
 	ID        string
 	Name      string

@@ -370,6 +370,19 @@ func (q *Queries) HashInUse(ctx context.Context, hash string) (bool, error) {
 	return exists, err
 }
 
+const keyChangesVersion = `-- name: KeyChangesVersion :one
+SELECT version FROM key_changes WHERE id = 1
+`
+
+// Bumped by triggers on every change to orgs, workspaces and keys
+// (0006_key_changes.sql); WatchKeys reloads when it moves.
+func (q *Queries) KeyChangesVersion(ctx context.Context) (int64, error) {
+	row := q.db.QueryRowContext(ctx, keyChangesVersion)
+	var version int64
+	err := row.Scan(&version)
+	return version, err
+}
+
 const listKeys = `-- name: ListKeys :many
 SELECT id, org_id, workspace_id, name, role, permissions, token_hash, token_last4, status, static, expires_at, previous_token_hash, previous_expires_at, created_by, created_at, rotated_at, revoked_at, last_used_at FROM gateway_keys
 WHERE (CAST(?1 AS TEXT) IS NULL OR org_id = ?1)
