@@ -9,11 +9,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
+	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/tenancy"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
@@ -771,5 +773,61 @@ func TestKeyChangesByTheCLIReachARunningGateway(t *testing.T) {
 		}
 		within("a revocation", func() bool { s, _ := g.chat(rot.Token); return s == 401 })
 		g.mustChat(acmeOwnerToken)
+	})
+}
+
+// TestBogusKeyFloodLeavesBoundedAuditRows: a client hammers the gateway
+// with made-up keys. Every request is refused and counted, but the audit
+// log grows by one event per source and minute, not one per request.
+func TestBogusKeyFloodLeavesBoundedAuditRows(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver, withAuth)
+		const requests, workers = 600, 8
+		first := time.Now().UTC()
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < requests; i += workers {
+					bogus := fmt.Sprintf("ogw_bogus%038d", i)
+					if s, _ := g.chat(bogus); s != http.StatusUnauthorized {
+						t.Errorf("bogus key %d: status %d", i, s)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		last := time.Now().UTC()
+
+		// Unknown keys belong to no tenant: read the log as the operator.
+		cli, closeCLI, err := app.OpenKeyService(t.Context(), g.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeCLI(context.Background())
+		var evs []store.AuditEvent
+		eventually(t, "the aggregated counts add up", func() bool {
+			evs, _, err = cli.ListAudit(t.Context(), store.AuditFilter{Action: tenancy.ActionAuthDeny, Limit: 200})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum int64
+			for _, e := range evs {
+				sum += e.EventCount()
+			}
+			if sum > requests {
+				t.Fatalf("audit counts %d denials, more than the %d requests", sum, requests)
+			}
+			return sum == requests
+		})
+		// One event per minute the flood touched (two if it crossed one).
+		minutes := int(last.Truncate(time.Minute).Sub(first.Truncate(time.Minute))/time.Minute) + 1
+		if len(evs) > minutes {
+			t.Errorf("%d audit events for %d denials over %d minute(s), want at most %d", len(evs), requests, minutes, minutes)
+		}
+		for _, e := range evs {
+			if e.ClientIP != "127.0.0.1" || e.Reason != tenancy.ReasonUnknownKey || e.Target != "route:POST /openai/v1/chat/completions" || e.OrgID != "" {
+				t.Errorf("aggregated event: %+v", e)
+			}
+		}
 	})
 }

@@ -333,6 +333,9 @@ type auditEvent struct {
 	Reason      string    `json:"reason"`
 	ClientIP    string    `json:"client_ip"`
 	RequestID   string    `json:"request_id"`
+	// Count is how many occurrences the event stands for: 1, or for an
+	// aggregated authentication failure the denials it counts.
+	Count int64 `json:"count"`
 }
 
 type auditList struct {
@@ -370,7 +373,7 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
 		out.Items = append(out.Items, auditEvent{
 			ID: e.ID, Time: e.Time.UTC(), OrgID: e.OrgID, WorkspaceID: e.WorkspaceID, ActorKeyID: e.ActorKeyID,
 			Action: e.Action, Target: e.Target, Outcome: e.Outcome, Reason: e.Reason,
-			ClientIP: e.ClientIP, RequestID: e.RequestID,
+			ClientIP: e.ClientIP, RequestID: e.RequestID, Count: e.EventCount(),
 		})
 	}
 	WriteJSON(w, http.StatusOK, out)

@@ -153,6 +153,7 @@ type Retention struct {
 	TracesDays  int `yaml:"traces_days"`  // default 30
 	BodiesDays  int `yaml:"bodies_days"`  // default 7
 	RollupsDays int `yaml:"rollups_days"` // default 400
+	AuditDays   int `yaml:"audit_days"`   // default 400: audit events older than this are deleted
 }
 
 // Debug holds opt-in diagnostics.

@@ -113,6 +113,7 @@ func Default() Config {
 			TracesDays:  30,
 			BodiesDays:  7,
 			RollupsDays: 400,
+			AuditDays:   400,
 		},
 	}
 }

@@ -66,7 +66,7 @@ func TestDefaults(t *testing.T) {
 		{"prometheus.path", c.Observability.Prometheus.Path, "/metrics"},
 		{"log.level", c.Observability.Log.Level, "info"},
 		{"log.format", c.Observability.Log.Format, "json"},
-		{"retention", c.Retention, Retention{TracesDays: 30, BodiesDays: 7, RollupsDays: 400}},
+		{"retention", c.Retention, Retention{TracesDays: 30, BodiesDays: 7, RollupsDays: 400, AuditDays: 400}},
 		{"debug.pprof_addr", c.Debug.PprofAddr, ""},
 	}
 	for _, tc := range checks {

@@ -429,6 +429,7 @@ func (c Config) validateRetention(v *validator) {
 		days int
 	}{
 		{"traces_days", r.TracesDays}, {"bodies_days", r.BodiesDays}, {"rollups_days", r.RollupsDays},
+		{"audit_days", r.AuditDays},
 	} {
 		if f.days < 1 {
 			v.add("retention."+f.name, "must be at least 1")

@@ -136,6 +136,7 @@ func TestValidateRules(t *testing.T) {
 		{"traces days", func(c *Config) { c.Retention.TracesDays = 0 }, "retention.traces_days: must be at least 1"},
 		{"bodies days", func(c *Config) { c.Retention.BodiesDays = 0 }, "retention.bodies_days: must be at least 1"},
 		{"rollups days", func(c *Config) { c.Retention.RollupsDays = 0 }, "retention.rollups_days: must be at least 1"},
+		{"audit days", func(c *Config) { c.Retention.AuditDays = 0 }, "retention.audit_days: must be at least 1"},
 		{"bodies outlive traces", func(c *Config) { c.Retention.BodiesDays = 31 }, "retention.bodies_days: must not exceed retention.traces_days (30)"},
 		{"pprof public", func(c *Config) { c.Debug.PprofAddr = "0.0.0.0:6060" },
 			`debug.pprof_addr: must be a loopback address (127.0.0.1, ::1 or localhost), got "0.0.0.0"`},
@@ -189,7 +190,7 @@ func TestValidateAcceptsGoodValues(t *testing.T) {
 		SamplingRatio: 0, ExportInterval: time.Second, Headers: map[string]string{"api-key": "x"}}
 	c.Observability.Prometheus = Prometheus{Enabled: true, Path: "/metrics", Listen: "localhost:9090"}
 	c.Observability.Log = Log{Level: "debug", Format: "text"}
-	c.Retention = Retention{TracesDays: 7, BodiesDays: 7, RollupsDays: 1}
+	c.Retention = Retention{TracesDays: 7, BodiesDays: 7, RollupsDays: 1, AuditDays: 1}
 	c.Debug.PprofAddr = "[::1]:6060"
 	c.Tracing.CaptureHeaders = []string{"X-Request-Id", "openai-organization", "anthropic-ratelimit-tokens-remaining", "authorization"}
 	if err := c.Validate(); err != nil {

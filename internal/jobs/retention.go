@@ -138,6 +138,14 @@ func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs])
 		errs = append(errs, err)
 		log = append(log, "daily_rollups_deleted", n)
 	}
+	if w.days.AuditDays > 0 {
+		cutoff := now.AddDate(0, 0, -w.days.AuditDays)
+		n, err := w.drain(ctx, func(ctx context.Context, limit int) (int64, error) {
+			return w.store.DeleteAudit(ctx, cutoff, limit)
+		})
+		errs = append(errs, err)
+		log = append(log, "audit_deleted", n)
+	}
 	// The ledger is pruned whatever the rollups' retention: it grows by a
 	// row per batch.
 	ledgerCutoff := now.Add(-RollupLedgerRetention)

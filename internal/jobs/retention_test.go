@@ -29,6 +29,7 @@ type retentionStore interface {
 	jobs.Store
 	store.Traces
 	store.Rollups
+	store.Audit
 	ApplyRollups(ctx context.Context, rows []rollup.Row) error
 }
 
@@ -105,18 +106,26 @@ func testRetentionJob(t *testing.T, s retentionStore) {
 	seedLedger(t, s, "ledger-old-1", now.Add(-jobs.RollupLedgerRetention-time.Hour))
 	seedLedger(t, s, "ledger-old-2", now.Add(-jobs.RollupLedgerRetention-48*time.Hour))
 	seedLedger(t, s, "ledger-new", now.Add(-jobs.RollupLedgerRetention+time.Hour))
+	// Audit events past audit_days (an aggregated denial among them) go.
+	if err := s.InsertAudit(ctx, []store.AuditEvent{
+		{ID: "audit-old-1", Time: now.Add(-5 * 24 * time.Hour), Action: "auth.deny", Count: 40},
+		{ID: "audit-old-2", Time: now.Add(-4*24*time.Hour - time.Minute), Action: "key.create"},
+		{ID: "audit-new", Time: now.Add(-4*24*time.Hour + time.Hour), Action: "key.create"},
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	logs := &syncBuffer{}
 	startRunner(t, s, jobs.Options{
 		Logger:         slog.New(slog.NewTextHandler(logs, nil)),
-		Retention:      config.Retention{TracesDays: 2, BodiesDays: 1, RollupsDays: 3},
+		Retention:      config.Retention{TracesDays: 2, BodiesDays: 1, RollupsDays: 3, AuditDays: 4},
 		RetentionBatch: 2,
 	})
 	// The log line is written when the run is over, so once it is there,
 	// everything the run does is done.
 	line := waitForLog(t, logs, "msg=retention ")
 	t.Log(line)
-	for _, want := range []string{"traces_deleted=5 ", "bodies_purged=1 ", "rollups_deleted=3 ", "daily_rollups_deleted=3 ", "rollup_batches_deleted=2"} {
+	for _, want := range []string{"traces_deleted=5 ", "bodies_purged=1 ", "rollups_deleted=3 ", "daily_rollups_deleted=3 ", "audit_deleted=2 ", "rollup_batches_deleted=2"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("retention log %q lacks %q", line, want)
 		}
@@ -172,6 +181,13 @@ func testRetentionJob(t *testing.T, s retentionStore) {
 	}
 	if ids := ledgerIDs(t, s); !reflect.DeepEqual(ids, []string{"ledger-new"}) {
 		t.Errorf("ledger left = %v, want [ledger-new]", ids)
+	}
+	evs, _, err := s.ListAudit(ctx, store.AuditFilter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].ID != "audit-new" {
+		t.Errorf("audit events left = %+v, want only audit-new", evs)
 	}
 }
 

@@ -34,6 +34,8 @@ type Retention interface {
 	// recorded before before, oldest first. before must be older than any
 	// rollup job River may still run, or that job could be applied again.
 	DeleteRollupBatches(ctx context.Context, before time.Time, limit int) (int64, error)
+	// DeleteAudit deletes audit events older than before, oldest first.
+	DeleteAudit(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // UTCDay returns the start of t's UTC day.

@@ -122,7 +122,14 @@ type AuditEvent struct {
 	Reason      string
 	ClientIP    string
 	RequestID   string
+	// Count is how many occurrences the event stands for: 1 (0 is read as
+	// 1) for every event but aggregated authentication failures, which
+	// record one event per source, actor and minute (see tenancy.AuditLog).
+	Count int64
 }
+
+// EventCount is e's count as stored: at least 1.
+func (e AuditEvent) EventCount() int64 { return max(e.Count, 1) }
 
 // AuditFilter selects audit events, newest first.
 type AuditFilter struct {
@@ -136,6 +143,10 @@ type AuditFilter struct {
 
 // Audit stores audit events.
 type Audit interface {
-	InsertAudit(ctx context.Context, batch []AuditEvent) error // duplicate ids ignored
+	// InsertAudit stores a batch. An id already stored (or repeated in the
+	// batch) keeps the largest count seen and is otherwise unchanged, so an
+	// aggregated event may be written again as its count grows, and a
+	// retried batch is harmless.
+	InsertAudit(ctx context.Context, batch []AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, *TraceCursor, error)
 }

@@ -2,6 +2,7 @@ package tenancy
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -50,7 +51,38 @@ type AuditOptions struct {
 	QueueSize     int           // events held before drops; default 8192
 	BatchSize     int           // events per insert; default 256
 	FlushInterval time.Duration // a partial batch waits at most this long; default 100ms
-	Logger        *slog.Logger
+	// DenialWindow is the period over which identical authentication
+	// failures are aggregated into one event; default one minute.
+	DenialWindow time.Duration
+	// DenialFlush is how often an aggregated event's grown count is
+	// written; default one second.
+	DenialFlush time.Duration
+	// MaxDenials bounds the distinct aggregated denials per window;
+	// further ones fold into a single overflow event. Default 256.
+	MaxDenials int
+	Logger     *slog.Logger
+}
+
+// DenialOverflowSource is the client_ip of the event that counts the
+// denials of a window beyond AuditOptions.MaxDenials distinct ones.
+const DenialOverflowSource = "*"
+
+// denialKey says which denials aggregate into one event: the same source,
+// actor, route and reason within one window.
+type denialKey struct {
+	window                                        int64 // unix nanoseconds of its start
+	clientIP, actorKeyID, org, ws, target, reason string
+}
+
+// overflow reports whether k is a window's overflow event (a real client
+// IP is never "*").
+func (k denialKey) overflow() bool { return k.clientIP == DenialOverflowSource }
+
+// denial is one aggregated event: the first denial of its kind in the
+// window, its count so far, and the count last handed to the writer.
+type denial struct {
+	ev      store.AuditEvent
+	written int64
 }
 
 // AuditStats counts what happened to audit events.
@@ -66,6 +98,17 @@ type AuditStats struct {
 // memory), and one goroutine batches events into the store, retrying a
 // failed batch until it lands or shutdown gives up. Drops are counted and
 // logged, never silent.
+//
+// Authentication failures (auth.deny) are aggregated, so that a flood of
+// bad keys cannot grow the store without bound: the denials from one
+// source (client IP) by one actor, on one route for one reason, within one
+// window (a minute) are one event whose count says how many there were.
+// The first is written at once, with count 1, so it is visible as soon as
+// any event; its count is rewritten (same id) as more arrive, at most every
+// DenialFlush, and is exact once its window has ended or the log closed.
+// At most MaxDenials such events are kept per window; the denials beyond
+// them are counted in one overflow event (client_ip "*"). Memory and rows
+// per window are thus bounded whatever the traffic.
 type AuditLog struct {
 	sink  AuditSink
 	opts  AuditOptions
@@ -74,6 +117,11 @@ type AuditLog struct {
 
 	written, dropped, lost atomic.Int64
 	lastDropLog            atomic.Int64 // unix seconds; drops are logged at most once a second
+
+	denialMu  sync.Mutex
+	denials   map[denialKey]*denial
+	perWindow map[int64]int // distinct denials per window, for MaxDenials
+	denialEnd bool          // the final counts are taken: later denials are drops
 
 	closing  chan struct{}
 	deadline chan struct{}
@@ -92,11 +140,21 @@ func NewAuditLog(sink AuditSink, opts AuditOptions) *AuditLog {
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = 100 * time.Millisecond
 	}
+	if opts.DenialWindow <= 0 {
+		opts.DenialWindow = time.Minute
+	}
+	if opts.DenialFlush <= 0 {
+		opts.DenialFlush = time.Second
+	}
+	if opts.MaxDenials <= 0 {
+		opts.MaxDenials = 256
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	l := &AuditLog{
 		sink: sink, opts: opts, log: opts.Logger,
+		denials: map[denialKey]*denial{}, perWindow: map[int64]int{},
 		queue:    make(chan store.AuditEvent, opts.QueueSize),
 		closing:  make(chan struct{}),
 		deadline: make(chan struct{}),
@@ -125,11 +183,82 @@ func (l *AuditLog) Record(ev store.AuditEvent) {
 		return
 	default:
 	}
+	if ev.Action == ActionAuthDeny {
+		l.recordDenial(ev)
+		return
+	}
 	select {
 	case l.queue <- ev:
 	default:
 		l.drop(ev)
 	}
+}
+
+// recordDenial counts ev into its aggregated event, handing that event to
+// the queue when it is new. Should the queue be full, the event is not
+// lost: the run loop writes every event whose count it has not yet written.
+func (l *AuditLog) recordDenial(ev store.AuditEvent) {
+	window := ev.Time.Truncate(l.opts.DenialWindow).UnixNano()
+	k := denialKey{window: window, clientIP: ev.ClientIP, actorKeyID: ev.ActorKeyID,
+		org: ev.OrgID, ws: ev.WorkspaceID, target: ev.Target, reason: ev.Reason}
+	l.denialMu.Lock()
+	defer l.denialMu.Unlock()
+	if l.denialEnd {
+		l.drop(ev)
+		return
+	}
+	d := l.denials[k]
+	if d == nil && l.perWindow[window] >= l.opts.MaxDenials {
+		k = denialKey{window: window, clientIP: DenialOverflowSource}
+		d = l.denials[k]
+		if d == nil {
+			ev = store.AuditEvent{
+				ID: ev.ID, Time: ev.Time, Action: ActionAuthDeny, Outcome: OutcomeDenied,
+				Reason:   fmt.Sprintf("denials beyond the first %d distinct ones of this period, from any source", l.opts.MaxDenials),
+				ClientIP: DenialOverflowSource,
+			}
+		}
+	}
+	if d != nil {
+		d.ev.Count++
+		return
+	}
+	ev.Count = 1
+	d = &denial{ev: ev}
+	l.denials[k] = d
+	if !k.overflow() {
+		l.perWindow[window]++
+	}
+	select {
+	case l.queue <- ev:
+		d.written = 1
+	default:
+	}
+}
+
+// dueDenials returns the aggregated events whose count grew since it was
+// last written, and forgets those whose window ended before now and whose
+// count is written (all of them when final).
+func (l *AuditLog) dueDenials(now time.Time, final bool) []store.AuditEvent {
+	l.denialMu.Lock()
+	defer l.denialMu.Unlock()
+	var due []store.AuditEvent
+	for k, d := range l.denials {
+		if d.ev.Count != d.written {
+			due = append(due, d.ev)
+			d.written = d.ev.Count
+		}
+		if final || time.Unix(0, k.window).Add(l.opts.DenialWindow).Before(now) {
+			delete(l.denials, k)
+			if !k.overflow() {
+				if l.perWindow[k.window]--; l.perWindow[k.window] <= 0 {
+					delete(l.perWindow, k.window)
+				}
+			}
+		}
+	}
+	l.denialEnd = l.denialEnd || final
+	return due
 }
 
 func (l *AuditLog) drop(ev store.AuditEvent) {
@@ -164,6 +293,8 @@ func (l *AuditLog) run() {
 	batch := make([]store.AuditEvent, 0, l.opts.BatchSize)
 	ticker := time.NewTicker(l.opts.FlushInterval)
 	defer ticker.Stop()
+	denialTicker := time.NewTicker(l.opts.DenialFlush)
+	defer denialTicker.Stop()
 	for {
 		select {
 		case ev := <-l.queue:
@@ -173,6 +304,12 @@ func (l *AuditLog) run() {
 		case <-ticker.C:
 			if len(batch) > 0 {
 				batch = l.flush(batch)
+			}
+		case now := <-denialTicker.C:
+			for _, ev := range l.dueDenials(now, false) {
+				if batch = append(batch, ev); len(batch) >= l.opts.BatchSize {
+					batch = l.flush(batch)
+				}
 			}
 		case <-l.closing:
 			for {
@@ -185,6 +322,13 @@ func (l *AuditLog) run() {
 				default:
 				}
 				break
+			}
+			// Every aggregated count, exact: no denial is recorded once
+			// closing is closed.
+			for _, ev := range l.dueDenials(time.Now(), true) {
+				if batch = append(batch, ev); len(batch) >= l.opts.BatchSize {
+					batch = l.flush(batch)
+				}
 			}
 			if len(batch) > 0 {
 				l.flush(batch)

@@ -2,6 +2,8 @@ package tenancy_test
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -263,6 +265,37 @@ func TestAuditLogWritesSanitizedEventsAndCountsDrops(t *testing.T) {
 		}
 		if len(evs) != 1 || evs[0].Target != "route:GET /x\ufffd\ufffdy" || evs[0].ID == "" || evs[0].Time.IsZero() {
 			t.Fatalf("acme's events: %+v", evs)
+		}
+	})
+}
+
+// Denials aggregate per source, actor, route and reason; past MaxDenials
+// distinct ones in a window, the rest fold into one overflow event, so
+// the rows a flood leaves are bounded and the counts still add up.
+func TestAuditLogAggregatesDenialsWithinBounds(t *testing.T) {
+	eachStore(t, func(t *testing.T, _ string, st fullStore) {
+		ctx := context.Background()
+		l := tenancy.NewAuditLog(st, tenancy.AuditOptions{MaxDenials: 2, DenialWindow: time.Hour})
+		at := time.Now().UTC().Truncate(time.Hour).Add(time.Minute) // one window for all
+		for i := range 15 {
+			l.Record(store.AuditEvent{Time: at.Add(time.Duration(i) * time.Millisecond), Action: tenancy.ActionAuthDeny,
+				Outcome: tenancy.OutcomeDenied, Reason: tenancy.ReasonUnknownKey, Target: "route:GET /api/traces",
+				ClientIP: fmt.Sprintf("10.0.0.%d", i%5)})
+		}
+		if err := l.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		evs, _, err := st.ListAudit(ctx, store.AuditFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]int64{}
+		for _, e := range evs {
+			counts[e.ClientIP] += e.EventCount()
+		}
+		want := map[string]int64{"10.0.0.0": 3, "10.0.0.1": 3, tenancy.DenialOverflowSource: 9}
+		if len(evs) != 3 || !reflect.DeepEqual(counts, want) {
+			t.Errorf("events %+v: counts %v, want %v", evs, counts, want)
 		}
 	})
 }

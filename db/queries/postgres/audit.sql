@@ -1,9 +1,11 @@
 -- name: InsertAudit :exec
--- One statement per batch (one array per column); ids already stored, or
--- repeated in the batch, are skipped so a retried flush is harmless.
+-- One statement per batch (one array per column). An id already stored
+-- keeps the larger count (an aggregated denial rewritten as its count
+-- grows), so a retried flush is harmless. Ids must be unique within the
+-- batch (the store keeps the largest count of each).
 INSERT INTO audit_events (
     time, id, org_id, workspace_id, actor_key_id, action, target, outcome,
-    reason, client_ip, request_id
+    reason, client_ip, request_id, count
 )
 SELECT
     unnest(@time::timestamptz[]),
@@ -16,8 +18,10 @@ SELECT
     unnest(@outcome::text[]),
     unnest(@reason::text[]),
     unnest(@client_ip::text[]),
-    unnest(@request_id::text[])
-ON CONFLICT DO NOTHING;
+    unnest(@request_id::text[]),
+    unnest(@count::bigint[])
+ON CONFLICT (id) DO UPDATE SET count = excluded.count
+WHERE audit_events.count < excluded.count;
 
 -- name: ListAudit :many
 -- A page of events, newest first. Filters are optional (NULL = any); the

@@ -96,3 +96,14 @@ WHERE ctid = ANY (ARRAY(
     ORDER BY b.applied_at
     LIMIT @row_limit
 ));
+
+-- name: DeleteAudit :execrows
+-- Deletes up to row_limit audit events older than the cutoff, oldest first
+-- (audit_events_time_idx).
+DELETE FROM audit_events
+WHERE ctid = ANY (ARRAY(
+    SELECT a.ctid FROM audit_events a
+    WHERE a.time < @before
+    ORDER BY a.time
+    LIMIT @row_limit
+));

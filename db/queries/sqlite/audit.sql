@@ -1,10 +1,13 @@
 -- name: InsertAudit :exec
 -- One event of a batch, run as a prepared statement in the batch's
--- transaction. OR IGNORE skips ids already stored.
-INSERT OR IGNORE INTO audit_events (
+-- transaction. An id already stored keeps the larger count (an aggregated
+-- denial rewritten as its count grows), so a retried flush is harmless.
+INSERT INTO audit_events (
     id, time, org_id, workspace_id, actor_key_id, action, target, outcome,
-    reason, client_ip, request_id
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+    reason, client_ip, request_id, count
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET count = excluded.count
+WHERE audit_events.count < excluded.count;
 
 -- name: ListAudit :many
 -- A page of events, newest first, across tenants. As in ListTraces, the time

@@ -62,3 +62,14 @@ WHERE rowid IN (
     ORDER BY b.applied_at
     LIMIT sqlc.arg(row_limit)
 );
+
+-- name: DeleteAudit :execrows
+-- Deletes up to row_limit audit events older than the cutoff, oldest first
+-- (audit_events_time_idx).
+DELETE FROM audit_events
+WHERE rowid IN (
+    SELECT a.rowid FROM audit_events a
+    WHERE a.time < sqlc.arg(before)
+    ORDER BY a.time
+    LIMIT sqlc.arg(row_limit)
+);

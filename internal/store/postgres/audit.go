@@ -11,14 +11,23 @@ import (
 
 var _ store.Audit = (*Store)(nil)
 
-// InsertAudit writes batch in one statement; ids already stored are
-// skipped, so a retried flush is harmless.
+// InsertAudit writes batch in one statement. An id already stored keeps
+// the larger count, so a retried flush is harmless; an id repeated in the
+// batch is written once, with its largest count (one statement may not
+// update a row twice).
 func (s *Store) InsertAudit(ctx context.Context, batch []store.AuditEvent) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	var p pgdb.InsertAuditParams
+	at := make(map[string]int, len(batch))
 	for _, e := range batch {
+		if i, dup := at[e.ID]; dup {
+			p.Count[i] = max(p.Count[i], e.EventCount())
+			continue
+		}
+		at[e.ID] = len(p.ID)
+		p.Count = append(p.Count, e.EventCount())
 		p.Time = append(p.Time, e.Time)
 		p.ID = append(p.ID, traceconv.Text(e.ID))
 		p.OrgID = append(p.OrgID, traceconv.Text(e.OrgID))
@@ -73,6 +82,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 			Reason:      r.Reason,
 			ClientIP:    r.ClientIp,
 			RequestID:   r.RequestID,
+			Count:       r.Count,
 		}
 	}
 	page, next := traceconv.Page(events, size, traceconv.AuditKey)

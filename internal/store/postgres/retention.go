@@ -251,3 +251,19 @@ func hasCode(err error, codes ...string) bool {
 	}
 	return false
 }
+
+// DeleteAudit deletes up to limit audit events older than before, oldest
+// first.
+func (s *Store) DeleteAudit(ctx context.Context, before time.Time, limit int) (int64, error) {
+	n, err := rowLimit(limit)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete audit: %w", err)
+	}
+	deleted, err := pgdb.New(s.pool).DeleteAudit(ctx, pgdb.DeleteAuditParams{
+		Before: traceconv.CeilMicro(before), RowLimit: n,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete audit: %w", err)
+	}
+	return deleted, nil
+}

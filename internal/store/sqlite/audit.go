@@ -13,7 +13,8 @@ import (
 var _ store.Audit = (*Store)(nil)
 
 // InsertAudit writes batch in one transaction through one prepared
-// statement; ids already stored are skipped, so a retried flush is harmless.
+// statement. An id already stored keeps the larger count, so a retried
+// flush is harmless.
 func (s *Store) InsertAudit(ctx context.Context, batch []store.AuditEvent) error {
 	if len(batch) == 0 {
 		return nil
@@ -40,6 +41,7 @@ func (s *Store) InsertAudit(ctx context.Context, batch []store.AuditEvent) error
 			Reason:      text(e.Reason),
 			ClientIp:    text(e.ClientIP),
 			RequestID:   text(e.RequestID),
+			Count:       e.EventCount(),
 		})
 		if err != nil {
 			return fmt.Errorf("sqlite: insert audit %q: %w", e.ID, err)
@@ -108,6 +110,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 			Reason:      r.Reason,
 			ClientIP:    r.ClientIp,
 			RequestID:   r.RequestID,
+			Count:       r.Count,
 		}
 	}
 	page, next := traceconv.Page(events, size, traceconv.AuditKey)

@@ -101,3 +101,18 @@ func checkLimit(limit int) error {
 	}
 	return nil
 }
+
+// DeleteAudit deletes up to limit audit events older than before, oldest
+// first.
+func (s *Store) DeleteAudit(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if err := checkLimit(limit); err != nil {
+		return 0, fmt.Errorf("sqlite: delete audit: %w", err)
+	}
+	n, err := litedb.New(s.writer).DeleteAudit(ctx, litedb.DeleteAuditParams{
+		Before: micros(traceconv.CeilMicro(before)), RowLimit: int64(limit),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete audit: %w", err)
+	}
+	return n, nil
+}

@@ -20,6 +20,7 @@ type RetentionStore interface {
 	store.Store
 	store.Rollups
 	store.Retention
+	store.Audit
 	ApplyRollups(ctx context.Context, rows []rollup.Row) error
 }
 
@@ -41,6 +42,7 @@ func RunRetention(t *testing.T, open func(t *testing.T) RetentionStore) {
 		{"DeleteRollupsInBatches", testDeleteRollups},
 		{"DeleteRollupsKeepsOtherTenantsDaily", testDeleteRollupsTenants},
 		{"DeleteRollupBatchesInBatches", testDeleteRollupBatches},
+		{"DeleteAuditOldestFirstInBatches", testDeleteAudit},
 		{"BatchLimitMustBePositive", testRetentionLimit},
 	}
 	for _, c := range cases {
@@ -369,6 +371,33 @@ func testDeleteRollupBatches(t *testing.T, s RetentionStore) {
 	}
 }
 
+func testDeleteAudit(t *testing.T, s RetentionStore) {
+	var batch []store.AuditEvent
+	for i, at := range []time.Time{rbase.Add(-48 * time.Hour), rbase.Add(-time.Hour), rbase.Add(-time.Microsecond), rbase, rbase.Add(time.Hour)} {
+		batch = append(batch, store.AuditEvent{ID: fmt.Sprintf("ev%d", i), Time: at, Action: "auth.deny", Count: int64(i + 1)})
+	}
+	if err := s.InsertAudit(ctx(t), batch); err != nil {
+		t.Fatal(err)
+	}
+	counts := drainAll(t, 2, func(l int) (int64, error) { return s.DeleteAudit(ctx(t), rbase, l) })
+	if want := []int64{2, 2, 0}; !reflect.DeepEqual(counts, want) {
+		t.Fatalf("DeleteAudit counts = %v, want %v", counts, want)
+	}
+	left, _, err := s.ListAudit(ctx(t), store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range left {
+		ids = append(ids, e.ID)
+	}
+	// RetentionBase is half a microsecond past the event at rbase, which
+	// is stored at its microsecond: it is older than the cutoff and goes.
+	if want := []string{"ev4"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("events left = %v, want %v (newest first)", ids, want)
+	}
+}
+
 // A batch limit below one is a caller's mistake, not "no limit".
 func testRetentionLimit(t *testing.T, s RetentionStore) {
 	insert(t, s, retentionRecord("old", rbase.Add(-time.Hour)))
@@ -382,6 +411,7 @@ func testRetentionLimit(t *testing.T, s RetentionStore) {
 		"DeleteRollupBatches": func(l int) (int64, error) {
 			return s.DeleteRollupBatches(ctx(t), rbase.AddDate(1, 0, 0), l)
 		},
+		"DeleteAudit": func(l int) (int64, error) { return s.DeleteAudit(ctx(t), rbase, l) },
 	}
 	for name, step := range steps {
 		for _, limit := range []int{0, -1} {

@@ -39,6 +39,7 @@ func RunTenancy(t *testing.T, open func(t *testing.T) TenancyStore) {
 		{"TouchKeys", testTouchKeys},
 		{"SyncStaticKeys", testSyncStaticKeys},
 		{"AuditRoundTripAndDuplicates", testAuditRoundTrip},
+		{"AuditCountsOnlyGrow", testAuditCounts},
 		{"AuditPagesFiltersAndTenants", testAuditPages},
 	}
 	for _, c := range cases {
@@ -617,8 +618,30 @@ func testAuditRoundTrip(t *testing.T, s TenancyStore) {
 	if next != nil {
 		t.Errorf("single page has cursor %+v", next)
 	}
+	e.Count, bare.Count = 1, 1 // an event without a count counts once
 	if !reflect.DeepEqual(got, []store.AuditEvent{e, bare}) {
 		t.Errorf("ListAudit\n got %+v\nwant %+v", got, []store.AuditEvent{e, bare})
+	}
+}
+
+// testAuditCounts: an aggregated event is written again as its count
+// grows; the largest count wins, whether it comes later, earlier (a
+// retried older batch) or twice in one batch, and nothing else changes.
+func testAuditCounts(t *testing.T, s TenancyStore) {
+	ctx := t.Context()
+	agg := auditEvent("agg", 0, "", "", "auth.deny")
+	agg.Count = 1
+	mustNil(t, s.InsertAudit(ctx, []store.AuditEvent{agg}))
+	grown, more := agg, agg
+	grown.Count, more.Count = 5, 3
+	mustNil(t, s.InsertAudit(ctx, []store.AuditEvent{grown, more}))
+	stale := agg
+	stale.Count, stale.Reason = 2, "a retried older write"
+	mustNil(t, s.InsertAudit(ctx, []store.AuditEvent{stale}))
+	got, _, err := s.ListAudit(ctx, store.AuditFilter{})
+	mustNil(t, err)
+	if !reflect.DeepEqual(got, []store.AuditEvent{grown}) {
+		t.Errorf("ListAudit\n got %+v\nwant %+v", got, []store.AuditEvent{grown})
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 const insertAudit = `-- name: InsertAudit :exec
 INSERT INTO audit_events (
     time, id, org_id, workspace_id, actor_key_id, action, target, outcome,
-    reason, client_ip, request_id
+    reason, client_ip, request_id, count
 )
 SELECT
     unnest($1::timestamptz[]),
@@ -26,8 +26,10 @@ SELECT
     unnest($8::text[]),
     unnest($9::text[]),
     unnest($10::text[]),
-    unnest($11::text[])
-ON CONFLICT DO NOTHING
+    unnest($11::text[]),
+    unnest($12::bigint[])
+ON CONFLICT (id) DO UPDATE SET count = excluded.count
+WHERE audit_events.count < excluded.count
 `
 
 type InsertAuditParams struct {
@@ -42,10 +44,13 @@ type InsertAuditParams struct {
 	Reason      []string
 	ClientIp    []string
 	RequestID   []string
+	Count       []int64
 }
 
-// One statement per batch (one array per column); ids already stored, or
-// repeated in the batch, are skipped so a retried flush is harmless.
+// One statement per batch (one array per column). An id already stored
+// keeps the larger count (an aggregated denial rewritten as its count
+// grows), so a retried flush is harmless. Ids must be unique within the
+// batch (the store keeps the largest count of each).
 func (q *Queries) InsertAudit(ctx context.Context, arg InsertAuditParams) error {
 	_, err := q.db.Exec(ctx, insertAudit,
 		arg.Time,
@@ -59,12 +64,13 @@ func (q *Queries) InsertAudit(ctx context.Context, arg InsertAuditParams) error 
 		arg.Reason,
 		arg.ClientIp,
 		arg.RequestID,
+		arg.Count,
 	)
 	return err
 }
 
 const listAudit = `-- name: ListAudit :many
-SELECT time, id, org_id, workspace_id, actor_key_id, action, target, outcome, reason, client_ip, request_id FROM audit_events
+SELECT time, id, org_id, workspace_id, actor_key_id, action, target, outcome, reason, client_ip, request_id, count FROM audit_events
 WHERE ($1::text IS NULL OR org_id = $1)
   AND ($2::text IS NULL OR workspace_id = $2)
   AND ($3::text IS NULL OR action = $3)
@@ -117,6 +123,7 @@ func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditEv
 			&i.Reason,
 			&i.ClientIp,
 			&i.RequestID,
+			&i.Count,
 		); err != nil {
 			return nil, err
 		}

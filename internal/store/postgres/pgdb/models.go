@@ -20,6 +20,7 @@ type AuditEvent struct {
 	Reason      string
 	ClientIp    string
 	RequestID   string
+	Count       int64
 }
 
 type GatewayKey struct {

@@ -10,10 +10,12 @@ import (
 )
 
 const insertAudit = `-- name: InsertAudit :exec
-INSERT OR IGNORE INTO audit_events (
+INSERT INTO audit_events (
     id, time, org_id, workspace_id, actor_key_id, action, target, outcome,
-    reason, client_ip, request_id
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    reason, client_ip, request_id, count
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET count = excluded.count
+WHERE audit_events.count < excluded.count
 `
 
 type InsertAuditParams struct {
@@ -28,10 +30,12 @@ type InsertAuditParams struct {
 	Reason      string
 	ClientIp    string
 	RequestID   string
+	Count       int64
 }
 
 // One event of a batch, run as a prepared statement in the batch's
-// transaction. OR IGNORE skips ids already stored.
+// transaction. An id already stored keeps the larger count (an aggregated
+// denial rewritten as its count grows), so a retried flush is harmless.
 func (q *Queries) InsertAudit(ctx context.Context, arg InsertAuditParams) error {
 	_, err := q.db.ExecContext(ctx, insertAudit,
 		arg.ID,
@@ -45,12 +49,13 @@ func (q *Queries) InsertAudit(ctx context.Context, arg InsertAuditParams) error 
 		arg.Reason,
 		arg.ClientIp,
 		arg.RequestID,
+		arg.Count,
 	)
 	return err
 }
 
 const listAudit = `-- name: ListAudit :many
-SELECT id, time, org_id, workspace_id, actor_key_id, "action", target, outcome, reason, client_ip, request_id FROM audit_events
+SELECT id, time, org_id, workspace_id, actor_key_id, "action", target, outcome, reason, client_ip, request_id, count FROM audit_events
 WHERE (CAST(?1 AS TEXT) IS NULL OR org_id = ?1)
   AND (CAST(?2 AS TEXT) IS NULL OR workspace_id = ?2)
   AND (CAST(?3 AS TEXT) IS NULL OR action = ?3)
@@ -104,6 +109,7 @@ func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditEv
 			&i.Reason,
 			&i.ClientIp,
 			&i.RequestID,
+			&i.Count,
 		); err != nil {
 			return nil, err
 		}
@@ -119,7 +125,7 @@ func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditEv
 }
 
 const listWorkspaceAudit = `-- name: ListWorkspaceAudit :many
-SELECT id, time, org_id, workspace_id, actor_key_id, "action", target, outcome, reason, client_ip, request_id FROM audit_events
+SELECT id, time, org_id, workspace_id, actor_key_id, "action", target, outcome, reason, client_ip, request_id, count FROM audit_events
 WHERE org_id = ?1
   AND workspace_id = ?2
   AND (CAST(?3 AS TEXT) IS NULL OR action = ?3)
@@ -171,6 +177,7 @@ func (q *Queries) ListWorkspaceAudit(ctx context.Context, arg ListWorkspaceAudit
 			&i.Reason,
 			&i.ClientIp,
 			&i.RequestID,
+			&i.Count,
 		); err != nil {
 			return nil, err
 		}

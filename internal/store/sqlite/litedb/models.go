@@ -16,6 +16,7 @@ type AuditEvent struct {
 	Reason      string
 	ClientIp    string
 	RequestID   string
+	Count       int64
 }
 
 type GatewayKey struct {

@@ -9,6 +9,31 @@ import (
 	"context"
 )
 
+const deleteAudit = `-- name: DeleteAudit :execrows
+DELETE FROM audit_events
+WHERE rowid IN (
+    SELECT a.rowid FROM audit_events a
+    WHERE a.time < ?1
+    ORDER BY a.time
+    LIMIT ?2
+)
+`
+
+type DeleteAuditParams struct {
+	Before   int64
+	RowLimit int64
+}
+
+// Deletes up to row_limit audit events older than the cutoff, oldest first
+// (audit_events_time_idx).
+func (q *Queries) DeleteAudit(ctx context.Context, arg DeleteAuditParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteAudit, arg.Before, arg.RowLimit)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const deleteDailyRollups = `-- name: DeleteDailyRollups :execrows
 DELETE FROM trace_rollups_daily
 WHERE rowid IN (
