@@ -16,6 +16,25 @@ type tracePipelineResponse struct {
 	Records       pipelineRecords  `json:"records"`
 	WriteFailures pipelineFailures `json:"write_failures"`
 	LastFlush     *pipelineFlush   `json:"last_flush"` // null until the first batch is written
+	Spool         *pipelineSpool   `json:"spool"`      // null when tracing.spool.dir is empty
+}
+
+// pipelineSpool is the on-disk spool (tracing.spool): batches the store
+// could not take, waiting to be replayed. Pending batches that keep growing
+// mean the store is still failing; corrupt skips mean a crash tore a write
+// (or the disk damaged one).
+type pipelineSpool struct {
+	MaxBytes        int64  `json:"max_bytes"`
+	Bytes           int64  `json:"bytes"`
+	Files           int    `json:"files"`
+	PendingBatches  int64  `json:"pending_batches"`
+	SpooledBatches  int64  `json:"spooled_batches_total"`
+	SpooledRecords  int64  `json:"spooled_records_total"`
+	ReplayedBatches int64  `json:"replayed_batches_total"`
+	ReplayedRecords int64  `json:"replayed_records_total"`
+	DroppedRecords  int64  `json:"dropped_records_total"`
+	CorruptSkipped  int64  `json:"corrupt_skipped_total"`
+	LastError       string `json:"last_error,omitempty"`
 }
 
 type pipelineQueue struct {
@@ -66,6 +85,14 @@ var lastErrorMessages = map[string]string{
 	trace.FailureOther:      "other: the store failed; the gateway's log has the details",
 }
 
+// spoolErrorMessages are the stable texts of the spool's last error, by
+// kind; the error itself names files on the gateway's host.
+var spoolErrorMessages = map[string]string{
+	trace.SpoolErrorFull:    "full: the spool reached tracing.spool.max_bytes and batches were dropped",
+	trace.SpoolErrorDisk:    "disk: the spool's files could not be written or read; the gateway's log has the details",
+	trace.SpoolErrorCorrupt: "corrupt: a spooled batch could not be decoded and was skipped; the gateway's log has the details",
+}
+
 // lastErrorMessage is the text shown for the latest failure of class, ""
 // when nothing failed yet.
 func lastErrorMessage(s trace.Stats) string {
@@ -109,6 +136,15 @@ func newTracePipelineResponse(s trace.Stats) tracePipelineResponse {
 		resp.Queue.Utilization = float64(s.Depth) / float64(s.Capacity)
 	}
 	resp.WriteFailures.LastError = lastErrorMessage(s)
+	if sp := s.Spool; sp != nil {
+		resp.Spool = &pipelineSpool{
+			MaxBytes: sp.MaxBytes, Bytes: sp.Bytes, Files: sp.Files, PendingBatches: sp.PendingBatches,
+			SpooledBatches: sp.SpooledBatches, SpooledRecords: sp.SpooledRecords,
+			ReplayedBatches: sp.ReplayedBatches, ReplayedRecords: sp.ReplayedRecords,
+			DroppedRecords: sp.DroppedRecords, CorruptSkipped: sp.CorruptSkipped,
+			LastError: spoolErrorMessages[sp.LastErrorKind],
+		}
+	}
 	if !s.LastFlushAt.IsZero() {
 		resp.LastFlush = &pipelineFlush{
 			At:         s.LastFlushAt.UTC(),

@@ -88,8 +88,30 @@ func TestTracePipelineReportsWriterStats(t *testing.T) {
 	want := `{"last_flush":{"at":"2026-01-02T03:04:05Z","batch_size":31,"duration_ms":4.25},` +
 		`"queue":{"capacity":200,"depth":50,"high_water":120,"utilization":0.25},` +
 		`"records":{"dropped_total":7,"enqueued_total":1000,"lost_total":2,"written_total":940},` +
+		`"spool":null,` +
 		`"write_failures":{"by_class":{"connection":2,"constraint":0,"other":0,"timeout":1},"last_error":"connection: the store could not be reached; the gateway's log has the details","total":3}}`
 	got, _ := json.Marshal(body) // map keys marshal sorted: a stable comparison
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// With a spool, its figures are served as the writer counted them, the
+// last error cut like the writer's.
+func TestTracePipelineReportsSpool(t *testing.T) {
+	body := getTracePipeline(t, trace.Stats{Capacity: 10, Spool: &trace.SpoolStats{
+		MaxBytes: 1 << 30, Bytes: 4096, Files: 2, PendingBatches: 3, SpooledBatches: 5, SpooledRecords: 50,
+		ReplayedBatches: 2, ReplayedRecords: 20, DroppedRecords: 7, CorruptSkipped: 1,
+		LastError: "spool: open /var/lib/secret-place/00000000000000000001.seg: no space left on device", LastErrorKind: trace.SpoolErrorDisk,
+	}})
+	sp := body["spool"].(map[string]any)
+	if le := sp["last_error"]; le != "disk: the spool's files could not be written or read; the gateway's log has the details" {
+		t.Errorf("last_error = %q, want the stable text of its kind", le)
+	}
+	delete(sp, "last_error")
+	got, _ := json.Marshal(sp)
+	want := `{"bytes":4096,"corrupt_skipped_total":1,"dropped_records_total":7,"files":2,"max_bytes":1073741824,` +
+		`"pending_batches":3,"replayed_batches_total":2,"replayed_records_total":20,"spooled_batches_total":5,"spooled_records_total":50}`
 	if string(got) != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/pricing"
 	"github.com/ongoingai/gateway/internal/providers"
+	"github.com/ongoingai/gateway/internal/spool"
 	"github.com/ongoingai/gateway/internal/proxy"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/store/postgres"
@@ -72,7 +73,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		st.Close()
 		return nil, fmt.Errorf("background jobs: %w", err)
 	}
+	traceSpool, err := openSpool(cfg.Tracing.Spool)
+	if err != nil {
+		runner.Stop(ctx)
+		st.Close()
+		return nil, err
+	}
 	writer := trace.NewWriter(runner.TraceSink(), trace.WriterOptions{
+		Spool:         traceSpool, // nil when tracing.spool.dir is empty
 		QueueSize:     cfg.Tracing.QueueSize,
 		BatchSize:     cfg.Tracing.BatchSize,
 		FlushInterval: cfg.Tracing.FlushInterval,
@@ -279,6 +287,19 @@ func openStore(ctx context.Context, s config.Storage) (gatewayStore, error) {
 	default:
 		return nil, fmt.Errorf("storage.driver: unknown driver %q", s.Driver)
 	}
+}
+
+// openSpool opens the trace spool tracing.spool configures, or returns
+// nil when it is off.
+func openSpool(c config.TraceSpool) (*spool.Spool, error) {
+	if c.Dir == "" {
+		return nil, nil
+	}
+	sp, err := spool.Open(c.Dir, c.MaxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("tracing.spool.dir: %w", err)
+	}
+	return sp, nil
 }
 
 func buildUpstreams(cfg config.Config) ([]*proxy.Upstream, error) {

@@ -75,6 +75,20 @@ type Tracing struct {
 	// (Authorization, x-api-key, api-key, cookies, the gateway key header,
 	// ...) are stored as "[REDACTED]" whatever the list says.
 	CaptureHeaders []string `yaml:"capture_headers"`
+	// Spool keeps trace batches on disk while the store is down or slow.
+	Spool TraceSpool `yaml:"spool"`
+}
+
+// TraceSpool is the on-disk spool of the trace writer: when the store
+// fails a batch, or the queue passes half its capacity, batches go to
+// append-only files in Dir (at most MaxBytes of them; beyond, batches are
+// dropped and counted) and are replayed into the store, in order and
+// exactly once, when it answers again, after a restart too. Off while Dir
+// is empty, the default: without it an outage is survived only while the
+// in-memory queue lasts.
+type TraceSpool struct {
+	Dir      string `yaml:"dir"`       // a directory this gateway alone uses; empty: no spool
+	MaxBytes int64  `yaml:"max_bytes"` // default 1 GiB
 }
 
 // Pricing adds or overrides model prices (USD per 1M tokens).

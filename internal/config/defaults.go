@@ -81,6 +81,7 @@ func Default() Config {
 			QueueSize:     65536,
 			BatchSize:     1000,
 			FlushInterval: 50 * time.Millisecond,
+			Spool:         TraceSpool{MaxBytes: 1 << 30},
 		},
 		Auth: Auth{
 			Enabled: false,

@@ -31,6 +31,8 @@ var envVars = []envVar{
 	{"ONGOINGAI_CAPTURE_BODIES", func(c *Config, v string) error { return setBool(&c.Tracing.CaptureBodies, v) }},
 	{"ONGOINGAI_BODY_MAX_SIZE", func(c *Config, v string) error { return setInt64(&c.Tracing.BodyMaxSize, v) }},
 	{"ONGOINGAI_CAPTURE_HEADERS", func(c *Config, v string) error { c.Tracing.CaptureHeaders = splitList(v); return nil }},
+	{"ONGOINGAI_TRACE_SPOOL_DIR", func(c *Config, v string) error { c.Tracing.Spool.Dir = v; return nil }},
+	{"ONGOINGAI_TRACE_SPOOL_MAX_BYTES", func(c *Config, v string) error { return setInt64(&c.Tracing.Spool.MaxBytes, v) }},
 	{"ONGOINGAI_AUTH_ENABLED", func(c *Config, v string) error { return setBool(&c.Auth.Enabled, v) }},
 	{"ONGOINGAI_AUTH_HEADER", func(c *Config, v string) error { c.Auth.Header = v; return nil }},
 	{"ONGOINGAI_PII_MODE", func(c *Config, v string) error { c.PII.Mode = v; return nil }},

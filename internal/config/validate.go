@@ -269,6 +269,9 @@ func (c Config) validateTracing(v *validator) {
 		v.add("tracing.batch_size", "must not exceed tracing.queue_size (%d)", t.QueueSize)
 	}
 	validCaptureHeaders(v, t.CaptureHeaders)
+	if t.Spool.Dir != "" {
+		v.positive("tracing.spool.max_bytes", t.Spool.MaxBytes)
+	}
 }
 
 // CaptureAllHeaders is the tracing.capture_headers entry that stores every

@@ -2,10 +2,13 @@ package trace
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ongoingai/gateway/internal/spool"
 )
 
 // Sink is where batches go. store.Traces satisfies it; the writer does not
@@ -32,6 +35,19 @@ type WriterOptions struct {
 	// alone.
 	Classify func(error) string
 	Logger   *slog.Logger
+	// Spool, when set, takes the batches the store cannot take now: a
+	// batch whose insert fails (for any cause but the store refusing the
+	// rows), or any batch while the queue is past SpoolHighWater (the
+	// store is not keeping up), goes to disk instead of being retried in
+	// memory, and so do all batches after it until the spool has been
+	// replayed into the store, oldest first. See replay. The writer owns
+	// it from then on and closes it in Close; frames left in it are
+	// replayed by the next writer opened on it. Nil keeps every batch in
+	// memory, retried until it lands.
+	Spool *spool.Spool
+	// SpoolHighWater is the queue depth from which batches go to the
+	// spool although the store answers; default half of QueueSize.
+	SpoolHighWater int
 }
 
 // Stats is a snapshot of the writer's counters, served by /api/health and
@@ -59,7 +75,44 @@ type Stats struct {
 	// log and the operator's console only: a driver's error can name the
 	// database host, user and database, so API clients are shown the class.
 	LastErrorClass string `json:"last_error_class,omitempty"`
+	// Spool describes the on-disk spool; nil when there is none.
+	Spool *SpoolStats `json:"spool,omitempty"`
 }
+
+// SpoolStats are the spool's figures. Records in the spool were enqueued
+// and are neither written nor dropped yet; they survive a restart.
+type SpoolStats struct {
+	MaxBytes       int64 `json:"max_bytes"`
+	Bytes          int64 `json:"bytes"`           // on disk now
+	Files          int   `json:"files"`           // segment files now
+	PendingBatches int64 `json:"pending_batches"` // spooled, not yet replayed
+	SpooledBatches int64 `json:"spooled_batches_total"`
+	SpooledRecords int64 `json:"spooled_records_total"`
+	// Replayed are the batches (and their records) read back from the
+	// spool and written to the store, those a previous process left
+	// included.
+	ReplayedBatches int64 `json:"replayed_batches_total"`
+	ReplayedRecords int64 `json:"replayed_records_total"`
+	// DroppedRecords were refused by the spool (full, or a failing disk);
+	// they are counted in Stats.Dropped as well.
+	DroppedRecords int64 `json:"dropped_records_total"`
+	// CorruptSkipped counts what was unreadable: torn tails left by a
+	// crash mid-write, frames failing their checksum, batches that would
+	// not decode. The records in them are lost.
+	CorruptSkipped int64 `json:"corrupt_skipped_total"`
+	// LastError is the spool's latest error, for the log and the console;
+	// LastErrorKind says what it was about (one of SpoolErrorKinds), which
+	// is what API clients are shown: the text names files on this host.
+	LastError     string `json:"last_error,omitempty"`
+	LastErrorKind string `json:"last_error_kind,omitempty"`
+}
+
+// The kinds of spool error, SpoolStats.LastErrorKind.
+const (
+	SpoolErrorFull    = "full"    // the spool reached its bound; batches were dropped
+	SpoolErrorDisk    = "disk"    // its files could not be written or read
+	SpoolErrorCorrupt = "corrupt" // a spooled batch would not decode
+)
 
 // Writer is the asynchronous trace pipeline: Enqueue never blocks; a single
 // goroutine batches records and writes them, retrying a failed batch until
@@ -75,12 +128,22 @@ type Writer struct {
 	enqueued, written, dropped, failures, lost, highWater atomic.Int64
 	failuresByClass                                       [len(FailureClasses)]atomic.Int64
 
-	mu          sync.Mutex // guards the fields below
-	lastErr     string
-	lastClass   string
-	lastFlushAt time.Time
-	lastFlushMS float64
-	lastBatch   int
+	spool     *spool.Spool // nil: no spool
+	spoolHigh int
+	// wake tells replay that a batch was spooled; fed is closed when
+	// run has handed over its last batch, replayed when replay ends.
+	wake, fed, replayed chan struct{}
+
+	spooledBatches, spooledRecords, replayedBatches, replayedRecords, spoolDropped, undecodable atomic.Int64
+
+	mu           sync.Mutex // guards the fields below
+	lastErr      string
+	lastClass    string
+	lastSpoolErr string
+	spoolErrKind string
+	lastFlushAt  time.Time
+	lastFlushMS  float64
+	lastBatch    int
 
 	closing  chan struct{} // closed by Close: drain and stop
 	deadline chan struct{} // closed when Close's context ends: stop retrying
@@ -108,6 +171,9 @@ func NewWriter(sink Sink, opts WriterOptions) *Writer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.SpoolHighWater <= 0 {
+		opts.SpoolHighWater = max(opts.QueueSize/2, 1)
+	}
 	w := &Writer{
 		sink:     sink,
 		opts:     opts,
@@ -116,6 +182,17 @@ func NewWriter(sink Sink, opts WriterOptions) *Writer {
 		closing:  make(chan struct{}),
 		deadline: make(chan struct{}),
 		done:     make(chan struct{}),
+		spool:    opts.Spool,
+		wake:     make(chan struct{}, 1),
+		fed:      make(chan struct{}),
+		replayed: make(chan struct{}),
+
+		spoolHigh: opts.SpoolHighWater,
+	}
+	if w.spool != nil {
+		go w.replay()
+	} else {
+		close(w.replayed)
 	}
 	go w.run()
 	return w
@@ -181,11 +258,43 @@ func (w *Writer) Stats() Stats {
 		LastFlushDuration:    w.lastFlushMS,
 		LastBatchSize:        w.lastBatch,
 		LastErrorClass:       w.lastClass,
+		Spool:                w.spoolStats(),
+	}
+}
+
+// spoolStats is called with mu held.
+func (w *Writer) spoolStats() *SpoolStats {
+	if w.spool == nil {
+		return nil
+	}
+	ss := w.spool.Stats()
+	return &SpoolStats{
+		MaxBytes:        ss.MaxBytes,
+		Bytes:           ss.Bytes,
+		Files:           ss.Files,
+		PendingBatches:  ss.Pending,
+		SpooledBatches:  w.spooledBatches.Load(),
+		SpooledRecords:  w.spooledRecords.Load(),
+		ReplayedBatches: w.replayedBatches.Load(),
+		ReplayedRecords: w.replayedRecords.Load(),
+		DroppedRecords:  w.spoolDropped.Load(),
+		CorruptSkipped:  ss.Corrupt + w.undecodable.Load(),
+		LastError:       w.lastSpoolErr,
+		LastErrorKind:   w.spoolErrKind,
 	}
 }
 
 func (w *Writer) run() {
-	defer close(w.done)
+	defer func() {
+		close(w.fed)
+		<-w.replayed
+		if w.spool != nil {
+			if err := w.spool.Close(); err != nil {
+				w.log.Error("closing the trace spool", "err", err)
+			}
+		}
+		close(w.done)
+	}()
 	batch := make([]Record, 0, w.opts.BatchSize)
 	ticker := time.NewTicker(w.opts.FlushInterval)
 	defer ticker.Stop()
@@ -194,11 +303,11 @@ func (w *Writer) run() {
 		case r := <-w.queue:
 			batch = append(batch, *r)
 			if len(batch) >= w.opts.BatchSize {
-				batch = w.flush(batch)
+				batch = w.dispatch(batch)
 			}
 		case <-ticker.C:
 			if len(batch) > 0 {
-				batch = w.flush(batch)
+				batch = w.dispatch(batch)
 			}
 		case <-w.closing:
 			// Drain: everything enqueued before Close is written.
@@ -207,7 +316,7 @@ func (w *Writer) run() {
 				case r := <-w.queue:
 					batch = append(batch, *r)
 					if len(batch) >= w.opts.BatchSize {
-						batch = w.flush(batch)
+						batch = w.dispatch(batch)
 					}
 					continue
 				default:
@@ -215,21 +324,158 @@ func (w *Writer) run() {
 				break
 			}
 			if len(batch) > 0 {
-				w.flush(batch)
+				w.dispatch(batch)
 			}
 			return
 		}
 	}
 }
 
-// flush writes one batch, retrying with backoff until it succeeds or the
-// shutdown deadline passes, and returns the emptied batch for reuse.
+// dispatch sends a batch on its way: to the store, or to the spool when
+// there is one and it must (see WriterOptions.Spool), and returns the
+// emptied batch for reuse.
+func (w *Writer) dispatch(batch []Record) []Record {
+	switch {
+	case w.spool == nil:
+		w.flush(batch, retryInMemory)
+	case w.spool.Pending() > 0 || len(w.queue) >= w.spoolHigh:
+		// Batches already wait in the spool (this one must follow
+		// them), or the queue is backing up.
+		w.toSpool(batch)
+	default:
+		w.flush(batch, spoolOnFailure)
+	}
+	clear(batch) // drop references to bodies so they can be collected
+	return batch[:0]
+}
+
+// toSpool appends batch to the spool and wakes replay. A batch the spool
+// refuses is dropped and counted: the proxy is never made to wait.
+func (w *Writer) toSpool(batch []Record) {
+	frame, err := encodeBatch(batch)
+	if err == nil {
+		err = w.spool.Append(frame)
+	}
+	if err != nil {
+		n := int64(len(batch))
+		w.dropped.Add(n)
+		w.spoolDropped.Add(n)
+		if errors.Is(err, spool.ErrFull) {
+			w.setSpoolErr(SpoolErrorFull, err)
+		} else {
+			w.setSpoolErr(SpoolErrorDisk, err)
+		}
+		if errors.Is(err, spool.ErrFull) {
+			w.log.Error("trace spool full; batch dropped", "records", n)
+		} else {
+			w.log.Error("trace spool write failed; batch dropped", "records", n, "err", err)
+		}
+		return
+	}
+	w.spooledBatches.Add(1)
+	w.spooledRecords.Add(int64(len(batch)))
+	select {
+	case w.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+func (w *Writer) setSpoolErr(kind string, err error) {
+	w.mu.Lock()
+	w.lastSpoolErr, w.spoolErrKind = err.Error(), kind
+	w.mu.Unlock()
+}
+
+// replay writes the spooled batches to the store, oldest first, one at a
+// time, each retried until the store takes it; only then is it removed
+// from the spool. Meanwhile run spools every new batch behind them, so
+// batches reach the store in the order they were made; once the spool is
+// empty, run writes directly again.
+//
+// Each batch is written exactly once: a batch the store committed but the
+// spool did not yet forget (a crash between the two, or a commit whose
+// acknowledgement was lost) is written again, and the store skips the
+// traces it already holds, enqueueing no rollup for them (see
+// jobs.TraceSink).
+//
+// At Close, replay drains the spool while the store answers, and stops at
+// the first failure or when Close's context ends: what is left stays on
+// disk for the next start.
+func (w *Writer) replay() {
+	defer close(w.replayed)
+	for {
+		select {
+		case <-w.deadline:
+			return
+		default:
+		}
+		frame, ok, err := w.spool.Peek()
+		if err != nil {
+			w.setSpoolErr(SpoolErrorDisk, err)
+			w.log.Error("reading the trace spool failed; retrying", "err", err)
+			select {
+			case <-w.fed:
+				return
+			case <-time.After(w.opts.RetryBackoffMax):
+			}
+			continue
+		}
+		if !ok {
+			select {
+			case <-w.wake:
+				continue
+			case <-w.fed:
+				// Nothing more will be spooled; one last look.
+				if w.spool.Pending() > 0 {
+					continue
+				}
+				return
+			}
+		}
+		batch, err := decodeBatch(frame)
+		if err == nil && !w.flush(batch, replayFromSpool) {
+			return // closing while the store fails: kept for the next start
+		}
+		if err != nil {
+			w.undecodable.Add(1)
+			w.setSpoolErr(SpoolErrorCorrupt, err)
+			w.log.Error("undecodable trace batch in the spool; skipped", "err", err)
+		} else {
+			w.replayedBatches.Add(1)
+			w.replayedRecords.Add(int64(len(batch)))
+		}
+		if err := w.spool.Ack(); err != nil {
+			w.setSpoolErr(SpoolErrorDisk, err)
+			w.log.Error("removing a replayed batch from the trace spool failed", "err", err)
+		}
+	}
+}
+
+// writeMode says what flush does when an attempt fails for a cause other
+// than the store refusing the rows (which is retried, then split, in every
+// mode: see poisonAttempts).
+type writeMode int
+
+const (
+	// retryInMemory retries until the batch lands or Close's context
+	// ends; then the batch is counted as lost.
+	retryInMemory writeMode = iota
+	// spoolOnFailure hands the batch to the spool after the first failure.
+	spoolOnFailure
+	// replayFromSpool retries like retryInMemory, but gives up, the batch
+	// staying in the spool, as soon as the writer is closing.
+	replayFromSpool
+)
+
 // poisonAttempts is how often in a row a batch may fail with a constraint
 // error (the store refusing the data itself, not a passing fault) before
 // the writer splits it to isolate the records at fault.
 const poisonAttempts = 3
 
-func (w *Writer) flush(batch []Record) []Record {
+// flush writes one batch, retrying with backoff as mode says. It returns
+// false only when it gave up on the batch in replayFromSpool mode, the
+// batch staying in the spool.
+func (w *Writer) flush(batch []Record, mode writeMode) bool {
 	backoff := 10 * time.Millisecond
 	refusals := 0 // constraint failures in a row
 	for attempt := 1; ; attempt++ {
@@ -244,7 +490,7 @@ func (w *Writer) flush(batch []Record) []Record {
 			w.lastFlushMS = float64(time.Since(start).Microseconds()) / 1000
 			w.lastBatch = len(batch)
 			w.mu.Unlock()
-			break
+			return true
 		}
 		class := w.classify(err)
 		w.failuresByClass[classIndex(class)].Add(1)
@@ -261,25 +507,38 @@ func (w *Writer) flush(batch []Record) []Record {
 			// are given up on.
 			if len(batch) > 1 {
 				mid := len(batch) / 2
-				w.flush(batch[:mid])
-				w.flush(batch[mid:])
-				return batch[:0]
+				return w.flush(batch[:mid], mode) && w.flush(batch[mid:], mode)
 			}
 			w.lost.Add(1)
 			w.log.Error("trace rejected by the store; giving up on it", "attempts", attempt, "err", err)
-			clear(batch)
-			return batch[:0]
+			return true
+		}
+		if class != FailureConstraint {
+			switch mode {
+			case spoolOnFailure:
+				w.log.Warn("trace batch write failed; spooling it", "records", len(batch), "class", class, "err", err)
+				w.toSpool(batch)
+				return true
+			case replayFromSpool:
+				select {
+				case <-w.closing:
+					w.log.Warn("store still failing at shutdown; spooled traces kept for the next start", "err", err)
+					return false
+				default:
+				}
+			}
 		}
 		w.log.Error("trace batch write failed; retrying", "attempt", attempt, "records", len(batch), "class", class, "err", err)
 		select {
 		case <-w.deadline:
+			if mode == replayFromSpool {
+				return false
+			}
 			w.lost.Add(int64(len(batch)))
 			w.log.Error("trace batch lost at shutdown", "records", len(batch), "err", err)
-			return batch[:0]
+			return true
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, w.opts.RetryBackoffMax)
 	}
-	clear(batch) // drop references to bodies so they can be collected
-	return batch[:0]
 }
