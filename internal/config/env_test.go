@@ -10,27 +10,29 @@ import (
 
 func TestEnvOverridesEveryVariable(t *testing.T) {
 	env := map[string]string{
-		"ONGOINGAI_HOST":               "127.0.0.1",
-		"ONGOINGAI_PORT":               "9999",
-		"ONGOINGAI_STORAGE_DRIVER":     "postgres",
-		"ONGOINGAI_STORAGE_PATH":       "/var/lib/ongoingai.db",
-		"ONGOINGAI_STORAGE_DSN":        "postgres://u:p@db/gw",
-		"ONGOINGAI_OPENAI_UPSTREAM":    "http://openai.internal",
-		"ONGOINGAI_ANTHROPIC_UPSTREAM": "http://anthropic.internal",
-		"ONGOINGAI_CAPTURE_BODIES":     "true",
-		"ONGOINGAI_BODY_MAX_SIZE":      "1024",
-		"ONGOINGAI_CAPTURE_HEADERS":    " x-request-id, openai-organization ,",
-		"ONGOINGAI_AUTH_ENABLED":       "1",
-		"ONGOINGAI_AUTH_HEADER":        "X-Key",
-		"ONGOINGAI_PII_MODE":           "block",
-		"ONGOINGAI_PII_POLICY_ID":      "policy-7",
-		"ONGOINGAI_PII_HASH_SALT":      "salt",
-		"ONGOINGAI_PPROF_ADDR":         "127.0.0.1:6060",
-		"OTEL_EXPORTER_OTLP_ENDPOINT":  "http://collector:4318",
-		"OTEL_EXPORTER_OTLP_HEADERS":   "api-key=abc%20def, x-tenant = t1",
-		"OTEL_SERVICE_NAME":            "gw-eu",
-		"OTEL_TRACES_SAMPLER_ARG":      "0.25",
-		"OTEL_METRIC_EXPORT_INTERVAL":  "15000",
+		"ONGOINGAI_HOST":                  "127.0.0.1",
+		"ONGOINGAI_PORT":                  "9999",
+		"ONGOINGAI_STORAGE_DRIVER":        "postgres",
+		"ONGOINGAI_STORAGE_PATH":          "/var/lib/ongoingai.db",
+		"ONGOINGAI_STORAGE_DSN":           "postgres://u:p@db/gw",
+		"ONGOINGAI_OPENAI_UPSTREAM":       "http://openai.internal",
+		"ONGOINGAI_ANTHROPIC_UPSTREAM":    "http://anthropic.internal",
+		"ONGOINGAI_CAPTURE_BODIES":        "true",
+		"ONGOINGAI_BODY_MAX_SIZE":         "1024",
+		"ONGOINGAI_CAPTURE_HEADERS":       " x-request-id, openai-organization ,",
+		"ONGOINGAI_TRACE_SPOOL_DIR":       "/var/spool/gw",
+		"ONGOINGAI_TRACE_SPOOL_MAX_BYTES": "1048576",
+		"ONGOINGAI_AUTH_ENABLED":          "1",
+		"ONGOINGAI_AUTH_HEADER":           "X-Key",
+		"ONGOINGAI_PII_MODE":              "block",
+		"ONGOINGAI_PII_POLICY_ID":         "policy-7",
+		"ONGOINGAI_PII_HASH_SALT":         "salt",
+		"ONGOINGAI_PPROF_ADDR":            "127.0.0.1:6060",
+		"OTEL_EXPORTER_OTLP_ENDPOINT":     "http://collector:4318",
+		"OTEL_EXPORTER_OTLP_HEADERS":      "api-key=abc%20def, x-tenant = t1",
+		"OTEL_SERVICE_NAME":               "gw-eu",
+		"OTEL_TRACES_SAMPLER_ARG":         "0.25",
+		"OTEL_METRIC_EXPORT_INTERVAL":     "15000",
 	}
 	missing := filepath.Join(t.TempDir(), "ongoingai.yaml")
 	got, err := Read(missing, false, envMap(env))
@@ -47,6 +49,7 @@ func TestEnvOverridesEveryVariable(t *testing.T) {
 	want.Tracing.CaptureBodies = true
 	want.Tracing.BodyMaxSize = 1024
 	want.Tracing.CaptureHeaders = []string{"x-request-id", "openai-organization"}
+	want.Tracing.Spool = TraceSpool{Dir: "/var/spool/gw", MaxBytes: 1 << 20}
 	want.Debug.PprofAddr = "127.0.0.1:6060"
 	want.Auth.Enabled = true
 	want.Auth.Header = "X-Key"

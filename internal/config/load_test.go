@@ -56,6 +56,8 @@ func TestDefaults(t *testing.T) {
 		{"tracing.batch_size", c.Tracing.BatchSize, 1000},
 		{"tracing.flush_interval", c.Tracing.FlushInterval, 50 * time.Millisecond},
 		{"tracing.capture_headers", c.Tracing.CaptureHeaders, []string(nil)},
+		{"tracing.spool.dir", c.Tracing.Spool.Dir, ""},
+		{"tracing.spool.max_bytes", c.Tracing.Spool.MaxBytes, int64(1 << 30)},
 		{"auth.enabled", c.Auth.Enabled, false},
 		{"auth.header", c.Auth.Header, "X-OngoingAI-Gateway-Key"},
 		{"pii.mode", c.PII.Mode, "off"},

@@ -78,6 +78,7 @@ func TestValidateRules(t *testing.T) {
 		{"queue size", func(c *Config) { c.Tracing.QueueSize = 0 }, "tracing.queue_size: must be positive"},
 		{"batch size", func(c *Config) { c.Tracing.BatchSize = 0 }, "tracing.batch_size: must be positive"},
 		{"batch above queue", func(c *Config) { c.Tracing.BatchSize = 70000 }, "tracing.batch_size: must not exceed tracing.queue_size (65536)"},
+		{"spool bound", func(c *Config) { c.Tracing.Spool = TraceSpool{Dir: "/var/spool/gw", MaxBytes: 0} }, "tracing.spool.max_bytes: must be positive"},
 		{"flush interval", func(c *Config) { c.Tracing.FlushInterval = 0 }, "tracing.flush_interval: must be a positive duration"},
 		{"capture header name", func(c *Config) { c.Tracing.CaptureHeaders = []string{"x-request-id", "x request id"} },
 			`tracing.capture_headers[1]: "x request id" is not a valid HTTP header name`},

@@ -32,6 +32,15 @@ const (
 	MetricTraceFlushDuration  = "ongoingai.trace.flush.duration"
 	MetricTraceFlushBatchSize = "ongoingai.trace.flush.batch_size"
 	MetricTraceLastFlush      = "ongoingai.trace.flush.last_timestamp"
+
+	// The on-disk spool (tracing.spool), exported only when it is on.
+	MetricTraceSpoolBytes    = "ongoingai.trace.spool.bytes"
+	MetricTraceSpoolFiles    = "ongoingai.trace.spool.files"
+	MetricTraceSpoolPending  = "ongoingai.trace.spool.pending_batches"
+	MetricTraceSpoolSpooled  = "ongoingai.trace.spool.spooled"
+	MetricTraceSpoolReplayed = "ongoingai.trace.spool.replayed"
+	MetricTraceSpoolDropped  = "ongoingai.trace.spool.dropped"
+	MetricTraceSpoolCorrupt  = "ongoingai.trace.spool.corrupt_skipped"
 )
 
 // Bucket boundaries. The GenAI ones are those the semantic conventions
@@ -116,12 +125,28 @@ func (t *Telemetry) ObserveWriter(stats func() trace.Stats) error {
 	lastFlush, err := m.Float64ObservableGauge(MetricTraceLastFlush, metric.WithUnit("s"),
 		metric.WithDescription("Unix time of the last successful batch write; alert when it stops moving while requests flow."))
 	errs = append(errs, err)
+	spoolBytes := gauge(MetricTraceSpoolBytes, "By", "Bytes of the trace spool's files on disk.")
+	spoolFiles := gauge(MetricTraceSpoolFiles, "{file}", "Files of the trace spool on disk.")
+	spoolPending := gauge(MetricTraceSpoolPending, "{batch}", "Trace batches in the spool, waiting to be replayed into the store.")
+	spoolSpooled := counter(MetricTraceSpoolSpooled, "{record}", "Trace records written to the spool because the store failed or the queue backed up.")
+	spoolReplayed := counter(MetricTraceSpoolReplayed, "{record}", "Trace records replayed from the spool into the store.")
+	spoolDropped := counter(MetricTraceSpoolDropped, "{record}", "Trace records dropped because the spool was full or its disk failed (also in ongoingai.trace.dropped).")
+	spoolCorrupt := counter(MetricTraceSpoolCorrupt, "{batch}", "Unreadable spool batches skipped: torn writes a crash left, failed checksums.")
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 
 	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		s := stats()
+		if sp := s.Spool; sp != nil {
+			o.ObserveInt64(spoolBytes, sp.Bytes)
+			o.ObserveInt64(spoolFiles, int64(sp.Files))
+			o.ObserveInt64(spoolPending, sp.PendingBatches)
+			o.ObserveInt64(spoolSpooled, sp.SpooledRecords)
+			o.ObserveInt64(spoolReplayed, sp.ReplayedRecords)
+			o.ObserveInt64(spoolDropped, sp.DroppedRecords)
+			o.ObserveInt64(spoolCorrupt, sp.CorruptSkipped)
+		}
 		o.ObserveInt64(capacity, int64(s.Capacity))
 		o.ObserveInt64(depth, int64(s.Depth))
 		o.ObserveInt64(highWater, s.HighWater)
@@ -140,6 +165,7 @@ func (t *Telemetry) ObserveWriter(stats func() trace.Stats) error {
 			o.ObserveFloat64(lastFlush, float64(s.LastFlushAt.UnixMicro())/1e6)
 		}
 		return nil
-	}, capacity, depth, highWater, batch, enqueued, written, dropped, lost, failures, flushDur, lastFlush)
+	}, capacity, depth, highWater, batch, enqueued, written, dropped, lost, failures, flushDur, lastFlush,
+		spoolBytes, spoolFiles, spoolPending, spoolSpooled, spoolReplayed, spoolDropped, spoolCorrupt)
 	return err
 }

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ongoingai/gateway/internal/config"
+	"github.com/ongoingai/gateway/internal/spool"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
@@ -207,5 +209,52 @@ func TestPromNames(t *testing.T) {
 	}
 	if got := escapeLabel("a\"b\\c\nd"); got != `a\"b\\c\nd` {
 		t.Errorf("escapeLabel = %q", got)
+	}
+}
+
+// downSink fails every insert: a store that is down.
+type downSink struct{}
+
+func (downSink) InsertTraces(context.Context, []trace.Record) error {
+	return errors.New("connection refused")
+}
+
+// With a spool, its figures are exported too: what went to disk while the
+// store was down, and what is still waiting there.
+func TestPrometheusExpositionSpool(t *testing.T) {
+	h := newHarness(t, func(o *config.Observability) { o.OTel.Enabled = false })
+	sp, err := spool.Open(t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := trace.NewWriter(downSink{}, trace.WriterOptions{BatchSize: 2, FlushInterval: time.Millisecond, Spool: sp})
+	if err := h.tel.ObserveWriter(w.Stats); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		w.Enqueue(&trace.Record{ID: "x"})
+	}
+	for deadline := time.Now().Add(30 * time.Second); w.Stats().Spool.SpooledRecords < 4; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never spooled: %+v", w.Stats().Spool)
+		}
+	}
+	text := scrape(t, h.gw.URL+"/metrics")
+	checkExpositionFormat(t, text)
+	for _, want := range []string{
+		"# TYPE ongoingai_trace_spool_bytes gauge",
+		"ongoingai_trace_spool_files 1",
+		"ongoingai_trace_spool_pending_batches 2",
+		"ongoingai_trace_spool_spooled_total 4",
+		"ongoingai_trace_spool_replayed_total 0",
+		"ongoingai_trace_spool_dropped_total 0",
+		"ongoingai_trace_spool_corrupt_skipped_total 0",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+	if err := w.Close(context.Background()); err != nil { // the store is down: kept on disk
+		t.Fatal(err)
 	}
 }
