@@ -116,7 +116,7 @@ func BenchmarkSpoolKill(b *testing.B) {
 // spool directory.
 type spoolRun struct {
 	binary, dsn, spoolDir, work, upstream string
-	cluster                                *testdb.Cluster
+	cluster                               *testdb.Cluster
 }
 
 func newSpoolRun(b *testing.B) *spoolRun {
