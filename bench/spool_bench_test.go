@@ -33,6 +33,9 @@ var (
 	spoolRate   = flag.Float64("spool.rate", 2000, "requests per second through the gateway")
 	spoolOutage = flag.Duration("spool.outage", 5*time.Minute, "how long Postgres is down")
 	spoolWarm   = flag.Duration("spool.warm", 20*time.Second, "traffic before the outage, and after it")
+
+	spoolKillNormal = flag.Bool("spool.kill-normal", true, "BenchmarkSpoolKill: kill with the store up")
+	spoolKillOutage = flag.Bool("spool.kill-outage", true, "BenchmarkSpoolKill: kill during an outage")
 )
 
 // BenchmarkSpoolOutage runs the gateway (the real binary, its own process)
@@ -82,6 +85,9 @@ func BenchmarkSpoolOutage(b *testing.B) {
 func BenchmarkSpoolKill(b *testing.B) {
 	for range b.N {
 		for _, outage := range []bool{false, true} {
+			if outage && !*spoolKillOutage || !outage && !*spoolKillNormal {
+				continue
+			}
 			r := newSpoolRun(b)
 			g := r.start(b, nil)
 			var res *load.Result

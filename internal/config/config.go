@@ -80,7 +80,7 @@ type Tracing struct {
 }
 
 // TraceSpool is the on-disk spool of the trace writer: when the store
-// fails a batch, or the queue passes half its capacity, batches go to
+// fails a batch, or the queue holds more than a batch, batches go to
 // append-only files in Dir (at most MaxBytes of them; beyond, batches are
 // dropped and counted) and are replayed into the store, in order and
 // exactly once, when it answers again, after a restart too. Off while Dir

@@ -46,7 +46,9 @@ type WriterOptions struct {
 	// memory, retried until it lands.
 	Spool *spool.Spool
 	// SpoolHighWater is the queue depth from which batches go to the
-	// spool although the store answers; default half of QueueSize.
+	// spool although the store answers (it is falling behind); default
+	// BatchSize (at most half of QueueSize), so that the records only in
+	// memory, which a crash loses, stay about one batch.
 	SpoolHighWater int
 }
 
@@ -172,7 +174,9 @@ func NewWriter(sink Sink, opts WriterOptions) *Writer {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.SpoolHighWater <= 0 {
-		opts.SpoolHighWater = max(opts.QueueSize/2, 1)
+		// One batch behind already: the queue is what a kill -9 loses,
+		// so with a spool it is kept short, the backlog on disk.
+		opts.SpoolHighWater = max(min(opts.BatchSize, opts.QueueSize/2), 1)
 	}
 	w := &Writer{
 		sink:     sink,
