@@ -61,7 +61,9 @@ func newOutageStore(t *testing.T, driver string) *outageStore {
 			// Every write waits for the lock for the store's busy
 			// timeout, then fails: a store that does not answer.
 			var err error
-			if db, err = sql.Open("sqlite", s.path); err != nil {
+			// It waits its turn like the store's connections do: the
+			// gateway may be writing (a rollup) at that moment.
+			if db, err = sql.Open("sqlite", "file:"+s.path+"?_pragma=busy_timeout(10000)"); err != nil {
 				t.Fatal(err)
 			}
 			if lock, err = db.Conn(context.Background()); err != nil {
