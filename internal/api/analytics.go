@@ -43,7 +43,8 @@ func (a *API) analyticsErrors(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveAnalytics answers one analytics request: 400 naming the first
-// invalid parameter, 500 when the store fails, else the answer.
+// invalid parameter, 503 when the store is unreachable or slower than
+// storage.read_timeout, 500 when it fails otherwise, else the answer.
 func serveAnalytics[T any](a *API, w http.ResponseWriter, r *http.Request, accepts analyticsParams,
 	answer func(*analytics.Service, context.Context, analytics.Query) (T, error),
 ) {
@@ -53,9 +54,11 @@ func serveAnalytics[T any](a *API, w http.ResponseWriter, r *http.Request, accep
 		return
 	}
 	q.Tenant = a.d.Tenant(r)
-	v, err := answer(analytics.New(a.d.Store), r.Context(), q)
+	ctx, cancel := a.readContext(r)
+	defer cancel()
+	v, err := answer(analytics.New(a.d.Store), ctx, q)
 	if err != nil {
-		WriteError(w, http.StatusInternalServerError, MsgInternal)
+		a.writeStoreError(ctx, w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, v)

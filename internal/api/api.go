@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ongoingai/gateway/internal/health"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/tenancy"
 	"github.com/ongoingai/gateway/internal/trace"
@@ -32,11 +33,20 @@ type Deps struct {
 	// Actor describes the caller to Tenancy; nil means anonymous, which
 	// Tenancy lets read and never change.
 	Actor func(*http.Request) tenancy.Actor
+	// Health returns the background probe's last report (store reachable,
+	// trace writer writing); nil means always healthy.
+	Health func() health.Report
+	// ReadTimeout bounds each read of the store by /api/traces and
+	// /api/analytics (storage.read_timeout); zero means no bound.
+	ReadTimeout time.Duration
 }
 
 // API holds the handlers.
 type API struct {
 	d Deps
+	// classify is the store's failure classifier (trace.ClassifierOf),
+	// nil when it has none.
+	classify func(error) string
 }
 
 // New returns the API.
@@ -47,7 +57,7 @@ func New(d Deps) *API {
 	if d.Actor == nil {
 		d.Actor = func(*http.Request) tenancy.Actor { return tenancy.Actor{} }
 	}
-	return &API{d: d}
+	return &API{d: d, classify: trace.ClassifierOf(d.Store)}
 }
 
 // Stable error messages. They are part of the public contract

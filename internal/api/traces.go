@@ -29,9 +29,11 @@ func (a *API) listTraces(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Tenant = a.d.Tenant(r)
-	items, next, err := a.d.Store.ListTraces(r.Context(), f)
+	ctx, cancel := a.readContext(r)
+	defer cancel()
+	items, next, err := a.d.Store.ListTraces(ctx, f)
 	if err != nil {
-		WriteError(w, http.StatusInternalServerError, MsgInternal)
+		a.writeStoreError(ctx, w, err)
 		return
 	}
 	if items == nil {
@@ -97,12 +99,14 @@ func decodeCursor(s string) (*store.TraceCursor, bool) {
 }
 
 func (a *API) getTrace(w http.ResponseWriter, r *http.Request) {
-	rec, err := a.d.Store.GetTrace(r.Context(), a.d.Tenant(r), chi.URLParam(r, "id"))
+	ctx, cancel := a.readContext(r)
+	defer cancel()
+	rec, err := a.d.Store.GetTrace(ctx, a.d.Tenant(r), chi.URLParam(r, "id"))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		WriteError(w, http.StatusNotFound, MsgTraceNotFound)
 	case err != nil:
-		WriteError(w, http.StatusInternalServerError, MsgInternal)
+		a.writeStoreError(ctx, w, err)
 	default:
 		WriteJSON(w, http.StatusOK, rec)
 	}

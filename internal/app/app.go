@@ -14,10 +14,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/ongoingai/gateway/internal/api"
 	"github.com/ongoingai/gateway/internal/config"
+	"github.com/ongoingai/gateway/internal/health"
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/pricing"
 	"github.com/ongoingai/gateway/internal/providers"
@@ -43,6 +45,7 @@ type App struct {
 	metrics *telemetry.MetricsServer // the optional loopback /metrics listener
 	pprof   *pprofServer             // the optional loopback pprof listener (debug.pprof_addr)
 	jobs    *jobs.Runner             // background jobs (River), rollups included
+	probe   *health.Probe            // background store/writer checks behind /api/health
 	routes  []api.Route
 	handler http.Handler
 	banner  io.Writer // where the startup banner goes; nil: none (see WithBanner)
@@ -57,6 +60,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	logger.Info("opening store", "storage", cfg.Storage.Driver, "connect_timeout", cfg.Storage.ConnectTimeout.String())
 	st, err := openStore(ctx, cfg.Storage)
 	if err != nil {
 		return nil, err
@@ -88,6 +92,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Logger:        logger,
 	})
 	a := &App{cfg: cfg, log: logger, store: st, writer: writer, jobs: runner}
+	a.probe = health.Start(health.Options{
+		Ping: st.Ping, Stats: writer.Stats,
+		Interval: cfg.Storage.HealthInterval, Timeout: cfg.Storage.ReadTimeout,
+		Logger: logger,
+	})
 	if a.tel, err = telemetry.New(ctx, cfg.Observability, telemetry.Options{
 		Version: version.Version, Logger: logger, Providers: cfg.Providers, Prices: prices,
 	}); err != nil {
@@ -131,13 +140,15 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Logger:              logger,
 	})
 	apiHandlers := api.New(api.Deps{
-		Store:      st,
-		Version:    version.Version,
-		Started:    time.Now(),
-		QueueStats: writer.Stats,
-		Tenant:     a.keys.auth.Tenant,
-		Tenancy:    a.keys.service,
-		Actor:      a.keys.auth.Actor,
+		Store:       st,
+		Version:     version.Version,
+		Started:     time.Now(),
+		QueueStats:  writer.Stats,
+		Tenant:      a.keys.auth.Tenant,
+		Tenancy:     a.keys.service,
+		Actor:       a.keys.auth.Actor,
+		Health:      a.probe.Report,
+		ReadTimeout: cfg.Storage.ReadTimeout,
 	})
 	a.routes = append(apiHandlers.Routes(), proxyRoutes(px, upstreams)...)
 	if p := cfg.Observability.Prometheus; p.Enabled {
@@ -164,12 +175,23 @@ func (a *App) Handler() http.Handler { return a.handler }
 // and the provider routes, each with the permission it requires.
 func (a *App) Routes() []api.Route { return a.routes }
 
-// Serve serves on ln until ctx ends, then stops accepting, lets in-flight
-// requests finish (up to server.shutdown_timeout), flushes every queued
-// trace and closes the store.
+// Serve serves on ln until ctx ends, then stops accepting and lets
+// in-flight requests finish for up to server.shutdown_timeout. Requests
+// still running then (long streams, WebSocket sessions) are cut: their
+// contexts end with cause proxy.ErrGatewayShutdown, so each is traced with
+// outcome gateway_shutdown and what it delivered. Once the handlers have
+// returned, the trace writer gets server.trace_drain_timeout of its own to
+// store what is queued (what it cannot store is counted as lost_total and
+// logged); then the store is closed.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	// The handlers' base context: cancelled only at the drain deadline,
+	// never by ctx, so that a graceful stop lets requests finish.
+	base, cut := context.WithCancelCause(context.Background())
+	defer cut(nil)
+	var inflight activeRequests
 	srv := &http.Server{
-		Handler:           a.handler,
+		Handler:           inflight.track(a.handler),
+		BaseContext:       func(net.Listener) context.Context { return base },
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
@@ -189,13 +211,36 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
+	drainTimeout := a.cfg.Server.TraceDrainTimeout
+	if drainTimeout <= 0 {
+		drainTimeout = 10 * time.Second
+	}
 	drainCtx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	a.log.Info("shutting down: draining in-flight requests and queued traces")
-	if shutdownErr := srv.Shutdown(drainCtx); shutdownErr != nil && err == nil {
+	// Shutdown waits for every ordinary request; hijacked connections
+	// (WebSockets) are tracked by inflight alone, so wait for both.
+	if shutdownErr := srv.Shutdown(drainCtx); shutdownErr != nil && !errors.Is(shutdownErr, context.DeadlineExceeded) && err == nil {
 		err = fmt.Errorf("graceful shutdown: %w", shutdownErr)
 	}
-	if closeErr := a.Close(drainCtx); closeErr != nil && err == nil {
+	if !inflight.wait(drainCtx) {
+		a.log.Warn("shutdown_timeout reached: cutting requests still in flight", "requests", inflight.count(),
+			"shutdown_timeout", timeout.String())
+		cut(proxy.ErrGatewayShutdown)
+		// Cut requests return promptly (their upstream calls end with the
+		// context); the wait is bounded all the same, by the writer's own
+		// drain time, so a stuck handler cannot hold shutdown forever.
+		cutCtx, cancelCut := context.WithTimeout(context.Background(), drainTimeout)
+		if !inflight.wait(cutCtx) {
+			a.log.Error("requests still running after being cut; their traces will be counted as lost",
+				"requests", inflight.count())
+		}
+		cancelCut()
+	}
+	srv.Close()
+	writeCtx, cancelWrite := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancelWrite()
+	if closeErr := a.Close(writeCtx); closeErr != nil && err == nil {
 		err = closeErr
 	}
 	if errors.Is(err, http.ErrServerClosed) {
@@ -204,19 +249,82 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
+// activeRequests counts the handlers running, hijacked ones included,
+// which http.Server.Shutdown does not wait for.
+type activeRequests struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to zero; nil while n is zero
+}
+
+func (a *activeRequests) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		if a.n == 0 {
+			a.idle = make(chan struct{})
+		}
+		a.n++
+		a.mu.Unlock()
+		defer func() {
+			a.mu.Lock()
+			if a.n--; a.n == 0 {
+				close(a.idle)
+				a.idle = nil
+			}
+			a.mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// wait returns true once no handler runs, false if ctx ends first.
+func (a *activeRequests) wait(ctx context.Context) bool {
+	for {
+		a.mu.Lock()
+		idle := a.idle
+		a.mu.Unlock()
+		if idle == nil {
+			return true
+		}
+		select {
+		case <-idle:
+			// A request may have started since (a keep-alive
+			// connection's next one, before Shutdown closed it): look
+			// again.
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+func (a *activeRequests) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
+}
+
 // Close flushes queued traces, last-used times and audit events, stops
-// the background jobs and closes the store. The writer drains before the
-// jobs runner stops, because it writes through the runner's sink; rollup
-// jobs still queued then are worked at the next start, by this gateway or
-// any replica.
+// the background jobs and closes the store. The writer drains first, so
+// that a store hanging the other flushes cannot eat its time, and before
+// the jobs runner stops, because it writes through the runner's sink;
+// rollup jobs still queued then are worked at the next start, by this
+// gateway or any replica. Traces not stored are counted and logged at
+// error level.
 func (a *App) Close(ctx context.Context) error {
+	if a.probe != nil {
+		a.probe.Stop()
+	}
+	werr := a.writer.Close(ctx)
+	s := a.writer.Stats()
+	level := slog.LevelInfo
+	if s.Lost > 0 || s.Dropped > 0 {
+		level = slog.LevelError
+	}
+	a.log.Log(ctx, level, "trace writer drained", "written_total", s.Written, "dropped_total", s.Dropped, "lost_total", s.Lost)
 	var kerr error
 	if a.keys != nil {
 		kerr = a.keys.close(ctx)
 	}
-	werr := a.writer.Close(ctx)
-	s := a.writer.Stats()
-	a.log.Info("trace writer drained", "written_total", s.Written, "dropped_total", s.Dropped, "lost_total", s.Lost)
 	if err := a.jobs.Stop(ctx); err != nil {
 		a.log.Warn("stopping background jobs", "err", err)
 	}
@@ -270,18 +378,39 @@ type Store = gatewayStore
 // New does: for commands that work on the store without a running gateway.
 func OpenStore(ctx context.Context, s config.Storage) (Store, error) { return openStore(ctx, s) }
 
+// defaultConnectTimeout applies when storage.connect_timeout is unset (a
+// Storage built in code rather than loaded).
+const defaultConnectTimeout = 10 * time.Second
+
+// openStore opens the store within storage.connect_timeout: a database
+// that accepts connections but never answers (a hung host) fails startup
+// with an error naming the store and the setting, instead of hanging it
+// with no word in the log.
 func openStore(ctx context.Context, s config.Storage) (gatewayStore, error) {
+	timeout := s.ConnectTimeout
+	if timeout <= 0 {
+		timeout = defaultConnectTimeout
+	}
+	octx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	// timedOut names the bound when it is what ended the attempt.
+	timedOut := func(err error) error {
+		if octx.Err() != nil && ctx.Err() == nil {
+			return fmt.Errorf("no answer within storage.connect_timeout (%s): %w", timeout, err)
+		}
+		return err
+	}
 	switch s.Driver {
 	case "postgres":
-		st, err := postgres.Open(ctx, s.DSN)
+		st, err := postgres.Open(octx, s.DSN)
 		if err != nil {
-			return nil, fmt.Errorf("storage (postgres): %w", err)
+			return nil, fmt.Errorf("storage (postgres): %w", timedOut(err))
 		}
 		return st, nil
 	case "sqlite", "":
-		st, err := sqlite.Open(ctx, s.Path)
+		st, err := sqlite.Open(octx, s.Path)
 		if err != nil {
-			return nil, fmt.Errorf("storage (sqlite %s): %w", s.Path, err)
+			return nil, fmt.Errorf("storage (sqlite %s): %w", s.Path, timedOut(err))
 		}
 		return st, nil
 	default:

@@ -32,6 +32,13 @@ type Server struct {
 	// answered 408. Without it a client announcing a large body and
 	// trickling it holds a connection and a goroutine for ever.
 	ReadBodyTimeout time.Duration `yaml:"read_body_timeout"` // default 60s
+	// TraceDrainTimeout is the trace writer's own time to store what is
+	// queued once the request handlers have returned (after
+	// ShutdownTimeout, and after streams still open then were cut). It is
+	// separate so that a drain that used all of ShutdownTimeout still
+	// leaves the writer time to store the traces of the streams it cut;
+	// what it cannot store in time is counted as lost_total and logged.
+	TraceDrainTimeout time.Duration `yaml:"trace_drain_timeout"` // default 10s
 }
 
 // Storage picks the store.
@@ -39,6 +46,19 @@ type Storage struct {
 	Driver string `yaml:"driver"` // sqlite (default) or postgres
 	Path   string `yaml:"path"`   // sqlite file, default ./data/ongoingai.db
 	DSN    string `yaml:"dsn"`    // postgres connection string; required for postgres
+	// ConnectTimeout bounds opening the store at start (connect, schema
+	// migrations): a database that accepts TCP but never answers fails
+	// startup with an error naming the store instead of hanging it.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"` // default 10s
+	// ReadTimeout bounds each /api read of the store (the statement and
+	// the wait for a connection); one that runs out, or finds the store
+	// unreachable, is answered 503 {"error":"store unavailable"}. It also
+	// bounds the background health probe's ping.
+	ReadTimeout time.Duration `yaml:"read_timeout"` // default 5s
+	// HealthInterval is how often a background probe pings the store for
+	// /api/health, which never touches the database itself: its answer is
+	// at most HealthInterval + ReadTimeout old.
+	HealthInterval time.Duration `yaml:"health_interval"` // default 5s
 }
 
 // Provider is one upstream API. openai and anthropic exist by default; any

@@ -56,14 +56,18 @@ func Default() Config {
 	injectStreamUsage := true
 	return Config{
 		Server: Server{
-			Host:            "0.0.0.0",
-			Port:            8080,
-			ShutdownTimeout: 30 * time.Second,
-			ReadBodyTimeout: 60 * time.Second,
+			Host:              "0.0.0.0",
+			Port:              8080,
+			ShutdownTimeout:   30 * time.Second,
+			ReadBodyTimeout:   60 * time.Second,
+			TraceDrainTimeout: 10 * time.Second,
 		},
 		Storage: Storage{
-			Driver: DriverSQLite,
-			Path:   "./data/ongoingai.db",
+			Driver:         DriverSQLite,
+			Path:           "./data/ongoingai.db",
+			ConnectTimeout: 10 * time.Second,
+			ReadTimeout:    5 * time.Second,
+			HealthInterval: 5 * time.Second,
 		},
 		Providers: builtinProviders(),
 		Proxy: Proxy{

@@ -43,7 +43,7 @@ func TestEnvOverridesEveryVariable(t *testing.T) {
 	want := Default()
 	want.Server.Host = "127.0.0.1"
 	want.Server.Port = 9999
-	want.Storage = Storage{Driver: "postgres", Path: "/var/lib/ongoingai.db", DSN: "postgres://u:p@db/gw"}
+	want.Storage.Driver, want.Storage.Path, want.Storage.DSN = "postgres", "/var/lib/ongoingai.db", "postgres://u:p@db/gw"
 	want.Providers["openai"] = Provider{"http://openai.internal", "/openai", "openai"}
 	want.Providers["anthropic"] = Provider{"http://anthropic.internal", "/anthropic", "anthropic"}
 	want.Tracing.CaptureBodies = true

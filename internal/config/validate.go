@@ -100,6 +100,7 @@ func (c Config) validateServer(v *validator) {
 	}
 	v.positiveDuration("server.shutdown_timeout", c.Server.ShutdownTimeout)
 	v.positiveDuration("server.read_body_timeout", c.Server.ReadBodyTimeout)
+	v.positiveDuration("server.trace_drain_timeout", c.Server.TraceDrainTimeout)
 }
 
 func (c Config) validateStorage(v *validator) {
@@ -115,6 +116,9 @@ func (c Config) validateStorage(v *validator) {
 	default:
 		v.add("storage.driver", "must be %q or %q", DriverSQLite, DriverPostgres)
 	}
+	v.positiveDuration("storage.connect_timeout", c.Storage.ConnectTimeout)
+	v.positiveDuration("storage.read_timeout", c.Storage.ReadTimeout)
+	v.positiveDuration("storage.health_interval", c.Storage.HealthInterval)
 }
 
 func (c Config) validateProviders(v *validator) {

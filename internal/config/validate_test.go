@@ -28,6 +28,10 @@ func TestValidateRules(t *testing.T) {
 		{"host with port", func(c *Config) { c.Server.Host = "0.0.0.0:8080" }, "server.host: must be a host name or IP address without a port"},
 		{"shutdown timeout", func(c *Config) { c.Server.ShutdownTimeout = 0 }, "server.shutdown_timeout: must be a positive duration"},
 		{"read body timeout", func(c *Config) { c.Server.ReadBodyTimeout = 0 }, "server.read_body_timeout: must be a positive duration"},
+		{"trace drain timeout", func(c *Config) { c.Server.TraceDrainTimeout = 0 }, "server.trace_drain_timeout: must be a positive duration"},
+		{"connect timeout", func(c *Config) { c.Storage.ConnectTimeout = -time.Second }, "storage.connect_timeout: must be a positive duration"},
+		{"read timeout", func(c *Config) { c.Storage.ReadTimeout = 0 }, "storage.read_timeout: must be a positive duration"},
+		{"health interval", func(c *Config) { c.Storage.HealthInterval = 0 }, "storage.health_interval: must be a positive duration"},
 		{"driver", func(c *Config) { c.Storage.Driver = "mysql" }, `storage.driver: must be "sqlite" or "postgres"`},
 		{"sqlite path", func(c *Config) { c.Storage.Path = "" }, `storage.path: required when storage.driver is "sqlite"`},
 		{"postgres dsn", func(c *Config) { c.Storage.Driver = "postgres" }, `storage.dsn: required when storage.driver is "postgres"`},
@@ -178,7 +182,7 @@ func setProvider(c *Config, name string, edit func(p *Provider)) {
 func TestValidateAcceptsGoodValues(t *testing.T) {
 	c := Default()
 	c.Server.Host = "::1"
-	c.Storage = Storage{Driver: "postgres", DSN: "postgres://localhost/gw"}
+	c.Storage.Driver, c.Storage.DSN = "postgres", "postgres://localhost/gw"
 	c.Providers["groq"] = Provider{"https://api.groq.com/openai", "/groq", "openai"}
 	c.Providers["openai-eu"] = Provider{"https://eu.api.openai.com", "/openaix", "openai"}
 	c.Providers["claude_proxy"] = Provider{"http://10.0.0.1:8000/base", "/v2/claude", "anthropic"}

@@ -28,6 +28,12 @@ import (
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
+// ErrGatewayShutdown is the cause the gateway gives its handlers' base
+// context when it cuts the requests still running at the end of its
+// graceful drain (context.WithCancelCause). A call cut that way is traced
+// with outcome gateway_shutdown rather than client_cancelled.
+var ErrGatewayShutdown = errors.New("gateway shutting down")
+
 // Upstream is one provider route: requests under Prefix go to Target.
 type Upstream struct {
 	Name    string // provider name recorded in traces, e.g. "openai", "groq"
@@ -413,7 +419,11 @@ func (c *call) modifyResponse(resp *http.Response) error {
 func (c *call) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	c.transportErr = err
 	if c.req.Context().Err() != nil {
-		return // the client is gone; nobody to answer
+		if errors.Is(context.Cause(c.req.Context()), ErrGatewayShutdown) {
+			// The client is still there: tell it why, not an empty 200.
+			writeJSONError(w, http.StatusServiceUnavailable, "gateway shutting down")
+		}
+		return // otherwise the client is gone; nobody to answer
 	}
 	c.p.opts.Logger.WarnContext(r.Context(), "upstream request failed", "provider", c.up.Name, "err", err)
 	writeJSONError(w, http.StatusBadGateway, MsgUpstreamFailed)

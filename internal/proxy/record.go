@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -86,6 +88,14 @@ func (c *call) finish() {
 			r.Outcome = trace.OutcomeClientCancelled
 		default:
 			r.Outcome = trace.OutcomeUpstreamError // the upstream cut the body short
+		}
+	}
+	if r.Outcome == trace.OutcomeClientCancelled && errors.Is(context.Cause(c.req.Context()), ErrGatewayShutdown) {
+		// Not the client's doing: the gateway cut the call at its drain
+		// deadline. What was delivered is accounted as for a cancel.
+		r.Outcome = trace.OutcomeGatewayShutdown
+		if c.resp == nil {
+			r.ResponseStatus = http.StatusServiceUnavailable
 		}
 	}
 

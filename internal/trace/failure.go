@@ -67,13 +67,26 @@ var connectionErrors = []error{
 
 // classify asks the store's classifier first and falls back to
 // ClassifyError, so that the answer is always one of FailureClasses.
-func (w *Writer) classify(err error) string {
-	if w.opts.Classify != nil {
-		if c := w.opts.Classify(err); classIndex(c) >= 0 {
+func (w *Writer) classify(err error) string { return Classify(w.opts.Classify, err) }
+
+// Classify names the class of a failed store call: classify's answer (a
+// store's, see ClassifierOf) when it gives one of FailureClasses, else
+// ClassifyError's. The writer classifies its failed batches with it, and
+// the API tells an unreachable store (timeout, connection) from a bug.
+func Classify(classify func(error) string, err error) string {
+	if classify != nil {
+		if c := classify(err); classIndex(c) >= 0 {
 			return c
 		}
 	}
 	return ClassifyError(err)
+}
+
+// Unavailable reports whether a class means the store could not be
+// reached or did not answer in time (timeout, connection), as opposed to
+// refusing the data or failing some other way.
+func Unavailable(class string) bool {
+	return class == FailureTimeout || class == FailureConnection
 }
 
 // classIndex is class's position in FailureClasses, or -1.

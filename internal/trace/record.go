@@ -18,6 +18,10 @@ const (
 	OutcomeUpstreamError       Outcome = "upstream_error"
 	OutcomeUpstreamUnreachable Outcome = "upstream_unreachable"
 	OutcomeClientCancelled     Outcome = "client_cancelled"
+	// OutcomeGatewayShutdown: the gateway cut the call because it was
+	// shutting down and server.shutdown_timeout had passed. Tokens are
+	// what was delivered, estimated as for a client cancel.
+	OutcomeGatewayShutdown Outcome = "gateway_shutdown"
 )
 
 // Record is one proxied call. Its JSON field names are a public API

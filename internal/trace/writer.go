@@ -149,8 +149,13 @@ type Writer struct {
 
 	closing  chan struct{} // closed by Close: drain and stop
 	deadline chan struct{} // closed when Close's context ends: stop retrying
-	done     chan struct{}
-	once     sync.Once
+	// halt is the parent of every write attempt, cancelled with deadline,
+	// so that an attempt hung on an unresponsive store cannot hold the
+	// drain past Close's bound.
+	halt    context.Context
+	haltNow context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
 }
 
 // NewWriter starts a writer on sink.
@@ -193,6 +198,7 @@ func NewWriter(sink Sink, opts WriterOptions) *Writer {
 
 		spoolHigh: opts.SpoolHighWater,
 	}
+	w.halt, w.haltNow = context.WithCancel(context.Background())
 	if w.spool != nil {
 		go w.replay()
 	} else {
@@ -203,11 +209,12 @@ func NewWriter(sink Sink, opts WriterOptions) *Writer {
 }
 
 // Enqueue hands a record to the writer without blocking. It returns false
-// when the queue is full or the writer is closed; the drop is counted.
+// when the queue is full (counted as dropped) or the writer is closed
+// (counted as lost: a call that finished after the shutdown drain).
 func (w *Writer) Enqueue(r *Record) bool {
 	select {
 	case <-w.closing:
-		w.dropped.Add(1)
+		w.lost.Add(1)
 		return false
 	default:
 	}
@@ -225,8 +232,9 @@ func (w *Writer) Enqueue(r *Record) bool {
 }
 
 // Close stops accepting records, writes everything queued and returns once
-// the queue is empty. If ctx ends first, retries stop, the remaining records
-// are counted as lost and ctx's error is returned.
+// the queue is empty. If ctx ends first, the write in progress is
+// abandoned, retries stop, the remaining records are counted as lost (and
+// logged) and ctx's error is returned.
 func (w *Writer) Close(ctx context.Context) error {
 	w.once.Do(func() { close(w.closing) })
 	select {
@@ -234,6 +242,7 @@ func (w *Writer) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		close(w.deadline)
+		w.haltNow()
 		<-w.done
 		return ctx.Err()
 	}
@@ -297,6 +306,7 @@ func (w *Writer) run() {
 				w.log.Error("closing the trace spool", "err", err)
 			}
 		}
+		w.haltNow()
 		close(w.done)
 	}()
 	batch := make([]Record, 0, w.opts.BatchSize)
@@ -484,9 +494,24 @@ func (w *Writer) flush(batch []Record, mode writeMode) bool {
 	refusals := 0 // constraint failures in a row
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), w.opts.WriteTimeout)
+		ctx, cancel := context.WithTimeout(w.halt, w.opts.WriteTimeout)
 		err := w.sink.InsertTraces(ctx, batch)
 		cancel()
+		if err != nil && w.halt.Err() != nil {
+			// The shutdown deadline passed before or during this attempt:
+			// the failure is ours, not the store's, and there is no time
+			// for another. A spool keeps the batch for the next start.
+			switch mode {
+			case replayFromSpool:
+				return false
+			case spoolOnFailure:
+				w.toSpool(batch)
+				return true
+			}
+			w.lost.Add(int64(len(batch)))
+			w.log.Error("trace batch lost at shutdown", "records", len(batch), "err", err)
+			return true
+		}
 		if err == nil {
 			w.written.Add(int64(len(batch)))
 			w.mu.Lock()

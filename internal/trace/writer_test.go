@@ -149,4 +149,36 @@ func TestWriterCountsLostRecordsWhenShutdownDeadlinePasses(t *testing.T) {
 	if w.Enqueue(&Record{ID: "late"}) {
 		t.Fatal("a closed writer accepted a record")
 	}
+	// A call that finishes after the drain has its trace lost, and counted.
+	if s := w.Stats(); s.Lost != 4 || s.Dropped != 0 {
+		t.Fatalf("stats = %+v, want the late record lost", s)
+	}
+}
+
+// hangingSink never answers until the attempt's context ends: a store that
+// accepts the connection and then freezes.
+type hangingSink struct{}
+
+func (hangingSink) InsertTraces(ctx context.Context, _ []Record) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A write hung on a frozen store must not hold Close past its context:
+// before, each remaining batch waited out the whole WriteTimeout.
+func TestWriterCloseAbandonsAHungWriteAtTheDeadline(t *testing.T) {
+	w := NewWriter(hangingSink{}, WriterOptions{BatchSize: 2, FlushInterval: time.Millisecond, WriteTimeout: time.Hour})
+	for i := range 5 {
+		w.Enqueue(&Record{ID: strconv.Itoa(i)})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	closed := make(chan error, 1)
+	go func() { closed <- w.Close(ctx) }()
+	cancel()
+	if err := <-closed; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close = %v, want canceled", err)
+	}
+	if s := w.Stats(); s.Lost != 5 || s.Written != 0 {
+		t.Fatalf("stats = %+v, want 5 lost", s)
+	}
 }

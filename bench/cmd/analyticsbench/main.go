@@ -201,7 +201,7 @@ func run() error {
 		st.Close()
 		for _, auth := range []bool{false, true} {
 			cfg := config.Default()
-			cfg.Storage = config.Storage{Driver: *driver}
+			cfg.Storage.Driver = *driver
 			if *driver == "postgres" {
 				cfg.Storage.DSN = *dsn
 			} else {
