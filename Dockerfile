@@ -54,7 +54,8 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD wget -q -O /dev/null "http://127.0.0.1:${ONGOINGAI_PORT}/api/health" || exit 1
 # The gateway drains in-flight requests and queued traces on SIGTERM (up to
-# server.shutdown_timeout, 30s): give `docker stop` at least that long.
+# server.shutdown_timeout, 30s, plus twice server.trace_drain_timeout, 10s):
+# give `docker stop` at least that long.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/ongoingai"]
 CMD ["serve"]

@@ -46,6 +46,9 @@ type healthQueue struct {
 	LostTotal     int64 `json:"lost_total"`
 }
 
+// errReadyParam refuses a ready value that is not a boolean.
+var errReadyParam = &paramError{"ready", "must be 1, true, 0 or false"}
+
 // Health statuses.
 const (
 	healthOK       = "ok"
@@ -62,7 +65,7 @@ func (a *API) health(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("ready"); v != "" {
 		var err error
 		if ready, err = strconv.ParseBool(v); err != nil {
-			WriteError(w, http.StatusBadRequest, (&paramError{"ready", "must be 1, true, 0 or false"}).Error())
+			WriteError(w, http.StatusBadRequest, errReadyParam.Error())
 			return
 		}
 	}

@@ -67,7 +67,7 @@ func (a *API) Routes() []Route {
 	)
 	routes := []Route{
 		{Method: http.MethodGet, Pattern: "/", Public: true, Handler: a.root},
-		{Method: http.MethodGet, Pattern: "/api/health", Public: true, Handler: a.health},
+		{Method: http.MethodGet, Pattern: "/api/health", Public: true, Query: []string{"ready"}, Handler: a.health},
 		{Method: http.MethodGet, Pattern: "/api/openapi.yaml", Public: true, Handler: a.openAPI},
 		{Method: http.MethodGet, Pattern: "/api/traces", Resource: analytics, Action: read, Query: traceQuery, Handler: a.listTraces},
 		{Method: http.MethodGet, Pattern: "/api/traces/{id}", Resource: analytics, Action: read, Query: scope, Handler: a.getTrace},

@@ -50,10 +50,11 @@ type Storage struct {
 	// migrations): a database that accepts TCP but never answers fails
 	// startup with an error naming the store instead of hanging it.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"` // default 10s
-	// ReadTimeout bounds each /api read of the store (the statement and
-	// the wait for a connection); one that runs out, or finds the store
-	// unreachable, is answered 503 {"error":"store unavailable"}. It also
-	// bounds the background health probe's ping.
+	// ReadTimeout bounds each read of the store by /api/traces and
+	// /api/analytics (the statement and the wait for a connection); one
+	// that runs out, or finds the store unreachable, is answered 503
+	// {"error":"store unavailable"}. It also bounds the background health
+	// probe's ping.
 	ReadTimeout time.Duration `yaml:"read_timeout"` // default 5s
 	// HealthInterval is how often a background probe pings the store for
 	// /api/health, which never touches the database itself: its answer is
