@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -386,4 +387,53 @@ func TestStoreOutageDegradesHealthAndAPIReads(t *testing.T) {
 	c.Start()
 	healthIs("ok", http.StatusOK)
 	tracesAnswer(http.StatusOK)
+}
+
+// A call the upstream has not answered yet when the drain ends is cut too:
+// its client, still connected, gets 503 "gateway shutting down" rather
+// than an empty 200, and its trace says gateway_shutdown with that status.
+func TestShutdownAnswersCallsStillWaitingForTheUpstream(t *testing.T) {
+	cfg, fake, upstream := faultConfig(t, config.DriverSQLite, "")
+	cfg.Server.ShutdownTimeout = 100 * time.Millisecond
+	g, _ := serveLogged(t, cfg, fake, upstream)
+
+	type answer struct {
+		status int
+		body   string
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, g.URL+"/openai/v1/chat/completions",
+			strings.NewReader(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Authorization", "Bearer "+openAIKey)
+		req.Header.Set(fakeupstream.HeaderLatency, "1h")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- answer{0, err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		answered <- answer{resp.StatusCode, string(body)}
+	}()
+	for fake.InFlight() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := g.stop(); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	a := <-answered
+	expectJSONError(t, "cut call", a.status, a.body, http.StatusServiceUnavailable, "gateway shutting down")
+
+	st, err := app.OpenStore(context.Background(), cfg.Storage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	items, _, err := st.ListTraces(context.Background(), store.TraceFilter{Limit: 10})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("traces = %d, %v; want 1", len(items), err)
+	}
+	expect(t, "outcome", items[0].Outcome, trace.OutcomeGatewayShutdown)
+	expect(t, "response_status", items[0].ResponseStatus, http.StatusServiceUnavailable)
 }
