@@ -238,9 +238,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		cancelCut()
 	}
 	srv.Close()
-	writeCtx, cancelWrite := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancelWrite()
-	if closeErr := a.Close(writeCtx); closeErr != nil && err == nil {
+	// The other flushes (last-used times, audit events, jobs, telemetry)
+	// get a fresh shutdown_timeout; the writer its trace_drain_timeout.
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), timeout)
+	defer cancelClose()
+	if closeErr := a.close(closeCtx, drainTimeout); closeErr != nil && err == nil {
 		err = closeErr
 	}
 	if errors.Is(err, http.ErrServerClosed) {
@@ -304,27 +306,36 @@ func (a *activeRequests) count() int {
 }
 
 // Close flushes queued traces, last-used times and audit events, stops
-// the background jobs and closes the store. The writer drains first, so
-// that a store hanging the other flushes cannot eat its time, and before
-// the jobs runner stops, because it writes through the runner's sink;
-// rollup jobs still queued then are worked at the next start, by this
-// gateway or any replica. Traces not stored are counted and logged at
-// error level.
-func (a *App) Close(ctx context.Context) error {
+// the background jobs and closes the store. The writer drains before the
+// jobs runner stops, because it writes through the runner's sink; rollup
+// jobs still queued then are worked at the next start, by this gateway or
+// any replica. Traces not stored are counted and logged at error level.
+func (a *App) Close(ctx context.Context) error { return a.close(ctx, 0) }
+
+// close is Close; a positive traceDrain gives the trace writer that long
+// of its own, from the moment it starts draining, instead of ctx: a store
+// hanging the other flushes must not eat the writer's time (Serve).
+func (a *App) close(ctx context.Context, traceDrain time.Duration) error {
 	if a.probe != nil {
 		a.probe.Stop()
 	}
-	werr := a.writer.Close(ctx)
+	var kerr error
+	if a.keys != nil {
+		kerr = a.keys.close(ctx)
+	}
+	wctx := ctx
+	if traceDrain > 0 {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(context.Background(), traceDrain)
+		defer cancel()
+	}
+	werr := a.writer.Close(wctx)
 	s := a.writer.Stats()
 	level := slog.LevelInfo
 	if s.Lost > 0 || s.Dropped > 0 {
 		level = slog.LevelError
 	}
 	a.log.Log(ctx, level, "trace writer drained", "written_total", s.Written, "dropped_total", s.Dropped, "lost_total", s.Lost)
-	var kerr error
-	if a.keys != nil {
-		kerr = a.keys.close(ctx)
-	}
 	if err := a.jobs.Stop(ctx); err != nil {
 		a.log.Warn("stopping background jobs", "err", err)
 	}

@@ -233,17 +233,22 @@ func (w *Writer) Enqueue(r *Record) bool {
 
 // Close stops accepting records, writes everything queued and returns once
 // the queue is empty. If ctx ends first, the write in progress is
-// abandoned, retries stop, the remaining records are counted as lost (and
-// logged) and ctx's error is returned.
+// abandoned and retries stop: the remaining records are kept in the spool
+// when there is one, else counted as lost (and logged), and ctx's error is
+// returned if any record was lost that way.
 func (w *Writer) Close(ctx context.Context) error {
 	w.once.Do(func() { close(w.closing) })
 	select {
 	case <-w.done:
 		return nil
 	case <-ctx.Done():
+		lost := w.lost.Load()
 		close(w.deadline)
 		w.haltNow()
 		<-w.done
+		if w.lost.Load() == lost {
+			return nil // what was left is safe in the spool
+		}
 		return ctx.Err()
 	}
 }
