@@ -14,7 +14,7 @@ func configGroup() group {
 		name:        "config",
 		description: "Checks or prints the configuration the gateway would run with.",
 		subs: []subcommand{
-			{"validate", "check the configuration; prints \"config is valid\" or every error", configValidateCmd},
+			{"validate", "check the configuration; prints \"config is valid\", or \"config is invalid\" and every error", configValidateCmd},
 			{"show", "print the effective configuration (defaults, then file, then\nenvironment) as YAML with secrets masked", configShowCmd},
 		},
 		shared: func() *flags {
@@ -38,6 +38,9 @@ func configValidateCmd(c *cli, args []string) int {
 		return code
 	}
 	if _, ok := c.loadConfig("config validate", cf); !ok {
+		// The verdict goes to stdout like its positive twin; the broken
+		// fields, one per line, went to stderr.
+		fmt.Fprintln(c.stdout, "config is invalid")
 		return exitFail
 	}
 	fmt.Fprintln(c.stdout, "config is valid")

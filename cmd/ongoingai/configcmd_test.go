@@ -31,7 +31,7 @@ providers:
   providers.groq.upstream: must be an absolute URL with scheme and host
   providers.groq.prefix: overlaps providers.openai.prefix "/openai"
 `
-	if r.stderr != want || r.stdout != "" {
+	if r.stderr != want || r.stdout != "config is invalid\n" {
 		t.Fatalf("stderr=\n%s\nwant\n%s\nstdout=%q", r.stderr, want, r.stdout)
 	}
 }
@@ -204,5 +204,25 @@ func TestCommandTableHasUniqueNames(t *testing.T) {
 			t.Errorf("bad command table entry %+v", cmd.name)
 		}
 		seen[cmd.name] = true
+	}
+}
+
+// A PII mode this build does not enforce is refused by config validate,
+// naming the field, whether it comes from the file or the environment.
+func TestConfigValidateRefusesUnenforcedPIIMode(t *testing.T) {
+	for _, mode := range []string{"redact_upstream", "redact_storage", "block"} {
+		if config.Default().Validate() != nil {
+			t.Fatal("defaults invalid")
+		}
+		c := config.Default()
+		c.PII.Mode = mode
+		if c.Validate() == nil {
+			continue // enforced by this build: other tests cover it
+		}
+		r := runCLI(t, map[string]string{"ONGOINGAI_PII_MODE": mode}, "", "config", "validate")
+		r.expect(t, 1)
+		if r.stdout != "config is invalid\n" || !strings.Contains(r.stderr, "pii.mode: mode \""+mode+"\" is not implemented") {
+			t.Errorf("%s: stdout=%q stderr=%q", mode, r.stdout, r.stderr)
+		}
 	}
 }

@@ -144,10 +144,62 @@ type StaticKey struct {
 	Permissions []string `yaml:"permissions"`
 }
 
-// PII configures redaction (implemented by a later issue).
+// PII configures the PII policy engine (internal/pii): which requests are
+// scanned, and whether a finding blocks the request, is redacted before it
+// goes upstream, or is redacted only in what the gateway stores.
 type PII struct {
-	Mode     string `yaml:"mode"` // off (default), redact_storage, block
-	PolicyID string `yaml:"policy_id"`
+	// Mode is "" (auto: off when tracing.capture_bodies is false,
+	// redact_storage when it is true), off, redact_storage,
+	// redact_upstream or block. EffectiveMode resolves "".
+	Mode string `yaml:"mode"`
+	// PolicyID names the policy in trace metadata (redaction_policy_id),
+	// so that a stored trace says which rules it was redacted under.
+	PolicyID string `yaml:"policy_id"` // default default/v1
+	// Scopes override Mode and PolicyID for matching requests; the most
+	// specific match wins (key > workspace > org, then provider, then the
+	// longest route_prefix).
+	Scopes []PIIScope `yaml:"scopes"`
+	// Stages select which parts of an exchange the engine looks at.
+	Stages PIIStages `yaml:"stages"`
+	// Replacement shapes the placeholders that replace findings.
+	Replacement PIIReplacement `yaml:"replacement"`
+}
+
+// PIIScope is one policy override and the requests it applies to.
+type PIIScope struct {
+	Match    PIIMatch `yaml:"match"`
+	Mode     string   `yaml:"mode"`      // required: off, redact_storage, redact_upstream or block
+	PolicyID string   `yaml:"policy_id"` // default: pii.policy_id
+}
+
+// PIIMatch selects requests; empty fields match anything. All set fields
+// must match.
+type PIIMatch struct {
+	OrgID       string `yaml:"org_id"`
+	WorkspaceID string `yaml:"workspace_id"`
+	KeyID       string `yaml:"key_id"`
+	Provider    string `yaml:"provider"`
+	RoutePrefix string `yaml:"route_prefix"` // gateway path prefix, e.g. /openai/v1/chat
+}
+
+// PIIStages switch scanning per part of the exchange; all default to true.
+// The request body is what block and redact_upstream look at; every stage
+// applies to what redact_storage stores.
+type PIIStages struct {
+	RequestHeaders  bool `yaml:"request_headers"`
+	RequestBody     bool `yaml:"request_body"`
+	ResponseHeaders bool `yaml:"response_headers"`
+	ResponseBody    bool `yaml:"response_body"`
+}
+
+// PIIReplacement shapes placeholders.
+type PIIReplacement struct {
+	// Format is the placeholder; {type} becomes EMAIL, PHONE, SSN, CARD,
+	// TOKEN or FIELD and {hash} the first 12 hex digits of the
+	// per-workspace HMAC of the value.
+	Format string `yaml:"format"` // default [{type}_REDACTED:{hash}]
+	// HashSalt keys the HMAC (with the workspace id). Empty means a random
+	// 32-byte salt generated on first start and kept in the store.
 	HashSalt string `yaml:"hash_salt"`
 }
 
@@ -168,6 +220,15 @@ type OTel struct {
 	SamplingRatio  float64           `yaml:"sampling_ratio"` // 0..1, default 1
 	ExportInterval time.Duration     `yaml:"export_interval"`
 	Headers        map[string]string `yaml:"headers"`
+	// Insecure sends OTLP over plain HTTP when Endpoint has no scheme
+	// ("localhost:4318"); without it a scheme-less endpoint means HTTPS.
+	Insecure bool `yaml:"insecure"`
+	// ExportTimeoutMS bounds each OTLP export request, in milliseconds.
+	ExportTimeoutMS int `yaml:"export_timeout_ms"` // default 10000
+	// MetricExportIntervalMS is export_interval in milliseconds, the unit
+	// OTEL_METRIC_EXPORT_INTERVAL uses; when set (> 0) it wins over
+	// export_interval.
+	MetricExportIntervalMS int `yaml:"metric_export_interval_ms"`
 }
 
 // Prometheus configures the /metrics exposition.

@@ -29,6 +29,13 @@ const (
 	PIIModeRedactStorage = "redact_storage"
 	// PIIModeBlock refuses requests that contain PII.
 	PIIModeBlock = "block"
+	// PIIModeRedactUpstream redacts the request before it is forwarded.
+	PIIModeRedactUpstream = "redact_upstream"
+	// PIIModeAuto is off without body capture and redact_storage with it.
+	PIIModeAuto = ""
+
+	// DefaultPIIFormat is the placeholder format.
+	DefaultPIIFormat = "[{type}_REDACTED:{hash}]"
 )
 
 // builtinProviders are the providers that exist without any configuration.
@@ -91,7 +98,12 @@ func Default() Config {
 			Enabled: false,
 			Header:  "X-OngoingAI-Gateway-Key",
 		},
-		PII: PII{Mode: PIIModeOff},
+		PII: PII{
+			Mode:        PIIModeAuto,
+			PolicyID:    "default/v1",
+			Stages:      PIIStages{RequestHeaders: true, RequestBody: true, ResponseHeaders: true, ResponseBody: true},
+			Replacement: PIIReplacement{Format: DefaultPIIFormat},
+		},
 		Observability: Observability{
 			OTel: OTel{
 				Enabled:     false,
@@ -103,7 +115,8 @@ func Default() Config {
 				MetricsEnabled: true,
 				SamplingRatio:  1,
 				// The OpenTelemetry SDK's own default metric interval.
-				ExportInterval: 60 * time.Second,
+				ExportInterval:  60 * time.Second,
+				ExportTimeoutMS: 10000,
 			},
 			Prometheus: Prometheus{
 				Enabled: false,

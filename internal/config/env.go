@@ -37,7 +37,7 @@ var envVars = []envVar{
 	{"ONGOINGAI_AUTH_HEADER", func(c *Config, v string) error { c.Auth.Header = v; return nil }},
 	{"ONGOINGAI_PII_MODE", func(c *Config, v string) error { c.PII.Mode = v; return nil }},
 	{"ONGOINGAI_PII_POLICY_ID", func(c *Config, v string) error { c.PII.PolicyID = v; return nil }},
-	{"ONGOINGAI_PII_HASH_SALT", func(c *Config, v string) error { c.PII.HashSalt = v; return nil }},
+	{"ONGOINGAI_PII_HASH_SALT", func(c *Config, v string) error { c.PII.Replacement.HashSalt = v; return nil }},
 	{"ONGOINGAI_PPROF_ADDR", func(c *Config, v string) error { c.Debug.PprofAddr = v; return nil }},
 
 	// The standard OpenTelemetry variables, so the gateway fits into an
@@ -51,7 +51,10 @@ var envVars = []envVar{
 	{"OTEL_EXPORTER_OTLP_HEADERS", func(c *Config, v string) error { return mergeOTLPHeaders(&c.Observability.OTel.Headers, v) }},
 	{"OTEL_SERVICE_NAME", func(c *Config, v string) error { c.Observability.OTel.ServiceName = v; return nil }},
 	{"OTEL_TRACES_SAMPLER_ARG", func(c *Config, v string) error { return setFloat(&c.Observability.OTel.SamplingRatio, v) }},
-	{"OTEL_METRIC_EXPORT_INTERVAL", func(c *Config, v string) error { return setMillis(&c.Observability.OTel.ExportInterval, v) }},
+	{"OTEL_METRIC_EXPORT_INTERVAL", func(c *Config, v string) error {
+		c.Observability.OTel.MetricExportIntervalMS = 0 // the variable wins over the file's value
+		return setMillis(&c.Observability.OTel.ExportInterval, v)
+	}},
 	{"OTEL_SDK_DISABLED", func(c *Config, v string) error {
 		var disabled bool
 		if err := setBool(&disabled, v); err != nil {

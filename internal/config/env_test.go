@@ -53,7 +53,9 @@ func TestEnvOverridesEveryVariable(t *testing.T) {
 	want.Debug.PprofAddr = "127.0.0.1:6060"
 	want.Auth.Enabled = true
 	want.Auth.Header = "X-Key"
-	want.PII = PII{Mode: "block", PolicyID: "policy-7", HashSalt: "salt"}
+	want.PII.Mode = "block"
+	want.PII.PolicyID = "policy-7"
+	want.PII.Replacement.HashSalt = "salt"
 	want.Observability.OTel.Enabled = true
 	want.Observability.OTel.Endpoint = "http://collector:4318"
 	want.Observability.OTel.Headers = map[string]string{"api-key": "abc def", "x-tenant": "t1"}

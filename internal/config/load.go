@@ -60,6 +60,7 @@ func Read(path string, explicit bool, getenv func(string) (string, bool)) (Confi
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
 	fillProviders(&cfg)
+	foldOTelInterval(&cfg)
 
 	if getenv == nil {
 		getenv = func(string) (string, bool) { return "", false }

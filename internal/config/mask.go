@@ -26,7 +26,7 @@ func (c Config) Masked() Config {
 	for i := range m.Auth.Keys {
 		m.Auth.Keys[i].Token = mask(m.Auth.Keys[i].Token)
 	}
-	m.PII.HashSalt = mask(m.PII.HashSalt)
+	m.PII.Replacement.HashSalt = mask(m.PII.Replacement.HashSalt)
 	m.Observability.OTel.Endpoint = maskURLPassword(m.Observability.OTel.Endpoint)
 	for k, v := range m.Observability.OTel.Headers {
 		m.Observability.OTel.Headers[k] = mask(v)
@@ -50,6 +50,7 @@ func (c Config) clone() Config {
 		d.Auth.Keys[i].Permissions = slices.Clone(d.Auth.Keys[i].Permissions)
 	}
 	d.Observability.OTel.Headers = maps.Clone(c.Observability.OTel.Headers)
+	d.PII.Scopes = slices.Clone(c.PII.Scopes)
 	return d
 }
 

@@ -10,7 +10,7 @@ func TestMaskedHidesEverySecret(t *testing.T) {
 	c.Storage.DSN = "postgres://gw:s3cret@db:5432/gw?sslmode=disable"
 	c.Providers["openai"] = Provider{"https://user:upstream-pw@proxy.example", "/openai", "openai"}
 	c.Auth.Keys = []StaticKey{validKey("a"), validKey("b")}
-	c.PII.HashSalt = "pepper"
+	c.PII.Replacement.HashSalt = "pepper"
 	c.Observability.OTel.Endpoint = "https://otel:otel-pw@collector:4318"
 	c.Observability.OTel.Headers = map[string]string{"api-key": "hdr-secret", "x-empty": ""}
 	c.Tracing.CaptureHeaders = []string{"x-request-id"}
@@ -32,8 +32,8 @@ func TestMaskedHidesEverySecret(t *testing.T) {
 			t.Errorf("keys[%d].id changed to %q", i, k.ID)
 		}
 	}
-	if m.PII.HashSalt != Redacted {
-		t.Errorf("hash_salt = %q", m.PII.HashSalt)
+	if m.PII.Replacement.HashSalt != Redacted {
+		t.Errorf("hash_salt = %q", m.PII.Replacement.HashSalt)
 	}
 	if got, want := m.Observability.OTel.Endpoint, "https://otel:********@collector:4318"; got != want {
 		t.Errorf("otel endpoint = %q, want %q", got, want)

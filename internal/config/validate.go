@@ -391,13 +391,10 @@ func validHeaderName(h string) bool {
 	return true
 }
 
-func (c Config) validatePII(v *validator) {
-	v.oneOf("pii.mode", c.PII.Mode, []string{PIIModeOff, PIIModeRedactStorage, PIIModeBlock})
-}
-
 func (c Config) validateObservability(v *validator) {
 	o := c.Observability.OTel
-	validUpstream(v, "observability.otel.endpoint", o.Endpoint, false)
+	validUpstream(v, "observability.otel.endpoint", o.EndpointURL(), false)
+	c.validateOTelExtras(v)
 	if o.Enabled && o.ServiceName == "" {
 		v.add("observability.otel.service_name", "required when observability.otel.enabled is true")
 	}

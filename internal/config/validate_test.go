@@ -122,10 +122,10 @@ func TestValidateRules(t *testing.T) {
 			b.Token = "tok-a"
 			c.Auth.Keys = []StaticKey{validKey("a"), b}
 		}, `auth.keys[1].token: duplicates auth.keys[0].token`},
-		{"pii mode", func(c *Config) { c.PII.Mode = "mask" }, `pii.mode: must be one of "off", "redact_storage", "block", got "mask"`},
+		{"pii mode", func(c *Config) { c.PII.Mode = "mask" }, `pii.mode: must be one of "off", "redact_storage", "redact_upstream", "block", got "mask"`},
 		{"sampling above 1", func(c *Config) { c.Observability.OTel.SamplingRatio = 1.5 }, "observability.otel.sampling_ratio: must be between 0 and 1"},
 		{"sampling below 0", func(c *Config) { c.Observability.OTel.SamplingRatio = -0.1 }, "observability.otel.sampling_ratio: must be between 0 and 1"},
-		{"otel endpoint", func(c *Config) { c.Observability.OTel.Endpoint = "collector:4318" }, "observability.otel.endpoint: must be an absolute URL with scheme and host"},
+		{"otel endpoint", func(c *Config) { c.Observability.OTel.Endpoint = "ftp://collector:4318" }, `observability.otel.endpoint: must use scheme "http" or "https"`},
 		{"otel service name", func(c *Config) {
 			c.Observability.OTel.Enabled = true
 			c.Observability.OTel.ServiceName = ""
@@ -189,10 +189,10 @@ func TestValidateAcceptsGoodValues(t *testing.T) {
 	c.Auth = Auth{Enabled: true, Header: "X-Team-Gateway-Key", Keys: []StaticKey{validKey("a"), validKey("b")}}
 	c.Auth.Keys[1].Role = "owner"
 	c.Auth.Keys[1].Permissions = []string{"proxy:write", "analytics:read", "keys:manage", "workspaces:manage", "audit:read"}
-	c.PII.Mode = "redact_storage"
+	c.PII.Mode = "off"
 	c.Pricing.Overrides = map[string]ModelPrice{"custom": {Input: 1, Output: 2}}
 	c.Observability.OTel = OTel{Enabled: true, Endpoint: "https://otel.example:4318", ServiceName: "gw",
-		SamplingRatio: 0, ExportInterval: time.Second, Headers: map[string]string{"api-key": "x"}}
+		SamplingRatio: 0, ExportInterval: time.Second, ExportTimeoutMS: 1, Headers: map[string]string{"api-key": "x"}}
 	c.Observability.Prometheus = Prometheus{Enabled: true, Path: "/metrics", Listen: "localhost:9090"}
 	c.Observability.Log = Log{Level: "debug", Format: "text"}
 	c.Retention = Retention{TracesDays: 7, BodiesDays: 7, RollupsDays: 1, AuditDays: 1}
@@ -232,7 +232,7 @@ func TestValidateReportsAllErrorsInStableOrder(t *testing.T) {
 		"auth.keys[0].workspace_id: required",
 		`auth.keys[0].role: must be one of "owner", "admin", "developer", "member", "viewer", "operator", got ""`,
 		`auth.keys[1].id: duplicates auth.keys[0].id "k"`,
-		`pii.mode: must be one of "off", "redact_storage", "block", got "loud"`,
+		`pii.mode: must be one of "off", "redact_storage", "redact_upstream", "block", got "loud"`,
 		"retention.bodies_days: must not exceed retention.traces_days (30)",
 		`debug.pprof_addr: must be a loopback address (127.0.0.1, ::1 or localhost), got "10.0.0.1"`,
 	}, "\n")

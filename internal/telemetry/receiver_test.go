@@ -38,6 +38,9 @@ type receiver struct {
 	// arrived receives one value per held export.
 	hold    chan struct{}
 	arrived chan struct{}
+	// abandoned receives one value per held export the exporter gave up
+	// on (its request context ended) before hold was closed.
+	abandoned chan struct{}
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -53,6 +56,7 @@ func (rc *receiver) holdExports() (release func()) {
 	rc.mu.Lock()
 	rc.hold = make(chan struct{})
 	rc.arrived = make(chan struct{}, 64)
+	rc.abandoned = make(chan struct{}, 64)
 	hold := rc.hold
 	rc.mu.Unlock()
 	var once sync.Once
@@ -69,16 +73,23 @@ func (rc *receiver) failWith(status int) {
 
 func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Lock()
-	hold, arrived, status := rc.hold, rc.arrived, rc.status
+	hold, arrived, abandoned, status := rc.hold, rc.arrived, rc.abandoned, rc.status
 	rc.mu.Unlock()
-	if hold != nil {
-		arrived <- struct{}{}
-		<-hold
-	}
+	// The body is read first: the server notices a client that hangs up
+	// (and ends r.Context()) only once the body has been consumed.
 	body, err := readBody(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	if hold != nil {
+		arrived <- struct{}{}
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			abandoned <- struct{}{}
+			return
+		}
 	}
 	if status != 0 {
 		w.WriteHeader(status)

@@ -153,8 +153,9 @@ func New(ctx context.Context, cfg config.Observability, opts Options) (*Telemetr
 	}
 	if wantTraces {
 		exp, err := otlptracehttp.New(ctx,
-			otlptracehttp.WithEndpointURL(signalURL(o.Endpoint, "v1/traces")),
+			otlptracehttp.WithEndpointURL(signalURL(o.EndpointURL(), "v1/traces")),
 			otlptracehttp.WithHeaders(o.Headers),
+			otlptracehttp.WithTimeout(exportTimeout(o)),
 			otlptracehttp.WithCompression(otlptracehttp.GzipCompression),
 		)
 		if err != nil {
@@ -174,8 +175,9 @@ func New(ctx context.Context, cfg config.Observability, opts Options) (*Telemetr
 	var readers []sdkmetric.Option
 	if wantOTLPMetrics {
 		exp, err := otlpmetrichttp.New(ctx,
-			otlpmetrichttp.WithEndpointURL(signalURL(o.Endpoint, "v1/metrics")),
+			otlpmetrichttp.WithEndpointURL(signalURL(o.EndpointURL(), "v1/metrics")),
 			otlpmetrichttp.WithHeaders(o.Headers),
+			otlpmetrichttp.WithTimeout(exportTimeout(o)),
 			otlpmetrichttp.WithCompression(otlpmetrichttp.GzipCompression),
 		)
 		if err != nil {
@@ -233,6 +235,15 @@ func newResource(ctx context.Context, serviceName, version string) (*resource.Re
 
 // signalURL appends an OTLP signal path to the configured base URL, as the
 // OTLP specification does for OTEL_EXPORTER_OTLP_ENDPOINT.
+// exportTimeout bounds each OTLP request; zero (a Config built in code
+// without defaults) keeps the exporters' own 10 s.
+func exportTimeout(o config.OTel) time.Duration {
+	if d := o.ExportTimeout(); d > 0 {
+		return d
+	}
+	return 10 * time.Second
+}
+
 func signalURL(base, signal string) string {
 	if base == "" {
 		base = defaultEndpoint

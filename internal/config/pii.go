@@ -1,0 +1,125 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// implementedPIIModes are the modes the gateway enforces today. Validation
+// refuses any other mode naming its field: a privacy setting that is
+// accepted and silently ignored is worse than one that is refused.
+var implementedPIIModes = []string{PIIModeOff}
+
+// allPIIModes is every mode the schema knows (auto aside).
+var allPIIModes = []string{PIIModeOff, PIIModeRedactStorage, PIIModeRedactUpstream, PIIModeBlock}
+
+// EffectiveMode resolves the auto mode (""): redact_storage when bodies
+// are captured (stored content is what needs protecting), off otherwise.
+// Explicit modes are returned as written.
+func (c Config) EffectiveMode() string {
+	if c.PII.Mode != PIIModeAuto {
+		return c.PII.Mode
+	}
+	if c.Tracing.CaptureBodies && slices.Contains(implementedPIIModes, PIIModeRedactStorage) {
+		return PIIModeRedactStorage
+	}
+	return PIIModeOff
+}
+
+func (c Config) validatePII(v *validator) {
+	p := c.PII
+	if p.Mode != PIIModeAuto {
+		validPIIMode(v, "pii.mode", p.Mode)
+	}
+	if strings.TrimSpace(p.PolicyID) == "" {
+		v.add("pii.policy_id", "required")
+	} else if len(p.PolicyID) > 128 {
+		v.add("pii.policy_id", "must be at most 128 characters")
+	}
+	if p.Replacement.Format == "" {
+		v.add("pii.replacement.format", "required")
+	} else if !strings.Contains(p.Replacement.Format, "{type}") && !strings.Contains(p.Replacement.Format, "{hash}") {
+		v.add("pii.replacement.format", "must contain {type} or {hash}")
+	}
+	seen := map[PIIMatch]int{}
+	for i, s := range p.Scopes {
+		base := fmt.Sprintf("pii.scopes[%d]", i)
+		if s.Mode == "" {
+			v.add(base+".mode", "required")
+		} else {
+			validPIIMode(v, base+".mode", s.Mode)
+		}
+		if len(s.PolicyID) > 128 {
+			v.add(base+".policy_id", "must be at most 128 characters")
+		}
+		m := s.Match
+		if m == (PIIMatch{}) {
+			v.add(base+".match", "must set at least one of org_id, workspace_id, key_id, provider, route_prefix")
+		}
+		if m.Provider != "" {
+			if _, ok := c.Providers[m.Provider]; !ok {
+				v.add(base+".match.provider", "unknown provider %q", m.Provider)
+			}
+		}
+		if m.RoutePrefix != "" && !strings.HasPrefix(m.RoutePrefix, "/") {
+			v.add(base+".match.route_prefix", "must start with \"/\"")
+		}
+		if j, dup := seen[m]; dup {
+			v.add(base+".match", "duplicates pii.scopes[%d].match", j)
+		} else {
+			seen[m] = i
+		}
+	}
+}
+
+func validPIIMode(v *validator, field, mode string) {
+	if !slices.Contains(allPIIModes, mode) {
+		v.add(field, "must be one of %s, got %q", quoteList(allPIIModes), mode)
+		return
+	}
+	if !slices.Contains(implementedPIIModes, mode) {
+		v.add(field, "mode %q is not implemented by this build", mode)
+	}
+}
+
+// EndpointURL is the OTLP/HTTP base URL to export to. An endpoint written
+// without a scheme ("localhost:4318", as collectors document it) is plain
+// HTTP when Insecure is set and HTTPS otherwise; "" stays "" (the
+// telemetry package's default applies).
+func (o OTel) EndpointURL() string {
+	if o.Endpoint == "" || strings.Contains(o.Endpoint, "://") {
+		return o.Endpoint
+	}
+	if o.Insecure {
+		return "http://" + o.Endpoint
+	}
+	return "https://" + o.Endpoint
+}
+
+// ExportTimeout is ExportTimeoutMS as a duration.
+func (o OTel) ExportTimeout() time.Duration {
+	return time.Duration(o.ExportTimeoutMS) * time.Millisecond
+}
+
+func (c Config) validateOTelExtras(v *validator) {
+	o := c.Observability.OTel
+	if o.ExportTimeoutMS <= 0 {
+		v.add("observability.otel.export_timeout_ms", "must be positive")
+	}
+	if o.MetricExportIntervalMS < 0 {
+		v.add("observability.otel.metric_export_interval_ms", "must not be negative")
+	}
+	if o.Insecure && strings.HasPrefix(strings.ToLower(o.Endpoint), "https://") {
+		v.add("observability.otel.insecure", "must not be true when observability.otel.endpoint uses https")
+	}
+}
+
+// foldOTelInterval applies metric_export_interval_ms from the file before
+// the environment overlay, so OTEL_METRIC_EXPORT_INTERVAL still wins.
+func foldOTelInterval(c *Config) {
+	if ms := c.Observability.OTel.MetricExportIntervalMS; ms > 0 {
+		c.Observability.OTel.ExportInterval = time.Duration(ms) * time.Millisecond
+	}
+}

@@ -1,0 +1,169 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readmeExample returns the YAML block that follows the marker in the
+// README, so the documented example is tested exactly as written.
+func readmeExample(t *testing.T, marker string) string {
+	t.Helper()
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	i := strings.Index(s, marker)
+	if i < 0 {
+		t.Fatalf("README has no %s", marker)
+	}
+	s = s[i:]
+	start := strings.Index(s, "```yaml\n")
+	end := strings.Index(s[start+8:], "```")
+	if start < 0 || end < 0 {
+		t.Fatal("no yaml block after the marker")
+	}
+	return s[start+8 : start+8+end]
+}
+
+func TestREADMEPrivacyExampleLoadsVerbatim(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ongoingai.yaml")
+	if err := os.WriteFile(path, []byte(readmeExample(t, "<!-- pii-example -->")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, true, nil)
+	if err != nil {
+		t.Fatalf("the README's example does not load:\n%v", err)
+	}
+	o := c.Observability.OTel
+	if o.EndpointURL() != "http://localhost:4318" || o.ExportTimeout() != 10*time.Second || o.ExportInterval != time.Minute {
+		t.Errorf("otel = %+v", o)
+	}
+	if len(c.PII.Scopes) != 1 || c.PII.Scopes[0].Match.WorkspaceID != "compliance" || c.PII.Replacement.Format != DefaultPIIFormat {
+		t.Errorf("pii = %+v", c.PII)
+	}
+}
+
+func TestOTelEndpointScheme(t *testing.T) {
+	cases := []struct {
+		endpoint string
+		insecure bool
+		want     string
+	}{
+		{"localhost:4318", true, "http://localhost:4318"},
+		{"localhost:4318", false, "https://localhost:4318"},
+		{"http://c:4318", false, "http://c:4318"},
+		{"", true, ""},
+	}
+	for _, tc := range cases {
+		if got := (OTel{Endpoint: tc.endpoint, Insecure: tc.insecure}).EndpointURL(); got != tc.want {
+			t.Errorf("%q insecure=%v: %q, want %q", tc.endpoint, tc.insecure, got, tc.want)
+		}
+	}
+}
+
+// metric_export_interval_ms sets the metric interval; the standard
+// variable still wins over the file.
+func TestMetricExportIntervalMS(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte("observability:\n  otel:\n    metric_export_interval_ms: 1500\n"), 0o600)
+	c, err := Load(path, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Observability.OTel.ExportInterval != 1500*time.Millisecond {
+		t.Errorf("interval = %v", c.Observability.OTel.ExportInterval)
+	}
+	env := func(k string) (string, bool) { return "250", k == "OTEL_METRIC_EXPORT_INTERVAL" }
+	c, err = Load(path, true, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Observability.OTel.ExportInterval != 250*time.Millisecond {
+		t.Errorf("interval with env = %v", c.Observability.OTel.ExportInterval)
+	}
+}
+
+func TestPIIValidation(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*Config)
+		want   string
+	}{
+		{"unknown mode", func(c *Config) { c.PII.Mode = "mask" }, `pii.mode: must be one of`},
+		{"scope without mode", func(c *Config) {
+			c.PII.Scopes = []PIIScope{{Match: PIIMatch{OrgID: "o"}}}
+		}, "pii.scopes[0].mode: required"},
+		{"scope matching everything", func(c *Config) {
+			c.PII.Scopes = []PIIScope{{Mode: PIIModeOff}}
+		}, "pii.scopes[0].match: must set at least one of"},
+		{"scope unknown provider", func(c *Config) {
+			c.PII.Scopes = []PIIScope{{Mode: PIIModeOff, Match: PIIMatch{Provider: "gemini"}}}
+		}, `pii.scopes[0].match.provider: unknown provider "gemini"`},
+		{"scope route prefix", func(c *Config) {
+			c.PII.Scopes = []PIIScope{{Mode: PIIModeOff, Match: PIIMatch{RoutePrefix: "openai"}}}
+		}, `pii.scopes[0].match.route_prefix: must start with "/"`},
+		{"duplicate scope", func(c *Config) {
+			c.PII.Scopes = []PIIScope{{Mode: PIIModeOff, Match: PIIMatch{OrgID: "o"}}, {Mode: PIIModeOff, Match: PIIMatch{OrgID: "o"}}}
+		}, "pii.scopes[1].match: duplicates pii.scopes[0].match"},
+		{"empty policy id", func(c *Config) { c.PII.PolicyID = " " }, "pii.policy_id: required"},
+		{"format", func(c *Config) { c.PII.Replacement.Format = "XXX" }, "pii.replacement.format: must contain {type} or {hash}"},
+		{"export timeout", func(c *Config) { c.Observability.OTel.ExportTimeoutMS = 0 }, "observability.otel.export_timeout_ms: must be positive"},
+		{"negative interval", func(c *Config) { c.Observability.OTel.MetricExportIntervalMS = -1 }, "observability.otel.metric_export_interval_ms: must not be negative"},
+		{"insecure https", func(c *Config) {
+			c.Observability.OTel.Endpoint = "https://c:4318"
+			c.Observability.OTel.Insecure = true
+		}, "observability.otel.insecure: must not be true when observability.otel.endpoint uses https"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.mutate(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A mode the build does not enforce is refused, naming the field, both in
+// pii.mode and in a scope: never accepted and ignored.
+func TestUnimplementedPIIModesAreRefused(t *testing.T) {
+	for _, mode := range allPIIModes {
+		c := Default()
+		c.PII.Mode = mode
+		err := c.Validate()
+		implemented := false
+		for _, m := range implementedPIIModes {
+			implemented = implemented || m == mode
+		}
+		if implemented != (err == nil) {
+			t.Errorf("mode %q: implemented=%v, validate=%v", mode, implemented, err)
+		}
+		if !implemented && !strings.Contains(err.Error(), "pii.mode: mode \""+mode+"\" is not implemented") {
+			t.Errorf("mode %q: %v", mode, err)
+		}
+		c = Default()
+		c.PII.Scopes = []PIIScope{{Mode: mode, Match: PIIMatch{OrgID: "o"}}}
+		if err := c.Validate(); implemented != (err == nil) {
+			t.Errorf("scope mode %q: implemented=%v, validate=%v", mode, implemented, err)
+		}
+	}
+}
+
+func TestEffectiveMode(t *testing.T) {
+	c := Default()
+	if m := c.EffectiveMode(); m != PIIModeOff {
+		t.Errorf("auto without capture = %q", m)
+	}
+	c.PII.Mode = PIIModeOff
+	c.Tracing.CaptureBodies = true
+	if m := c.EffectiveMode(); m != PIIModeOff {
+		t.Errorf("explicit off = %q", m)
+	}
+}
