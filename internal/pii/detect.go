@@ -1,0 +1,213 @@
+// Package pii finds personal data and secrets in request and response
+// content with deterministic detectors (no model calls) and replaces them
+// with stable placeholders. It is the policy engine behind pii.mode: the
+// proxy asks it whether to block a request or what to forward, the trace
+// path asks it what to store. Everything here is pure computation over
+// bytes, so it can run on the request path with bounded cost.
+package pii
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Type is the kind of a finding; it names the placeholder.
+type Type string
+
+// The finding types, in the order reports list them.
+const (
+	Email Type = "EMAIL"
+	Phone Type = "PHONE"
+	SSN   Type = "SSN"
+	Card  Type = "CARD"
+	Token Type = "TOKEN"
+	Field Type = "FIELD"
+)
+
+// Finding is one detected value: s[Start:End] in the scanned text.
+type Finding struct {
+	Type       Type
+	Start, End int
+}
+
+var (
+	emailRe = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
+	// US SSN, dashed only: bare nine-digit runs are too often something
+	// else (ids, amounts) to call PII.
+	ssnRe = regexp.MustCompile(`\d{3}-\d{2}-\d{4}`)
+	// Card candidates: 13 to 19 digits, optionally grouped by single spaces
+	// or dashes; Luhn and the leading digit decide.
+	cardRe = regexp.MustCompile(`\d(?:[ \-]?\d){12,18}`)
+	// Phones, conservatively: E.164 (compact or with separators) and the
+	// North American 3-3-4 form with separators. A run of digits alone is
+	// never a phone number.
+	phoneRe = regexp.MustCompile(`\+[1-9]\d{7,14}|\+[1-9]\d{0,2}[ .\-]\(?\d{1,4}\)?(?:[ .\-]\d{2,4}){2,3}|\([2-9]\d{2}\) ?[2-9]\d{2}[ .\-]\d{4}|[2-9]\d{2}[.\-][2-9]\d{2}[.\-]\d{4}`)
+	tokenRe = regexp.MustCompile(`sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,}|ghp_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abp]-[A-Za-z0-9\-]{10,}|AKIA[0-9A-Z]{16}|ogw_[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}`)
+)
+
+// tokenHints are substrings without which tokenRe cannot match; checking
+// them first keeps ordinary prose off the regexp engine.
+var tokenHints = []string{"sk-", "ghp_", "github_pat_", "xox", "AKIA", "ogw_", "eyJ"}
+
+// Scan returns the findings in s, ordered by position and not
+// overlapping (an earlier, then longer, finding wins).
+func Scan(s string) []Finding {
+	var out []Finding
+	digits := countDigits(s)
+	if strings.IndexByte(s, '@') >= 0 {
+		out = appendMatches(out, s, emailRe, Email, nil)
+	}
+	for _, h := range tokenHints {
+		if strings.Contains(s, h) {
+			out = appendMatches(out, s, tokenRe, Token, nil)
+			break
+		}
+	}
+	if digits >= 9 {
+		out = appendMatches(out, s, ssnRe, SSN, validSSN)
+		out = appendMatches(out, s, cardRe, Card, validCard)
+		out = appendMatches(out, s, phoneRe, Phone, nil)
+	}
+	if len(out) < 2 {
+		return out
+	}
+	slices.SortStableFunc(out, func(a, b Finding) int {
+		if a.Start != b.Start {
+			return a.Start - b.Start
+		}
+		return (b.End - b.Start) - (a.End - a.Start)
+	})
+	kept := out[:1]
+	for _, f := range out[1:] {
+		if f.Start >= kept[len(kept)-1].End {
+			kept = append(kept, f)
+		}
+	}
+	return kept
+}
+
+func appendMatches(out []Finding, s string, re *regexp.Regexp, t Type, valid func(string) bool) []Finding {
+	for _, m := range re.FindAllStringIndex(s, -1) {
+		if !bounded(s, m[0], m[1], t) {
+			continue
+		}
+		if valid != nil && !valid(s[m[0]:m[1]]) {
+			continue
+		}
+		out = append(out, Finding{Type: t, Start: m[0], End: m[1]})
+	}
+	return out
+}
+
+// bounded rejects matches that are a piece of a longer token: digits
+// inside a longer number, a UUID or version string, a word inside an
+// identifier. Emails and tokens carry their own shape.
+func bounded(s string, start, end int, t Type) bool {
+	if start > 0 {
+		c := s[start-1]
+		if isAlnum(c) || c == '_' || (t != Email && t != Token && (c == '-' || c == '.' || c == '+')) {
+			return false
+		}
+	}
+	if end < len(s) {
+		c := s[end]
+		if isAlnum(c) || c == '_' || c == '-' {
+			return false
+		}
+		// "1.2.3"-style continuations: a dot followed by a digit.
+		if c == '.' && end+1 < len(s) && isDigit(s[end+1]) {
+			return false
+		}
+	}
+	return true
+}
+
+func validSSN(m string) bool {
+	area, group, serial := m[0:3], m[4:6], m[7:11]
+	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
+}
+
+// validCard accepts 13 to 19 digits that pass the Luhn check and start
+// like an issued card (2 to 6: the major networks). The leading-digit rule
+// keeps millisecond timestamps and zero-padded ids out.
+func validCard(m string) bool {
+	var d [19]byte
+	n := 0
+	var sep byte
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if isDigit(c) {
+			if n == len(d) {
+				return false
+			}
+			d[n] = c - '0'
+			n++
+			continue
+		}
+		if sep == 0 {
+			sep = c
+		} else if c != sep {
+			return false // mixed separators: not one number
+		}
+	}
+	if n < 13 || d[0] < 2 || d[0] > 6 {
+		return false
+	}
+	sum := 0
+	for i := 0; i < n; i++ {
+		v := int(d[n-1-i])
+		if i%2 == 1 {
+			v *= 2
+			if v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+	}
+	return sum%10 == 0
+}
+
+func countDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if isDigit(s[i]) {
+			n++
+		}
+	}
+	return n
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isAlnum(c byte) bool {
+	return isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
+// deniedFields are JSON keys whose values are redacted whole, compared
+// after lower-casing and treating '-' as '_'. Exact match only: max_tokens,
+// prompt_tokens and input_tokens are not "token".
+var deniedFields = map[string]bool{
+	"email": true, "phone": true, "password": true, "token": true,
+	"secret": true, "ssn": true, "api_key": true, "authorization": true,
+}
+
+// DeniedField reports whether a JSON key names a field whose value is
+// always redacted.
+func DeniedField(key string) bool {
+	if len(key) > 16 {
+		return false
+	}
+	var b [16]byte
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '-':
+			c = '_'
+		}
+		b[i] = c
+	}
+	return deniedFields[string(b[:len(key)])]
+}
