@@ -21,6 +21,7 @@ import (
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/health"
 	"github.com/ongoingai/gateway/internal/jobs"
+	"github.com/ongoingai/gateway/internal/pii"
 	"github.com/ongoingai/gateway/internal/pricing"
 	"github.com/ongoingai/gateway/internal/providers"
 	"github.com/ongoingai/gateway/internal/proxy"
@@ -117,6 +118,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		a.Close(ctx)
 		return nil, err
 	}
+	var policy proxy.Policy
+	if policy, err = piiPolicy(ctx, cfg, st); err != nil {
+		a.Close(ctx)
+		return nil, err
+	}
 	px := proxy.New(proxy.Options{
 		Transport: proxy.NewTransport(proxy.TransportOptions{
 			DialTimeout:           cfg.Proxy.DialTimeout,
@@ -138,6 +144,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Identity:            identity,
 		Calls:               a.tel,
 		Logger:              logger,
+		Policy:              policy,
 	})
 	apiHandlers := api.New(api.Deps{
 		Store:       st,
@@ -468,4 +475,18 @@ func priceOverrides(p config.Pricing) map[string]pricing.Override {
 		out[model] = pricing.Override{Input: mp.Input, Output: mp.Output, CachedInput: mp.CachedInput, CacheWrite: mp.CacheWrite, Reasoning: mp.Reasoning}
 	}
 	return out
+}
+
+// piiPolicy builds the PII engine (pii.*), or nil when no request can be
+// affected, so the default configuration adds nothing to the request path.
+func piiPolicy(ctx context.Context, cfg config.Config, st gatewayStore) (proxy.Policy, error) {
+	probe := pii.NewEngine(cfg, nil)
+	if !probe.Active() {
+		return nil, nil
+	}
+	salt, err := pii.LoadSalt(ctx, cfg.PII.Replacement.HashSalt, st)
+	if err != nil {
+		return nil, fmt.Errorf("pii: %w", err)
+	}
+	return pii.NewEngine(cfg, salt), nil
 }

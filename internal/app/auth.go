@@ -22,6 +22,7 @@ type gatewayStore interface {
 	store.Store
 	store.Tenancy
 	store.Audit
+	store.PIISalts
 }
 
 // gatewayKeys is the gateway-key machinery of one App: the key cache and

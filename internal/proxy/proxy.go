@@ -87,6 +87,9 @@ type Options struct {
 	// Calls observes each upstream call (telemetry); nil means none.
 	Calls  CallObserver
 	Logger *slog.Logger
+	// Policy checks each request body before forwarding (pii.mode); nil
+	// means none.
+	Policy Policy
 }
 
 // CallObserver lets telemetry follow each upstream call without the proxy
@@ -161,6 +164,8 @@ type call struct {
 	transportErr error
 	client       clientWriter
 	endCall      func(*trace.Record)
+	policy       PolicyDecision // what Options.Policy decided
+	refused      bool           // the policy refused the request
 }
 
 // getCall returns a call from the pool, or a new one with its reverse
@@ -194,6 +199,14 @@ func (p *Proxy) putCall(c *call) {
 	p.calls.Put(c)
 }
 
+// identity is the caller's tenant, or anonymous.
+func (p *Proxy) identity(r *http.Request) Identity {
+	if p.opts.Identity == nil {
+		return Identity{}
+	}
+	return p.opts.Identity(r)
+}
+
 // Messages of the proxy's own refusals, answered as {"error": msg}. They
 // are part of the public contract (documented in openapi.yaml).
 const (
@@ -205,7 +218,8 @@ const (
 // serve refuses what must not reach the upstream (a path leaving the
 // target's base path, a gateway token in a forwarded header or trailer, a
 // body too large or too slow), then forwards the call and traces it.
-// Refusals are not traced: nothing was sent upstream.
+// Refusals are not traced (nothing was sent upstream), except the
+// PII policy's, which are part of the privacy record.
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, u *Upstream) {
 	upstreamPath := strings.TrimPrefix(r.URL.Path, u.Prefix)
 	outPath := joinPath(u.Target.Path, upstreamPath)
@@ -244,7 +258,18 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, u *Upstream) {
 			return
 		}
 	}
+	var decision PolicyDecision
+	if p.opts.Policy != nil {
+		if decision = p.opts.Policy.Check(r, u.Name, p.identity(r), body); decision.Status != 0 {
+			p.refuse(w, r, u, body, decision)
+			return
+		}
+		if decision.Forward != nil {
+			body = decision.Forward
+		}
+	}
 	c := p.getCall()
+	c.policy = decision
 	c.up, c.start, c.req = u, time.Now(), r
 	c.reqBody = body
 	c.upstreamPath, c.outPath = upstreamPath, outPath

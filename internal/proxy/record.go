@@ -49,7 +49,11 @@ func (c *call) finish() {
 	opts := &c.p.opts
 	r.RequestHeaders = c.p.headers.snapshot(c.req.Header)
 	if opts.CaptureBodies {
-		r.RequestBody = truncate(c.reqBody, opts.BodyMaxSize)
+		stored := c.reqBody
+		if c.policy.Stored != nil {
+			stored = c.policy.Stored
+		}
+		r.RequestBody = truncate(stored, opts.BodyMaxSize)
 	}
 
 	// The observer's account, read once: the outcome, the token counts and
@@ -65,8 +69,11 @@ func (c *call) finish() {
 	// The header is telemetry.RequestIDHeader, spelled out: telemetry's
 	// tests import this package, so it cannot import telemetry.
 	r.Metadata = metadataJSON(c.req.Header.Get("X-Request-Id"), res.FinishReasons)
+	r.Metadata = mergeMetadata(r.Metadata, c.policy.Metadata)
 	cancelled := c.clientGone()
 	switch {
+	case c.refused:
+		r.ResponseStatus, r.Outcome = c.policy.Status, trace.OutcomeBlocked
 	case c.resp == nil:
 		if cancelled {
 			r.ResponseStatus, r.Outcome = statusClientClosedRequest, trace.OutcomeClientCancelled

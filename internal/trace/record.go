@@ -22,6 +22,9 @@ const (
 	// shutting down and server.shutdown_timeout had passed. Tokens are
 	// what was delivered, estimated as for a client cancel.
 	OutcomeGatewayShutdown Outcome = "gateway_shutdown"
+	// OutcomeBlocked is a request the PII policy refused; it never
+	// reached the upstream.
+	OutcomeBlocked Outcome = "blocked"
 )
 
 // Record is one proxied call. Its JSON field names are a public API

@@ -192,3 +192,5 @@ func indexCount(t *testing.T, s *postgres.Store, table string) int {
 	}
 	return n
 }
+
+func TestPIISaltConformance(t *testing.T) { storetest.RunPIISalt(t, openStore(t)) }

@@ -50,6 +50,12 @@ type Org struct {
 	CreatedAt time.Time
 }
 
+type PiiSalt struct {
+	ID        int16
+	Salt      []byte
+	CreatedAt time.Time
+}
+
 type RollupBatch struct {
 	AppliedAt time.Time
 	ID        string

@@ -51,6 +51,12 @@ type Org struct {
 	CreatedAt int64
 }
 
+type PiiSalt struct {
+	ID        int64
+	Salt      []byte
+	CreatedAt string
+}
+
 type RollupBatch struct {
 	ID        string
 	AppliedAt int64

@@ -1,0 +1,9 @@
+-- The installation's PII hash salt, generated on first start when
+-- pii.replacement.hash_salt is not configured. Placeholders must stay
+-- stable across restarts, so the salt lives with the data it keys. At most
+-- one row (id is always 1).
+CREATE TABLE pii_salt (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    salt       BLOB    NOT NULL CHECK (length(salt) = 32),
+    created_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
