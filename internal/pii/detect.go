@@ -31,18 +31,22 @@ type Finding struct {
 	Start, End int
 }
 
+// The digit detectors are anchored: they are tried only where a number
+// starts (see scanNumbers), after a cheap shape check, so prose full of
+// dates and counts costs a few byte comparisons instead of a regexp run
+// from every position.
 var (
 	emailRe = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
 	// US SSN, dashed only: bare nine-digit runs are too often something
 	// else (ids, amounts) to call PII.
-	ssnRe = regexp.MustCompile(`\d{3}-\d{2}-\d{4}`)
+	ssnRe = regexp.MustCompile(`^\d{3}-\d{2}-\d{4}`)
 	// Card candidates: 13 to 19 digits, optionally grouped by single spaces
 	// or dashes; Luhn and the leading digit decide.
-	cardRe = regexp.MustCompile(`\d(?:[ \-]?\d){12,18}`)
+	cardRe = regexp.MustCompile(`^\d(?:[ \-]?\d){12,18}`)
 	// Phones, conservatively: E.164 (compact or with separators) and the
 	// North American 3-3-4 form with separators. A run of digits alone is
 	// never a phone number.
-	phoneRe = regexp.MustCompile(`\+[1-9]\d{7,14}|\+[1-9]\d{0,2}[ .\-]\(?\d{1,4}\)?(?:[ .\-]\d{2,4}){2,3}|\([2-9]\d{2}\) ?[2-9]\d{2}[ .\-]\d{4}|[2-9]\d{2}[.\-][2-9]\d{2}[.\-]\d{4}`)
+	phoneRe = regexp.MustCompile(`^(?:\+[1-9]\d{7,14}|\+[1-9]\d{0,2}[ .\-]\(?\d{1,4}\)?(?:[ .\-]\d{2,4}){2,3}|\([2-9]\d{2}\) ?[2-9]\d{2}[ .\-]\d{4}|[2-9]\d{2}[.\-][2-9]\d{2}[.\-]\d{4})`)
 	tokenRe = regexp.MustCompile(`sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,}|ghp_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abp]-[A-Za-z0-9\-]{10,}|AKIA[0-9A-Z]{16}|ogw_[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}`)
 )
 
@@ -65,9 +69,7 @@ func Scan(s string) []Finding {
 		}
 	}
 	if digits >= 9 {
-		out = appendMatches(out, s, ssnRe, SSN, validSSN)
-		out = appendMatches(out, s, cardRe, Card, validCard)
-		out = appendMatches(out, s, phoneRe, Phone, nil)
+		out = scanNumbers(out, s)
 	}
 	if len(out) < 2 {
 		return out
@@ -85,6 +87,72 @@ func Scan(s string) []Finding {
 		}
 	}
 	return kept
+}
+
+// scanNumbers tries the SSN, card and phone shapes where a number (or a
+// "+" or "(" before one) starts.
+func scanNumbers(out []Finding, s string) []Finding {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isDigit(c) && c != '+' && c != '(' {
+			continue
+		}
+		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '_') {
+			continue // inside a number or a word
+		}
+		rest := s[i:]
+		end := 0
+		if isDigit(c) && len(rest) >= 11 && rest[3] == '-' && rest[6] == '-' {
+			end = anchored(s, i, ssnRe, SSN, validSSN)
+			if end > 0 {
+				out = append(out, Finding{Type: SSN, Start: i, End: end})
+			}
+		}
+		if end == 0 && isDigit(c) && digitsAhead(rest) >= 13 {
+			if end = anchored(s, i, cardRe, Card, validCard); end > 0 {
+				out = append(out, Finding{Type: Card, Start: i, End: end})
+			}
+		}
+		if end == 0 && (c == '+' || c == '(' || (len(rest) >= 12 && (rest[3] == '-' || rest[3] == '.'))) {
+			if end = anchored(s, i, phoneRe, Phone, nil); end > 0 {
+				out = append(out, Finding{Type: Phone, Start: i, End: end})
+			}
+		}
+		if end > 0 {
+			i = end - 1
+		}
+	}
+	return out
+}
+
+// anchored matches re at s[i:] and returns the end of an accepted match
+// in s, or 0.
+func anchored(s string, i int, re *regexp.Regexp, t Type, valid func(string) bool) int {
+	m := re.FindStringIndex(s[i:])
+	if m == nil {
+		return 0
+	}
+	end := i + m[1]
+	if !bounded(s, i, end, t) || (valid != nil && !valid(s[i:end])) {
+		return 0
+	}
+	return end
+}
+
+// digitsAhead counts the digits of the number starting s, allowing single
+// spaces or dashes between them, the way cards are written.
+func digitsAhead(s string) int {
+	n := 0
+	for i := 0; i < len(s) && n < 20; i++ {
+		switch {
+		case isDigit(s[i]):
+			n++
+		case (s[i] == ' ' || s[i] == '-') && i+1 < len(s) && isDigit(s[i+1]) && i > 0 && isDigit(s[i-1]):
+		default:
+			return n
+		}
+	}
+	return n
 }
 
 func appendMatches(out []Finding, s string, re *regexp.Regexp, t Type, valid func(string) bool) []Finding {

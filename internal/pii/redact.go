@@ -1,12 +1,14 @@
 package pii
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
+	"unsafe"
 
 	"github.com/ongoingai/gateway/internal/jsonstr"
 )
@@ -164,26 +166,20 @@ func Detect(body []byte, isJSON bool) (Counts, error) {
 }
 
 // decodeString returns the content of a JSON string literal (quotes
-// included in raw). Strings without escapes, the usual case, are sliced.
+// included in raw). Strings without escapes, the usual case, are viewed in
+// place without a copy: the body is never modified while it is scanned,
+// and nothing here keeps the string beyond the scan (placeholders and
+// redacted copies are new strings).
 func decodeString(raw []byte) string {
 	inner := raw[1 : len(raw)-1]
-	if !hasBackslash(inner) {
-		return string(inner)
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return unsafe.String(unsafe.SliceData(inner), len(inner))
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
 		return string(inner) // walkJSON validated the document; unreachable
 	}
 	return s
-}
-
-func hasBackslash(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
-	}
-	return false
 }
 
 // walkJSON calls visit for every value that is a string (str true) and
