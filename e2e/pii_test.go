@@ -94,3 +94,74 @@ func TestPIIBlockMode(t *testing.T) {
 		}
 	})
 }
+
+// pii.mode redact_upstream: the request is redacted before it is
+// forwarded (the upstream never sees the values), the answer and its
+// accounting are unaffected, the stored body is the redacted one, and the
+// same value gets the same placeholder in every request of a workspace. A
+// body that is not JSON is refused (fail closed) and never forwarded.
+func TestPIIRedactUpstreamMode(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver, func(c *config.Config) {
+			c.Tracing.CaptureBodies = true
+			c.PII.Mode = config.PIIModeRedactUpstream
+		})
+		ctx := context.Background()
+		params := chatParams("gpt-4o")
+		params.Messages = []openai.ChatCompletionMessageParamUnion{openai.UserMessage(piiPrompt)}
+		res, err := g.openai().Chat.Completions.New(ctx, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Usage.TotalTokens == 0 {
+			t.Error("no usage in the answer")
+		}
+		mp := messageParams("claude-sonnet-4-5")
+		mp.Messages = []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(piiPrompt))}
+		if _, err := g.anthropic().Messages.New(ctx, mp); err != nil {
+			t.Fatal(err)
+		}
+		reqs := g.fake.Requests()
+		if len(reqs) != 2 {
+			t.Fatalf("%d upstream requests", len(reqs))
+		}
+		var placeholders []string
+		for _, r := range reqs {
+			b := string(r.Body)
+			if strings.Contains(b, "123-45-6789") || strings.Contains(b, "4111 1111") {
+				t.Errorf("upstream saw the values: %s", b)
+			}
+			i := strings.Index(b, "[SSN_REDACTED:")
+			if i < 0 || !strings.Contains(b, "[CARD_REDACTED:") {
+				t.Fatalf("upstream body not redacted: %s", b)
+			}
+			placeholders = append(placeholders, b[i:i+len("[SSN_REDACTED:")+13])
+		}
+		if placeholders[0] != placeholders[1] {
+			t.Errorf("same value, same workspace, different placeholders: %v", placeholders)
+		}
+		trs := g.traces(2)
+		for _, tr := range trs {
+			expect(t, "outcome", string(tr.Outcome), "ok")
+			if tr.TotalTokens == 0 {
+				t.Error("accounting lost")
+			}
+			if strings.Contains(tr.RequestBody, "123-45-6789") || !strings.Contains(tr.RequestBody, placeholders[0]) {
+				t.Errorf("stored body: %s", tr.RequestBody)
+			}
+			if !strings.Contains(string(tr.Metadata), `"redaction_counts":{"SSN":1,"CARD":1}`) {
+				t.Errorf("metadata %s", tr.Metadata)
+			}
+		}
+
+		status, body := g.do("POST", "/openai/v1/chat/completions", `{"model":"gpt-4o","messages":`+piiPrompt,
+			map[string]string{"Authorization": "Bearer " + openAIKey, "Content-Type": "application/json"})
+		expectJSONError(t, "broken JSON", status, body, 403, "request refused: pii policy could not be evaluated")
+		if n := len(g.fake.Requests()); n != 2 {
+			t.Errorf("broken body forwarded: %d upstream requests", n)
+		}
+		tr := g.traces(3)[0]
+		expect(t, "refusal outcome", string(tr.Outcome), "blocked")
+		expect(t, "refusal stored body", tr.RequestBody, "")
+	})
+}

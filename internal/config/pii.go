@@ -10,7 +10,7 @@ import (
 // implementedPIIModes are the modes the gateway enforces today. Validation
 // refuses any other mode naming its field: a privacy setting that is
 // accepted and silently ignored is worse than one that is refused.
-var implementedPIIModes = []string{PIIModeOff, PIIModeBlock}
+var implementedPIIModes = []string{PIIModeOff, PIIModeBlock, PIIModeRedactUpstream}
 
 // allPIIModes is every mode the schema knows (auto aside).
 var allPIIModes = []string{PIIModeOff, PIIModeRedactStorage, PIIModeRedactUpstream, PIIModeBlock}

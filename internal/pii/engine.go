@@ -16,6 +16,11 @@ import (
 // BlockedMessage is the error of a request refused by block mode.
 const BlockedMessage = "request blocked by pii policy"
 
+// UnevaluableMessage is the error of a request redact_upstream cannot
+// redact (a body that is not valid JSON): it fails closed rather than
+// forward what it could not inspect.
+const UnevaluableMessage = "request refused: pii policy could not be evaluated"
+
 // Engine applies the configured PII policy to requests; it is the proxy's
 // Policy. It holds no per-request state and is safe for concurrent use.
 type Engine struct {
@@ -104,7 +109,14 @@ func (e *Engine) Redactor(workspaceID string) *Redactor {
 // body is redacted. Other modes forward unchanged here.
 func (e *Engine) Check(r *http.Request, provider string, id proxy.Identity, body []byte) proxy.PolicyDecision {
 	mode, policyID := e.resolve(r, provider, id)
-	if mode != config.PIIModeBlock || !e.stages.RequestBody || len(body) == 0 {
+	if !e.stages.RequestBody || len(body) == 0 {
+		return proxy.PolicyDecision{}
+	}
+	switch mode {
+	case config.PIIModeBlock:
+	case config.PIIModeRedactUpstream:
+		return e.redactUpstream(body, id, policyID)
+	default:
 		return proxy.PolicyDecision{}
 	}
 	isJSON := looksJSON(r, body)
@@ -174,4 +186,19 @@ func Metadata(c Counts, policyID string) []byte {
 	}
 	out = append(out, `},"redaction_policy_id":`...)
 	return jsonstr.Append(out, policyID)
+}
+
+// redactUpstream forwards (and stores) the body with every finding
+// replaced; JSON outside the redacted strings is unchanged, so the model,
+// the stream flag and accounting are unaffected.
+func (e *Engine) redactUpstream(body []byte, id proxy.Identity, policyID string) proxy.PolicyDecision {
+	out, counts, err := e.Redactor(id.WorkspaceID).RedactJSON(body)
+	if err != nil {
+		return proxy.PolicyDecision{
+			Status: http.StatusForbidden,
+			Answer: []byte(`{"error":"` + UnevaluableMessage + `"}` + "\n"),
+			Stored: []byte{}, // what could not be inspected is not stored either
+		}
+	}
+	return proxy.PolicyDecision{Forward: out, Stored: out, Metadata: Metadata(counts, policyID)}
 }
