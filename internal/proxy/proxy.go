@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -112,7 +113,9 @@ type Proxy struct {
 	buffers *bufferPool
 	headers headerCapture
 	calls   sync.Pool // *call
-	taps    sync.Pool // *tap
+	// errorLog carries net/http/httputil's messages into the logger.
+	errorLog *log.Logger
+	taps     sync.Pool // *tap
 }
 
 // maxEventBytes bounds the SSE framer: usage events are small, and a larger
@@ -128,6 +131,7 @@ func New(opts Options) *Proxy {
 		opts.Prices = pricing.Default()
 	}
 	p := &Proxy{opts: opts, buffers: newBufferPool()}
+	p.errorLog = slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)
 	p.headers = newHeaderCapture(opts.CaptureHeaderNames, opts.GatewayKeyHeader)
 	return p
 }
@@ -181,6 +185,10 @@ func (p *Proxy) getCall() *call {
 		Rewrite:        c.rewrite,
 		ModifyResponse: c.modifyResponse,
 		ErrorHandler:   c.errorHandler,
+		// A cut stream is already traced (client_cancelled, upstream_error,
+		// gateway_shutdown); the reverse proxy's own line about it goes to
+		// the gateway's logger at debug, not to stderr.
+		ErrorLog: p.errorLog,
 	}
 	return c
 }

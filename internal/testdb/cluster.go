@@ -77,9 +77,8 @@ func StartCluster(t testing.TB) *Cluster {
 	return c
 }
 
-// DSN returns the DSN of a new database on this cluster holding the
-// migrated schema (the same template the shared server uses is built here
-// too, once per cluster).
+// DSN returns the DSN of a new, empty database on this cluster; the
+// gateway's store migrates it when it opens it, as in production.
 func (c *Cluster) DSN() string {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
