@@ -376,6 +376,15 @@ func TestStoreOutageDegradesHealthAndAPIReads(t *testing.T) {
 	tracesAnswer(http.StatusServiceUnavailable)
 	status, body := g.get("/api/analytics/summary")
 	expectJSONError(t, "/api/analytics/summary", status, body, http.StatusServiceUnavailable, "store unavailable")
+	tenancyReadsUnavailable := func() {
+		t.Helper()
+		for _, path := range []string{"/api/gateway-keys", "/api/orgs", "/api/workspaces", "/api/audit"} {
+			status, body := g.get(path)
+			expectJSONError(t, path, status, body, http.StatusServiceUnavailable, "store unavailable")
+			noLeak(path, body)
+		}
+	}
+	tenancyReadsUnavailable()
 	healthIs("degraded", http.StatusServiceUnavailable)
 	c.Thaw()
 	healthIs("ok", http.StatusOK)
@@ -383,6 +392,7 @@ func TestStoreOutageDegradesHealthAndAPIReads(t *testing.T) {
 
 	c.Stop()
 	tracesAnswer(http.StatusServiceUnavailable)
+	tenancyReadsUnavailable()
 	healthIs("degraded", http.StatusServiceUnavailable)
 	c.Start()
 	healthIs("ok", http.StatusOK)

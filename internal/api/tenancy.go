@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,10 +82,12 @@ func jsonKind(t reflect.Type) string {
 // writeServiceError answers a tenancy.Service error: its own message for
 // a refusal, a generic one for anything else (store details stay in logs
 // and the audit log).
-func writeServiceError(w http.ResponseWriter, err error) {
+func (a *API) writeServiceError(ctx context.Context, w http.ResponseWriter, err error) {
 	var te *tenancy.Error
 	if !errors.As(err, &te) {
-		WriteError(w, http.StatusInternalServerError, MsgInternal)
+		// Not the service's own refusal: the store failed. A store that is
+		// down or did not answer in time is a 503 the client may retry.
+		a.writeStoreError(ctx, w, err)
 		return
 	}
 	status := http.StatusInternalServerError
@@ -108,18 +111,22 @@ type itemsResponse[T any] struct {
 // ---- gateway keys ----
 
 func (a *API) listKeys(w http.ResponseWriter, r *http.Request) {
-	keys, err := a.d.Tenancy.ListKeys(r.Context(), a.d.Tenant(r))
+	ctx, cancel := a.readContext(r)
+	defer cancel()
+	keys, err := a.d.Tenancy.ListKeys(ctx, a.d.Tenant(r))
 	if err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(ctx, w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, itemsResponse[tenancy.KeyInfo]{Items: keys})
 }
 
 func (a *API) getKey(w http.ResponseWriter, r *http.Request) {
-	k, err := a.d.Tenancy.GetKey(r.Context(), a.d.Tenant(r), chi.URLParam(r, "id"))
+	ctx, cancel := a.readContext(r)
+	defer cancel()
+	k, err := a.d.Tenancy.GetKey(ctx, a.d.Tenant(r), chi.URLParam(r, "id"))
 	if err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(ctx, w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, k)
@@ -150,7 +157,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request) {
 	}
 	k, err := a.d.Tenancy.CreateKey(r.Context(), a.d.Actor(r), in)
 	if err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(r.Context(), w, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store") // the body holds a secret
@@ -191,7 +198,7 @@ func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
 	}
 	k, err := a.d.Tenancy.RotateKey(r.Context(), a.d.Actor(r), chi.URLParam(r, "id"), grace)
 	if err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(r.Context(), w, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -201,7 +208,7 @@ func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
 func (a *API) revokeKey(w http.ResponseWriter, r *http.Request) {
 	k, err := a.d.Tenancy.RevokeKey(r.Context(), a.d.Actor(r), chi.URLParam(r, "id"))
 	if err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(r.Context(), w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, k)
@@ -215,9 +222,11 @@ type orgRequest struct {
 }
 
 func (a *API) listOrgs(w http.ResponseWriter, r *http.Request) {
-	orgs, err := a.d.Tenancy.ListOrgs(r.Context(), a.d.Actor(r))
+	ctx, cancel := a.readContext(r)
+	defer cancel()
+	orgs, err := a.d.Tenancy.ListOrgs(ctx, a.d.Actor(r))
 	if err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(ctx, w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, itemsResponse[tenancy.OrgInfo]{Items: orgs})
@@ -231,7 +240,7 @@ func (a *API) createOrg(w http.ResponseWriter, r *http.Request) {
 	}
 	o, err := a.d.Tenancy.CreateOrg(r.Context(), a.d.Actor(r), req.ID, req.Name)
 	if err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(r.Context(), w, err)
 		return
 	}
 	WriteJSON(w, http.StatusCreated, o)
@@ -249,7 +258,7 @@ func (a *API) renameOrg(w http.ResponseWriter, r *http.Request) {
 	}
 	o, err := a.d.Tenancy.RenameOrg(r.Context(), a.d.Actor(r), chi.URLParam(r, "id"), req.Name)
 	if err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(r.Context(), w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, o)
@@ -257,7 +266,7 @@ func (a *API) renameOrg(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) deleteOrg(w http.ResponseWriter, r *http.Request) {
 	if err := a.d.Tenancy.DeleteOrg(r.Context(), a.d.Actor(r), chi.URLParam(r, "id")); err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(r.Context(), w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -272,9 +281,11 @@ type workspaceRequest struct {
 }
 
 func (a *API) listWorkspaces(w http.ResponseWriter, r *http.Request) {
-	wss, err := a.d.Tenancy.ListWorkspaces(r.Context(), a.d.Actor(r), r.URL.Query().Get("org_id"))
+	ctx, cancel := a.readContext(r)
+	defer cancel()
+	wss, err := a.d.Tenancy.ListWorkspaces(ctx, a.d.Actor(r), r.URL.Query().Get("org_id"))
 	if err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(ctx, w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, itemsResponse[tenancy.WorkspaceInfo]{Items: wss})
@@ -288,7 +299,7 @@ func (a *API) createWorkspace(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := a.d.Tenancy.CreateWorkspace(r.Context(), a.d.Actor(r), req.OrgID, req.ID, req.Name)
 	if err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(r.Context(), w, err)
 		return
 	}
 	WriteJSON(w, http.StatusCreated, ws)
@@ -304,7 +315,7 @@ func (a *API) renameWorkspace(w http.ResponseWriter, r *http.Request) {
 	// organization), so the org is the caller's: "" says so.
 	ws, err := a.d.Tenancy.RenameWorkspace(r.Context(), a.d.Actor(r), "", chi.URLParam(r, "id"), req.Name)
 	if err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(r.Context(), w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, ws)
@@ -312,7 +323,7 @@ func (a *API) renameWorkspace(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) deleteWorkspace(w http.ResponseWriter, r *http.Request) {
 	if err := a.d.Tenancy.DeleteWorkspace(r.Context(), a.d.Actor(r), "", chi.URLParam(r, "id")); err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(r.Context(), w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -363,9 +374,11 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	evs, next, err := a.d.Tenancy.ListAudit(r.Context(), f)
+	ctx, cancel := a.readContext(r)
+	defer cancel()
+	evs, next, err := a.d.Tenancy.ListAudit(ctx, f)
 	if err != nil {
-		writeServiceError(w, err)
+		a.writeServiceError(ctx, w, err)
 		return
 	}
 	out := auditList{Items: make([]auditEvent, 0, len(evs)), NextCursor: encodeCursor(next)}
