@@ -237,6 +237,36 @@ func TestSlowRequestBodiesAreCutOffWith408(t *testing.T) {
 	})
 }
 
+// A client trickling the body of an /api call holds its connection no
+// longer than server.read_body_timeout either: the handler answers 408,
+// and a request refused before its body is read (here an anonymous
+// mutation, 403) is answered and closed at the same bound rather than
+// when the client pleases.
+func TestSlowAPIBodiesAreCutOff(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver, withAuth, func(c *config.Config) { c.Server.ReadBodyTimeout = 300 * time.Millisecond })
+		trickle := func(key string) rawResponse {
+			t.Helper()
+			conn, err := net.Dial("tcp", strings.TrimPrefix(g.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(30 * time.Second))
+			fmt.Fprintf(conn, "POST /api/orgs HTTP/1.1\r\nHost: gw\r\nX-OngoingAI-Gateway-Key: %s\r\n"+
+				"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"id\":", key)
+			return readRaw(t, conn)
+		}
+		r := trickle(acmeOwnerToken)
+		expectJSONError(t, "trickled /api body", r.status, r.body, 408, "request body timeout")
+		expect(t, "connection closed after 408", r.close, true)
+
+		r = trickle("ogw_" + strings.Repeat("x", 43))
+		expect(t, "unknown key, trickled body", r.status, 401)
+		expect(t, "connection closed after 401", r.close, true)
+	})
+}
+
 func TestUpstreamResetMidStreamEstimatesDeliveredOutput(t *testing.T) {
 	eachDriver(t, func(t *testing.T, driver string) {
 		g := startGateway(t, driver)

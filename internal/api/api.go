@@ -39,6 +39,9 @@ type Deps struct {
 	// ReadTimeout bounds each read of the store by /api/traces and
 	// /api/analytics (storage.read_timeout); zero means no bound.
 	ReadTimeout time.Duration
+	// ReadBodyTimeout bounds the time to receive a request body
+	// (server.read_body_timeout); zero means no bound.
+	ReadBodyTimeout time.Duration
 }
 
 // API holds the handlers.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -30,12 +31,43 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.Is(err, io.EOF) {
 			return nil // no body: every field keeps its default
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return err // readJSON answers 408
+		}
 		return errors.New("invalid JSON body: " + bodyProblem(err))
 	}
 	if dec.More() {
 		return errors.New("invalid JSON body: more than one JSON value")
 	}
 	return nil
+}
+
+// MsgRequestBodyTimeout answers a body not received within
+// server.read_body_timeout, as the proxy does on provider routes.
+const MsgRequestBodyTimeout = "request body timeout"
+
+// readJSON decodes the request body into v (see decodeBody) and answers the
+// client itself when it cannot: 400 for a body that is not the JSON
+// expected, 408 for one not received within server.read_body_timeout, so a
+// client trickling bytes holds a connection no longer than that. The
+// deadline is lifted once the body is in.
+func (a *API) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	rc := http.NewResponseController(w)
+	timed := a.d.ReadBodyTimeout > 0 && rc.SetReadDeadline(time.Now().Add(a.d.ReadBodyTimeout)) == nil
+	err := decodeBody(w, r, v)
+	if timed && err == nil {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		w.Header().Set("Connection", "close")
+		WriteError(w, http.StatusRequestTimeout, MsgRequestBodyTimeout)
+	default:
+		WriteError(w, http.StatusBadRequest, err.Error())
+	}
+	return false
 }
 
 // bodyProblem words a decoding error for the client in one of a few stable
@@ -142,8 +174,7 @@ type createKeyRequest struct {
 
 func (a *API) createKey(w http.ResponseWriter, r *http.Request) {
 	var req createKeyRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+	if !a.readJSON(w, r, &req) {
 		return
 	}
 	in := tenancy.NewKey{Name: req.Name, Role: req.Role, WorkspaceID: req.WorkspaceID, Permissions: req.Permissions}
@@ -173,8 +204,7 @@ type rotateKeyRequest struct {
 
 func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
 	var req rotateKeyRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+	if !a.readJSON(w, r, &req) {
 		return
 	}
 	grace := tenancy.DefaultGrace
@@ -234,8 +264,7 @@ func (a *API) listOrgs(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) createOrg(w http.ResponseWriter, r *http.Request) {
 	var req orgRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+	if !a.readJSON(w, r, &req) {
 		return
 	}
 	o, err := a.d.Tenancy.CreateOrg(r.Context(), a.d.Actor(r), req.ID, req.Name)
@@ -252,8 +281,7 @@ type renameRequest struct {
 
 func (a *API) renameOrg(w http.ResponseWriter, r *http.Request) {
 	var req renameRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+	if !a.readJSON(w, r, &req) {
 		return
 	}
 	o, err := a.d.Tenancy.RenameOrg(r.Context(), a.d.Actor(r), chi.URLParam(r, "id"), req.Name)
@@ -293,8 +321,7 @@ func (a *API) listWorkspaces(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) createWorkspace(w http.ResponseWriter, r *http.Request) {
 	var req workspaceRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+	if !a.readJSON(w, r, &req) {
 		return
 	}
 	ws, err := a.d.Tenancy.CreateWorkspace(r.Context(), a.d.Actor(r), req.OrgID, req.ID, req.Name)
@@ -307,8 +334,7 @@ func (a *API) createWorkspace(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) renameWorkspace(w http.ResponseWriter, r *http.Request) {
 	var req renameRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+	if !a.readJSON(w, r, &req) {
 		return
 	}
 	// A key addresses its own organization's workspaces (ids are unique per

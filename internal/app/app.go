@@ -147,15 +147,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Policy:              policy,
 	})
 	apiHandlers := api.New(api.Deps{
-		Store:       st,
-		Version:     version.Version,
-		Started:     time.Now(),
-		QueueStats:  writer.Stats,
-		Tenant:      a.keys.auth.Tenant,
-		Tenancy:     a.keys.service,
-		Actor:       a.keys.auth.Actor,
-		Health:      a.probe.Report,
-		ReadTimeout: cfg.Storage.ReadTimeout,
+		Store:           st,
+		Version:         version.Version,
+		Started:         time.Now(),
+		QueueStats:      writer.Stats,
+		Tenant:          a.keys.auth.Tenant,
+		Tenancy:         a.keys.service,
+		Actor:           a.keys.auth.Actor,
+		Health:          a.probe.Report,
+		ReadTimeout:     cfg.Storage.ReadTimeout,
+		ReadBodyTimeout: cfg.Server.ReadBodyTimeout,
 	})
 	a.routes = append(apiHandlers.Routes(), proxyRoutes(px, upstreams)...)
 	if p := cfg.Observability.Prometheus; p.Enabled {
@@ -171,7 +172,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		a.Close(ctx)
 		return nil, fmt.Errorf("debug.pprof_addr: %w", err)
 	}
-	a.handler = a.tel.Middleware(newRouter(a.routes, a.keys.auth))
+	a.handler = a.tel.Middleware(bodyDeadline(cfg.Server.ReadBodyTimeout, newRouter(a.routes, a.keys.auth)))
 	return a, nil
 }
 

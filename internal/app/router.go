@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -69,4 +70,23 @@ func proxyRoutes(px *proxy.Proxy, upstreams []*proxy.Upstream) []api.Route {
 		}
 	}
 	return routes
+}
+
+// bodyDeadline bounds the time to receive the body of every request that
+// has one by server.read_body_timeout, from the end of its headers. The
+// handlers that read a body lift the bound once it is in (the proxy, so a
+// long stream is not cut; /api's readJSON); a request refused before its
+// body is read (401, 403, 404) is bounded too: net/http reads what is left
+// of a small body before answering, and a client trickling it would
+// otherwise hold the connection for as long as it likes.
+func bodyDeadline(timeout time.Duration, next http.Handler) http.Handler {
+	if timeout <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
