@@ -28,6 +28,8 @@ import (
 
 	"github.com/ongoingai/gateway/db/migrations"
 	"github.com/ongoingai/gateway/internal/store"
+
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Store is a store.Store backed by one SQLite file.
@@ -77,7 +79,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxIdleTime(0)
 	writer.SetConnMaxLifetime(0)
-	if err := writer.PingContext(ctx); err != nil {
+	if err := pingFirst(ctx, writer); err != nil {
 		_ = writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -99,6 +101,31 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	reader.SetMaxIdleConns(readers)
 	reader.SetConnMaxIdleTime(5 * time.Minute)
 	return &Store{path: path, writer: writer, reader: reader}, nil
+}
+
+// pingFirst opens the first connection, which applies the pragmas. Turning a
+// new file to WAL needs a lock for which SQLite may answer SQLITE_BUSY at
+// once, without waiting out busy_timeout (it would risk a deadlock), when
+// several processes open one new file together (a gateway and a CLI
+// command, say); that is retried briefly instead of failing the open.
+func pingFirst(ctx context.Context, db *sql.DB) error {
+	for attempt := 1; ; attempt++ {
+		err := db.PingContext(ctx)
+		if err == nil || attempt == 50 || !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		}
+	}
+}
+
+// isBusy reports SQLITE_BUSY, in any of its extended forms.
+func isBusy(err error) bool {
+	var e sqliteError
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 func openDB(path string, extra url.Values) (*sql.DB, error) {
