@@ -24,14 +24,11 @@ const (
 
 	// PIIModeOff leaves request and response content untouched.
 	PIIModeOff = "off"
-	// PIIModeRedactStorage forwards content unchanged but redacts it before
-	// it is stored.
-	PIIModeRedactStorage = "redact_storage"
 	// PIIModeBlock refuses requests that contain PII.
 	PIIModeBlock = "block"
 	// PIIModeRedactUpstream redacts the request before it is forwarded.
 	PIIModeRedactUpstream = "redact_upstream"
-	// PIIModeAuto is off without body capture and redact_storage with it.
+	// PIIModeAuto, the default, resolves to off (Config.EffectiveMode).
 	PIIModeAuto = ""
 
 	// DefaultPIIFormat is the placeholder format.

@@ -7,23 +7,16 @@ import (
 	"time"
 )
 
-// implementedPIIModes are the modes the gateway enforces today. Validation
-// refuses any other mode naming its field: a privacy setting that is
+// piiModes is every mode the gateway enforces (auto aside). Validation
+// refuses any other value naming its field: a privacy setting that is
 // accepted and silently ignored is worse than one that is refused.
-var implementedPIIModes = []string{PIIModeOff, PIIModeBlock, PIIModeRedactUpstream}
+var piiModes = []string{PIIModeOff, PIIModeRedactUpstream, PIIModeBlock}
 
-// allPIIModes is every mode the schema knows (auto aside).
-var allPIIModes = []string{PIIModeOff, PIIModeRedactStorage, PIIModeRedactUpstream, PIIModeBlock}
-
-// EffectiveMode resolves the auto mode (""): redact_storage when bodies
-// are captured (stored content is what needs protecting), off otherwise.
-// Explicit modes are returned as written.
+// EffectiveMode resolves the auto mode ("") to off; explicit modes are
+// returned as written.
 func (c Config) EffectiveMode() string {
 	if c.PII.Mode != PIIModeAuto {
 		return c.PII.Mode
-	}
-	if c.Tracing.CaptureBodies && slices.Contains(implementedPIIModes, PIIModeRedactStorage) {
-		return PIIModeRedactStorage
 	}
 	return PIIModeOff
 }
@@ -75,12 +68,8 @@ func (c Config) validatePII(v *validator) {
 }
 
 func validPIIMode(v *validator, field, mode string) {
-	if !slices.Contains(allPIIModes, mode) {
-		v.add(field, "must be one of %s, got %q", quoteList(allPIIModes), mode)
-		return
-	}
-	if !slices.Contains(implementedPIIModes, mode) {
-		v.add(field, "mode %q is not implemented by this build", mode)
+	if !slices.Contains(piiModes, mode) {
+		v.add(field, "must be one of %s, got %q", quoteList(piiModes), mode)
 	}
 }
 
