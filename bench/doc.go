@@ -4,5 +4,5 @@
 // the scenarios. This package itself only holds Go benchmarks of the trace
 // pipeline through the real stores:
 //
-//	go test ./bench -run '^$' -bench Writer -benchtime 200000x
+//	go test . -run '^$' -bench Writer -benchtime 200000x
 package bench

@@ -28,7 +28,7 @@ import (
 
 // Flags of the spool benchmarks (after -args), so a smoke run can be short:
 //
-//	go test ./bench -run '^$' -bench 'Spool' -benchtime 1x -timeout 40m -args -spool.outage 5m -spool.rate 2000
+//	go test . -run '^$' -bench 'Spool' -benchtime 1x -timeout 40m -args -spool.outage 5m -spool.rate 2000
 var (
 	spoolRate   = flag.Float64("spool.rate", 2000, "requests per second through the gateway")
 	spoolOutage = flag.Duration("spool.outage", 5*time.Minute, "how long Postgres is down")

@@ -30,7 +30,7 @@ func (s *switchSink) InsertTraces(ctx context.Context, b []trace.Record) error {
 // BenchmarkSpoolReplay measures how fast a spool of b.N records, spooled
 // while the store was down, is replayed into Postgres once it is back:
 //
-//	go test ./bench -run '^$' -bench SpoolReplay -benchtime 100000x
+//	go test . -run '^$' -bench SpoolReplay -benchtime 100000x
 func BenchmarkSpoolReplay(b *testing.B) {
 	st, err := postgres.Open(context.Background(), testdb.PostgresDSN(b))
 	if err != nil {

@@ -7,7 +7,7 @@
 #    Collector Builder (manifest: otelcol-builder.yaml; OTLP/HTTP receiver,
 #    debug exporter) -- a few minutes the first time, cached afterwards;
 # 2. starts it with otelcol-config.yaml (prints every span and metric);
-# 3. builds and starts the fake upstream (bench/cmd/fakeupstream) and the
+# 3. builds and starts the fake upstream (cmd/fakeupstream) and the
 #    gateway, configured only through ONGOINGAI_* and standard OTEL_*
 #    variables, exporting to the collector;
 # 4. sends a chat completion and a streamed one through the gateway, with a
@@ -103,7 +103,7 @@ echo "collector up"
 
 step "gateway and fake upstream: build"
 (cd "$repo" && CGO_ENABLED=0 go build -o "$WORK_DIR/ongoingai" ./cmd/ongoingai &&
-  go build -o "$WORK_DIR/fakeupstream" ./bench/cmd/fakeupstream)
+  go build -o "$WORK_DIR/fakeupstream" ./cmd/fakeupstream)
 
 step "fake upstream: start (127.0.0.1:$upstream_port)"
 "$WORK_DIR/fakeupstream" -addr "127.0.0.1:$upstream_port" >"$WORK_DIR/upstream.log" 2>&1 &

@@ -78,7 +78,9 @@ func SQLitePath(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "ongoingai.db")
 }
 
-func adminDSN() string {
+// AdminDSN is the Postgres role databases are created through:
+// EnvPostgresDSN, or DefaultPostgresDSN when it is unset.
+func AdminDSN() string {
 	if dsn := os.Getenv(EnvPostgresDSN); dsn != "" {
 		return dsn
 	}
@@ -88,11 +90,11 @@ func adminDSN() string {
 // connectAdmin opens a session on the admin DSN, explaining what to do when
 // there is no server.
 func connectAdmin(ctx context.Context) (*pgx.Conn, error) {
-	conn, err := pgx.Connect(ctx, adminDSN())
+	conn, err := pgx.Connect(ctx, AdminDSN())
 	if err != nil {
 		return nil, fmt.Errorf("testdb: cannot reach Postgres at %s: %v\n"+
 			"Tests need a real Postgres. Start one on 127.0.0.1:5432 with `bash .ci/postgres.sh`, "+
-			"or point %s at a role that may create databases.", redact(adminDSN()), err, EnvPostgresDSN)
+			"or point %s at a role that may create databases.", redact(AdminDSN()), err, EnvPostgresDSN)
 	}
 	return conn, nil
 }
@@ -101,25 +103,45 @@ func createDatabase(t testing.TB, tmpl string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	admin, err := connectAdmin(ctx)
+	dsn, drop, err := newDatabase(ctx, "t_", tmpl)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-
-	name := "t_" + randomHex(8)
-	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
-		pgx.Identifier{name}.Sanitize(), pgx.Identifier{tmpl}.Sanitize())); err != nil {
-		t.Fatalf("testdb: create database %s from %s: %v", name, tmpl, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 		defer cancel()
-		if err := dropDatabase(ctx, name); err != nil {
+		if err := drop(ctx); err != nil {
 			t.Errorf("testdb: %v", err)
 		}
 	})
-	return withDatabase(adminDSN(), name)
+	return dsn
+}
+
+// NewPostgres is PostgresDSN for programs that run outside `go test`, such
+// as the benchmark harness: a new database, named prefix and a random
+// suffix, holding the current schema; drop removes it, ending any session
+// still open on it.
+func NewPostgres(ctx context.Context, prefix string) (dsn string, drop func(context.Context) error, err error) {
+	tmpl, err := template()
+	if err != nil {
+		return "", nil, err
+	}
+	return newDatabase(ctx, prefix, tmpl)
+}
+
+func newDatabase(ctx context.Context, prefix, tmpl string) (string, func(context.Context) error, error) {
+	admin, err := connectAdmin(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	defer admin.Close(ctx)
+	name := prefix + randomHex(8)
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
+		pgx.Identifier{name}.Sanitize(), pgx.Identifier{tmpl}.Sanitize())); err != nil {
+		return "", nil, fmt.Errorf("testdb: create database %s from %s: %w", name, tmpl, err)
+	}
+	drop := func(ctx context.Context) error { return dropDatabase(ctx, name) }
+	return withDatabase(AdminDSN(), name), drop, nil
 }
 
 func dropDatabase(ctx context.Context, name string) error {
@@ -224,7 +246,7 @@ func ensureTemplate(ctx context.Context, name string) error {
 		return fmt.Errorf("testdb: create template %s: %w", name, err)
 	}
 	// postgres.Open runs the migrations, exactly as the gateway does.
-	st, err := postgres.Open(ctx, withDatabase(adminDSN(), name))
+	st, err := postgres.Open(ctx, withDatabase(AdminDSN(), name))
 	if err != nil {
 		return fmt.Errorf("testdb: migrate template %s: %w", name, err)
 	}

@@ -68,11 +68,11 @@ func TestDatabaseIsDroppedAfterTest(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A session the test forgets to close.
-		if _, err := pgx.Connect(t.Context(), withDatabase(adminDSN(), name)); err != nil {
+		if _, err := pgx.Connect(t.Context(), withDatabase(AdminDSN(), name)); err != nil {
 			t.Fatal(err)
 		}
 	})
-	admin := connect(t, adminDSN())
+	admin := connect(t, AdminDSN())
 	if n := count(t, admin, "SELECT count(*) FROM pg_database WHERE datname = $1", name); n != 0 {
 		t.Errorf("database %s still exists after its test", name)
 	}
@@ -81,7 +81,7 @@ func TestDatabaseIsDroppedAfterTest(t *testing.T) {
 // A template left half-built by a crashed run is rebuilt, not cloned.
 func TestIncompleteTemplateIsRebuilt(t *testing.T) {
 	name := "ongoingai_tmpl_test_" + randomHex(4)
-	admin := connect(t, adminDSN())
+	admin := connect(t, AdminDSN())
 	if _, err := admin.Exec(t.Context(), "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestIncompleteTemplateIsRebuilt(t *testing.T) {
 	if n := count(t, admin, "SELECT count(*) FROM pg_database WHERE datname = $1 AND datistemplate", name); n != 1 {
 		t.Fatal("the rebuilt database is not marked as a template")
 	}
-	conn := connect(t, withDatabase(adminDSN(), name))
+	conn := connect(t, withDatabase(AdminDSN(), name))
 	if n := count(t, conn, "SELECT count(*) FROM pg_tables WHERE tablename = 'traces'"); n != 1 {
 		t.Error("the rebuilt template has no traces table")
 	}

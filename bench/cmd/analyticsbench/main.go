@@ -6,8 +6,8 @@
 // serving on loopback). It reports p50, p95 and max per query, the rollup
 // rows the window holds, and the machine's load average.
 //
-//	go run ./bench/cmd/analyticsbench -driver sqlite -dsn /tmp/scale.db
-//	go run ./bench/cmd/analyticsbench -driver postgres -dsn postgres://postgres@127.0.0.1:5432/ongoingai_scale
+//	go run ./cmd/analyticsbench -driver sqlite -dsn /tmp/scale.db
+//	go run ./cmd/analyticsbench -driver postgres -dsn postgres://postgres@127.0.0.1:5432/ongoingai_scale
 //
 // Two scopes are measured:
 //

@@ -4,12 +4,12 @@
 // the part between the file's bench:generated markers and keeps the rest,
 // the sections written by hand.
 //
-//	go run ./bench/cmd/bench                      # everything, both stores (~6 min)
-//	go run ./bench/cmd/bench -quick               # smoke run, seconds
-//	go run ./bench/cmd/bench -scenarios latency,throughput -drivers sqlite
+//	go run ./cmd/bench                      # everything, both stores (~6 min)
+//	go run ./cmd/bench -quick               # smoke run, seconds
+//	go run ./cmd/bench -scenarios latency,throughput -drivers sqlite
 //
-// Run it from the repository: it builds ./cmd/ongoingai and runs it as the
-// gateway under test. Postgres scenarios need a server that lets the given
+// Run it from bench/, a module of its own: it builds the repository's
+// ./cmd/ongoingai and runs it as the gateway under test. Postgres scenarios need a server that lets the given
 // admin DSN create databases (127.0.0.1:5432 by default); each run creates a
 // throwaway database and drops it afterwards.
 package main
@@ -38,10 +38,9 @@ func run() int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	scenarios := fs.String("scenarios", "all", "comma-separated: "+strings.Join(harness.AllScenarios, ", ")+", or all")
 	drivers := fs.String("drivers", "sqlite,postgres", "comma-separated stores: sqlite, postgres")
-	out := fs.String("out", "bench/RESULTS.md", "the report file: its generated part is replaced, hand-written sections kept; empty: standard output only")
+	out := fs.String("out", "RESULTS.md", "the report file: its generated part is replaced, hand-written sections kept; empty: standard output only")
 	quick := fs.Bool("quick", false, "smoke run with tiny counts (seconds); its figures mean nothing")
 	gateway := fs.String("gateway", "build", `"build": compile ./cmd/ongoingai and measure it; "self": run the gateway from this binary`)
-	pg := fs.String("pg-admin-dsn", envOr("ONGOINGAI_TEST_POSTGRES_DSN", harness.DefaultPostgresAdminDSN), "Postgres DSN of a role that may create databases")
 	profileDir := fs.String("profile-dir", "", "keep profile files (.pb.gz) here for go tool pprof; empty: discarded with the work directory")
 	workDir := fs.String("work-dir", "", "keep databases and gateway logs here instead of a removed temporary directory")
 	streams := fs.Int("streams", 0, "override the number of concurrent streams of scenario 3")
@@ -51,16 +50,15 @@ func run() int {
 	}
 
 	o := harness.Options{
-		Drivers:          split(*drivers),
-		Quick:            *quick,
-		Gateway:          *gateway,
-		PostgresAdminDSN: *pg,
-		ProfileDir:       *profileDir,
-		WorkDir:          *workDir,
-		KeepWorkDir:      *workDir != "",
-		Log:              os.Stderr,
-		Scale:            harness.FullScale(),
-		Command:          "go run ./bench/cmd/bench " + strings.Join(os.Args[1:], " "),
+		Drivers:     split(*drivers),
+		Quick:       *quick,
+		Gateway:     *gateway,
+		ProfileDir:  *profileDir,
+		WorkDir:     *workDir,
+		KeepWorkDir: *workDir != "",
+		Log:         os.Stderr,
+		Scale:       harness.FullScale(),
+		Command:     "go run ./cmd/bench " + strings.Join(os.Args[1:], " "),
 	}
 	if *scenarios != "all" {
 		o.Scenarios = split(*scenarios)
@@ -123,11 +121,4 @@ func split(s string) []string {
 		}
 	}
 	return out
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

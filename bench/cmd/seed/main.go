@@ -5,9 +5,9 @@
 // job; the runner's worker then folds the batches into the hourly rollups
 // exactly as in production.
 //
-//	go run ./bench/cmd/seed -driver sqlite -dsn /tmp/scale.db -n 1000000 -days 30
+//	go run ./cmd/seed -driver sqlite -dsn /tmp/scale.db -n 1000000 -days 30
 //	createdb -h 127.0.0.1 -U postgres ongoingai_scale
-//	go run ./bench/cmd/seed -driver postgres -dsn postgres://postgres@127.0.0.1:5432/ongoingai_scale -n 10000000 -days 30
+//	go run ./cmd/seed -driver postgres -dsn postgres://postgres@127.0.0.1:5432/ongoingai_scale -n 10000000 -days 30
 //
 // Traces are spread over the last -days days (whole UTC hours, ending at the
 // start of the current hour) in time order, with a daily and weekly rhythm

@@ -483,20 +483,28 @@ func buildGateway(ctx context.Context, root, dir string) (string, error) {
 	return out, nil
 }
 
-// moduleRoot finds the directory holding go.mod, from the working
-// directory upwards.
+// gatewayModule is the module the harness measures; bench is a module of
+// its own inside it.
+const gatewayModule = "github.com/ongoingai/gateway"
+
+// moduleRoot finds the gateway's repository: the nearest directory, from
+// the working directory upwards, whose go.mod declares gatewayModule.
 func moduleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if f := strings.Fields(line); len(f) == 2 && f[0] == "module" && f[1] == gatewayModule {
+					return dir, nil
+				}
+			}
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run the harness from the repository")
+			return "", errors.New("no go.mod of " + gatewayModule + " above the working directory: run the harness from the repository")
 		}
 		dir = parent
 	}

@@ -29,7 +29,7 @@ func (h *harness) gatewayScenarios(ctx context.Context, drv string) error {
 	if err != nil {
 		return err
 	}
-	st, err := newStorage(ctx, drv, dir, h.o.PostgresAdminDSN)
+	st, err := newStorage(ctx, drv, dir)
 	if err != nil {
 		return err
 	}
@@ -432,7 +432,7 @@ func (h *harness) footprintAllHeaders(ctx context.Context, drv string) error {
 	if err != nil {
 		return err
 	}
-	st, err := newStorage(ctx, drv, dir, h.o.PostgresAdminDSN)
+	st, err := newStorage(ctx, drv, dir)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ongoingai/gateway/internal/testdb"
 )
 
 // Scenario names, as -scenarios takes them.
@@ -118,8 +120,6 @@ type Options struct {
 	// Gateway is "build" (compile ./cmd/ongoingai; the default) or
 	// "self" (re-execute this binary in the gateway role).
 	Gateway string
-	// PostgresAdminDSN may create and drop databases.
-	PostgresAdminDSN string
 	// ProfileDriver is the store behind the profiled gateway.
 	ProfileDriver string
 	// ProfileDir keeps the profile files (.pb.gz) for `go tool pprof`;
@@ -134,9 +134,6 @@ type Options struct {
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
-
-// DefaultPostgresAdminDSN is the local server the project's tests use.
-const DefaultPostgresAdminDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // harness is one run's state.
 type harness struct {
@@ -168,9 +165,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if o.Gateway == "" {
 		o.Gateway = "build"
-	}
-	if o.PostgresAdminDSN == "" {
-		o.PostgresAdminDSN = DefaultPostgresAdminDSN
 	}
 	if o.ProfileDriver == "" {
 		o.ProfileDriver = o.Drivers[0]
@@ -206,7 +200,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		h.logf("could not raise the open-files limit: %v", err)
 	}
 	h.report = newReport(o, limit)
-	h.report.Machine = DescribeMachine(ctx, o.PostgresAdminDSN, slices.Contains(o.Drivers, "postgres"))
+	h.report.Machine = DescribeMachine(ctx, testdb.AdminDSN(), slices.Contains(o.Drivers, "postgres"))
 	h.report.Commit = describeCommit(ctx, h.root)
 
 	if h.up, err = startUpstream(); err != nil {

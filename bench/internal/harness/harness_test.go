@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // TestMain lets the test binary serve as the gateway and relay processes
@@ -35,26 +33,11 @@ func tinyScale() Scale {
 	return s
 }
 
-func postgresAvailable(t *testing.T) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, DefaultPostgresAdminDSN)
-	if err != nil {
-		t.Logf("no Postgres at %s (%v): running the SQLite driver only", DefaultPostgresAdminDSN, err)
-		return false
-	}
-	conn.Close(ctx)
-	return true
-}
-
 func TestTinyRunProducesReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts gateway processes and databases")
 	}
-	drivers := []string{"sqlite"}
-	if postgresAvailable(t) {
-		drivers = append(drivers, "postgres")
-	}
+	drivers := []string{"sqlite", "postgres"}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var log strings.Builder
@@ -63,7 +46,7 @@ func TestTinyRunProducesReport(t *testing.T) {
 		Scale:   tinyScale(),
 		Quick:   true,
 		Gateway: "self",
-		Command: "go test ./bench/internal/harness",
+		Command: "go test ./internal/harness",
 		Log:     &log,
 	})
 	if err != nil {
@@ -75,7 +58,7 @@ func TestTinyRunProducesReport(t *testing.T) {
 
 	md := rep.Markdown()
 	for _, want := range []string{
-		GeneratedStart, GeneratedEnd, "# Gateway benchmark results", "**Machine:**", "**Commit:**", "**Reproduce:** `go test ./bench/internal/harness`",
+		GeneratedStart, GeneratedEnd, "# Gateway benchmark results", "**Machine:**", "**Commit:**", "**Reproduce:** `go test ./internal/harness`",
 		"## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## Profile of the hot path", "## Scale of this run",
 	} {
 		if !strings.Contains(md, want) {

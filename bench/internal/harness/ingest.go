@@ -55,7 +55,7 @@ func (h *harness) ingest(ctx context.Context, drv string) error {
 	if err != nil {
 		return err
 	}
-	st, err := newStorage(ctx, drv, dir, h.o.PostgresAdminDSN)
+	st, err := newStorage(ctx, drv, dir)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func (h *harness) profile(ctx context.Context) error {
 	if err := os.MkdirAll(profDir, 0o755); err != nil {
 		return err
 	}
-	st, err := newStorage(ctx, drv, dir, h.o.PostgresAdminDSN)
+	st, err := newStorage(ctx, drv, dir)
 	if err != nil {
 		return err
 	}

@@ -156,7 +156,7 @@ func (r *Report) Markdown() string {
 	o := r.Options
 	b.WriteString(GeneratedStart + "\n")
 	b.WriteString("# Gateway benchmark results\n\n")
-	b.WriteString("Everything between the `bench:generated` markers is written by the benchmark harness (`go run ./bench/cmd/bench`) and replaced on each run; the sections after the end marker are written by hand, and the harness keeps them.\n\n")
+	b.WriteString("Everything between the `bench:generated` markers is written by the benchmark harness (`go run ./cmd/bench` in bench/) and replaced on each run; the sections after the end marker are written by hand, and the harness keeps them.\n\n")
 	fmt.Fprintf(&b, "- **Machine:** %s; load average (1, 5, 15 min: other work on the machine) %s at the start of the run, %s at the end\n", r.Machine, r.LoadStart, r.LoadEnd)
 	fmt.Fprintf(&b, "- **Commit:** %s\n", r.Commit)
 	mode := "full"
@@ -246,7 +246,7 @@ func (r *Report) WriteFile(path string) error {
 // is outside them, hand-written sections such as before/after figures of
 // optimisations, is kept from run to run.
 const (
-	GeneratedStart = "<!-- bench:generated:start (written by go run ./bench/cmd/bench and replaced on each run; edit outside the markers) -->"
+	GeneratedStart = "<!-- bench:generated:start (written by bench/cmd/bench and replaced on each run; edit outside the markers) -->"
 	GeneratedEnd   = "<!-- bench:generated:end -->"
 
 	startPrefix = "<!-- bench:generated:start"

@@ -3,11 +3,8 @@ package harness
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,52 +14,42 @@ import (
 	// The "sqlite" database/sql driver, to count and size what the
 	// gateway stored without going through the gateway.
 	_ "modernc.org/sqlite"
+
+	"github.com/ongoingai/gateway/internal/testdb"
 )
 
 // storage is one throwaway database for one driver: a SQLite file in a
-// temporary directory, or a Postgres database created for the run and
-// dropped after it.
+// temporary directory, or a Postgres database that internal/testdb clones
+// from its migrated template (through the role of
+// ONGOINGAI_TEST_POSTGRES_DSN, the local server by default) and drops
+// after the run.
 type storage struct {
-	driver string
-	path   string // sqlite
-	dsn    string // postgres
-	admin  string // postgres admin DSN, to drop the database
-	dbName string
+	driver   string
+	path     string // sqlite
+	dsn      string // postgres
+	dropping func(context.Context) error
 }
 
-func newStorage(ctx context.Context, driver, dir, adminDSN string) (*storage, error) {
+func newStorage(ctx context.Context, driver, dir string) (*storage, error) {
 	switch driver {
 	case "sqlite":
 		return &storage{driver: driver, path: filepath.Join(dir, "ongoingai.db")}, nil
 	case "postgres":
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		name := "bench_" + hex.EncodeToString(b)
-		conn, err := pgx.Connect(ctx, adminDSN)
+		dsn, drop, err := testdb.NewPostgres(ctx, "bench_")
 		if err != nil {
-			return nil, fmt.Errorf("postgres at %s: %w (start one with `bash .ci/postgres.sh`, or pass -drivers sqlite)", redactDSN(adminDSN), err)
+			return nil, fmt.Errorf("%w (or pass -drivers sqlite)", err)
 		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-			return nil, fmt.Errorf("create database %s: %w", name, err)
-		}
-		return &storage{driver: driver, dsn: withDatabase(adminDSN, name), admin: adminDSN, dbName: name}, nil
+		return &storage{driver: driver, dsn: dsn, dropping: drop}, nil
 	}
 	return nil, fmt.Errorf("unknown driver %q (want sqlite or postgres)", driver)
 }
 
 // drop removes the database; the SQLite file goes with the run's directory.
 func (s *storage) drop(ctx context.Context) error {
-	if s.driver != "postgres" {
+	if s.dropping == nil {
 		return nil
 	}
-	conn, err := pgx.Connect(ctx, s.admin)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{s.dbName}.Sanitize()+" WITH (FORCE)")
-	return err
+	return s.dropping(ctx)
 }
 
 // footprint is what the gateway stored, table by table: the traces with
@@ -223,26 +210,4 @@ func (s *storage) measure(ctx context.Context) (footprint, error) {
 
 func sortParts(ps []part) {
 	slices.SortFunc(ps, func(a, b part) int { return cmp.Compare(b.Bytes, a.Bytes) })
-}
-
-// withDatabase points a Postgres DSN, URL or key=value, at database name.
-func withDatabase(dsn, name string) string {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		if u, err := url.Parse(dsn); err == nil {
-			u.Path = "/" + name
-			return u.String()
-		}
-	}
-	return dsn + " dbname=" + name
-}
-
-func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }

@@ -3,7 +3,7 @@
 // try the gateway (or a collector behind it) without a provider account
 // and without spending anything. docs/otel/run-collector.sh uses it.
 //
-//	go run ./bench/cmd/fakeupstream -addr 127.0.0.1:8099
+//	go run ./cmd/fakeupstream -addr 127.0.0.1:8099
 //	ONGOINGAI_OPENAI_UPSTREAM=http://127.0.0.1:8099 ONGOINGAI_ANTHROPIC_UPSTREAM=http://127.0.0.1:8099 ongoingai serve
 //
 // Responses report 11 input tokens and 5 output tokens unless a request's
