@@ -84,10 +84,13 @@ type Tenancy interface {
 	AllKeys(ctx context.Context) ([]GatewayKey, error)
 	CreateKey(ctx context.Context, k GatewayKey) error // ErrConflict on a duplicate id or token hash
 	// RotateKey replaces the token: the current hash becomes the previous
-	// one, valid until graceUntil; status becomes rotating. ErrNotFound;
-	// ErrConflict for a static, revoked or expired key.
+	// one, valid until graceUntil; status becomes rotating. It is one
+	// conditional update, so the rule holds whatever ran meanwhile:
+	// ErrNotFound; ErrConflict for a static, revoked or expired key (by
+	// status or by ExpiresAt at now) or a new hash some key already uses.
 	RotateKey(ctx context.Context, id, newHash, newLast4 string, graceUntil, now time.Time) (GatewayKey, error)
-	// RevokeKey revokes at once. ErrNotFound; ErrConflict for a static key.
+	// RevokeKey revokes at once (again: keeps the first time), as one
+	// conditional update. ErrNotFound; ErrConflict for a static key.
 	RevokeKey(ctx context.Context, id string, now time.Time) (GatewayKey, error)
 	// ExpireKeys ends grace periods that are over (status back to active,
 	// previous hash cleared) and marks keys past ExpiresAt expired. It
@@ -98,7 +101,8 @@ type Tenancy interface {
 	TouchKeys(ctx context.Context, lastUsed map[string]time.Time) error
 	// SyncStaticKeys makes the static keys in the store exactly keys
 	// (creating their orgs and workspaces when missing): config-declared
-	// keys that disappeared from the config are revoked.
+	// keys that disappeared from the config are revoked. Keys are stored as
+	// given (tenancy.StaticKeys fills CreatedBy and CreatedAt).
 	SyncStaticKeys(ctx context.Context, keys []GatewayKey) error
 	// WatchKeys calls onChange, until ctx ends, within a second of any
 	// process (a replica, the CLI, this one) committing a change to a key,

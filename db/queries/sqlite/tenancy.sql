@@ -55,31 +55,28 @@ SELECT * FROM gateway_keys WHERE id = ?;
 -- name: AllKeys :many
 SELECT * FROM gateway_keys WHERE status IN ('active', 'rotating') ORDER BY id;
 
--- name: HashInUse :one
--- Whether a token hash already names a key, as its current or previous
--- token. The unique constraints cover each column alone; this covers the
--- pair.
-SELECT EXISTS (
-    SELECT 1 FROM gateway_keys
-    WHERE token_hash = sqlc.arg(hash) OR previous_token_hash = sqlc.arg(hash)
-);
-
 -- name: CreateKey :execrows
--- Zero rows means the id or the token hash is taken.
+-- Zero rows means the id is taken or the token hash names a key already,
+-- as its current or previous token.
 INSERT INTO gateway_keys (
     id, org_id, workspace_id, name, role, permissions, token_hash,
     token_last4, status, static, expires_at, previous_token_hash,
     previous_expires_at, created_by, created_at, rotated_at, revoked_at,
     last_used_at
-) VALUES (
-    ?, ?, ?, ?, ?, ?, ?,
-    ?, ?, ?, ?, ?,
-    ?, ?, ?, ?, ?,
-    ?
+)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18
+WHERE NOT EXISTS (
+    SELECT 1 FROM gateway_keys AS used
+    WHERE used.token_hash = ?7 OR used.previous_token_hash = ?7
 )
 ON CONFLICT DO NOTHING;
 
 -- name: RotateKey :one
+-- Rotates only what the API may change (tenancy.Service's rule): a key
+-- that is not static, neither revoked nor expired, by status or by
+-- expires_at, to a token hash no key uses as its current or previous one.
+-- No row means the key is missing or refused; one statement, so a revoke
+-- or a rotation committed meanwhile is seen.
 UPDATE gateway_keys SET
     previous_token_hash = token_hash,
     previous_expires_at = sqlc.arg(grace_until),
@@ -87,15 +84,22 @@ UPDATE gateway_keys SET
     token_last4 = sqlc.arg(new_last4),
     status = 'rotating',
     rotated_at = sqlc.arg(now)
-WHERE id = sqlc.arg(id)
+WHERE gateway_keys.id = sqlc.arg(id) AND NOT gateway_keys.static
+  AND gateway_keys.status IN ('active', 'rotating')
+  AND (gateway_keys.expires_at IS NULL OR gateway_keys.expires_at > sqlc.arg(now))
+  AND NOT EXISTS (
+    SELECT 1 FROM gateway_keys AS used
+    WHERE used.token_hash = sqlc.arg(new_hash) OR used.previous_token_hash = sqlc.arg(new_hash)
+  )
 RETURNING *;
 
 -- name: RevokeKey :one
+-- Static keys are refused (no row): they change only in the config file.
 -- A second revocation keeps the first time.
 UPDATE gateway_keys SET
     status = 'revoked',
     revoked_at = coalesce(revoked_at, sqlc.arg(now))
-WHERE id = sqlc.arg(id)
+WHERE id = sqlc.arg(id) AND NOT static
 RETURNING *;
 
 -- name: ExpireKeys :execrows

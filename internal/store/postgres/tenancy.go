@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/internal/tenancyconv"
 	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
 	"github.com/ongoingai/gateway/internal/store/postgres/pgdb"
 )
@@ -24,6 +25,17 @@ const keysChannel = "ongoingai_keys"
 const foreignKeyViolation = "23503"
 
 func isForeignKeyViolation(err error) bool { return hasCode(err, foreignKeyViolation) }
+
+// violation names the constraint err violated, for tenancyconv.
+func violation(err error) tenancyconv.Violation {
+	switch {
+	case isUniqueViolation(err):
+		return tenancyconv.Unique
+	case isForeignKeyViolation(err):
+		return tenancyconv.ForeignKey
+	}
+	return tenancyconv.NoViolation
+}
 
 // notFound turns pgx's "no rows" into store.ErrNotFound.
 func notFound(err error) error {
@@ -134,13 +146,7 @@ func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
 	n, err := pgdb.New(s.pool).CreateWorkspace(ctx, pgdb.CreateWorkspaceParams{
 		ID: w.ID, OrgID: w.OrgID, Name: w.Name, CreatedAt: w.CreatedAt,
 	})
-	switch {
-	case isForeignKeyViolation(err):
-		err = fmt.Errorf("org %q: %w", w.OrgID, store.ErrNotFound)
-	case err == nil && n == 0:
-		err = store.ErrConflict
-	}
-	if err != nil {
+	if err := tenancyconv.CreateWorkspace(w, n, err, violation(err)); err != nil {
 		return fmt.Errorf("postgres: create workspace %q: %w", w.ID, err)
 	}
 	return nil
@@ -198,7 +204,7 @@ func (s *Store) ListKeys(ctx context.Context, t store.Tenant) ([]store.GatewayKe
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list keys: %w", err)
 	}
-	return keysFromRows(rows)
+	return tenancyconv.Rows(rows, keyFromRow)
 }
 
 // GetKey returns key id, or store.ErrNotFound.
@@ -216,7 +222,7 @@ func (s *Store) AllKeys(ctx context.Context) ([]store.GatewayKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: all keys: %w", err)
 	}
-	return keysFromRows(rows)
+	return tenancyconv.Rows(rows, keyFromRow)
 }
 
 // CreateKey stores k: store.ErrConflict when its id or token hash is taken
@@ -227,118 +233,58 @@ func (s *Store) CreateKey(ctx context.Context, k store.GatewayKey) error {
 	if err != nil {
 		return fmt.Errorf("postgres: create key %q: %w", k.ID, err)
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		q := pgdb.New(tx)
-		if err := checkHashFree(ctx, q, k.TokenHash); err != nil {
-			return err
-		}
-		n, err := q.CreateKey(ctx, pgdb.CreateKeyParams{
-			ID:                k.ID,
-			OrgID:             k.OrgID,
-			WorkspaceID:       k.WorkspaceID,
-			Name:              k.Name,
-			Role:              k.Role,
-			Permissions:       perms,
-			TokenHash:         k.TokenHash,
-			TokenLast4:        k.TokenLast4,
-			Status:            string(k.Status),
-			Static:            k.Static,
-			ExpiresAt:         k.ExpiresAt,
-			PreviousTokenHash: traceconv.OptString(k.PreviousTokenHash),
-			PreviousExpiresAt: k.PreviousExpiresAt,
-			CreatedBy:         k.CreatedBy,
-			CreatedAt:         k.CreatedAt,
-			RotatedAt:         k.RotatedAt,
-			RevokedAt:         k.RevokedAt,
-			LastUsedAt:        k.LastUsedAt,
-		})
-		switch {
-		case isForeignKeyViolation(err):
-			return fmt.Errorf("org %q or workspace %q: %w", k.OrgID, k.WorkspaceID, store.ErrNotFound)
-		case isUniqueViolation(err): // the previous hash collided
-			return store.ErrConflict
-		case err == nil && n == 0:
-			return store.ErrConflict
-		}
-		return err
+	n, err := pgdb.New(s.pool).CreateKey(ctx, pgdb.CreateKeyParams{
+		ID:                k.ID,
+		OrgID:             k.OrgID,
+		WorkspaceID:       k.WorkspaceID,
+		Name:              k.Name,
+		Role:              k.Role,
+		Permissions:       perms,
+		TokenHash:         k.TokenHash,
+		TokenLast4:        k.TokenLast4,
+		Status:            string(k.Status),
+		Static:            k.Static,
+		ExpiresAt:         k.ExpiresAt,
+		PreviousTokenHash: traceconv.OptString(k.PreviousTokenHash),
+		PreviousExpiresAt: k.PreviousExpiresAt,
+		CreatedBy:         k.CreatedBy,
+		CreatedAt:         k.CreatedAt,
+		RotatedAt:         k.RotatedAt,
+		RevokedAt:         k.RevokedAt,
+		LastUsedAt:        k.LastUsedAt,
 	})
-	if err != nil {
+	if err := tenancyconv.CreateKey(k, n, err, violation(err)); err != nil {
 		return fmt.Errorf("postgres: create key %q: %w", k.ID, err)
-	}
-	return nil
-}
-
-// checkHashFree reports store.ErrConflict when hash already names a key.
-func checkHashFree(ctx context.Context, q *pgdb.Queries, hash string) error {
-	used, err := q.HashInUse(ctx, hash)
-	if err != nil {
-		return err
-	}
-	if used {
-		return fmt.Errorf("token hash in use: %w", store.ErrConflict)
 	}
 	return nil
 }
 
 // RotateKey gives key id a new token; the old one works until graceUntil.
 func (s *Store) RotateKey(ctx context.Context, id, newHash, newLast4 string, graceUntil, now time.Time) (store.GatewayKey, error) {
-	var row pgdb.GatewayKey
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		q := pgdb.New(tx)
-		cur, err := q.GetKeyForUpdate(ctx, id)
-		if err != nil {
-			return notFound(err)
-		}
-		if err := checkMutable(cur); err != nil {
-			return err
-		}
-		if cur.Status == string(store.KeyRevoked) || cur.Status == string(store.KeyExpired) {
-			return fmt.Errorf("key is %s: %w", cur.Status, store.ErrConflict)
-		}
-		if err := checkHashFree(ctx, q, newHash); err != nil {
-			return err
-		}
-		row, err = q.RotateKey(ctx, pgdb.RotateKeyParams{
-			ID: id, NewHash: newHash, NewLast4: newLast4, GraceUntil: graceUntil, Now: now,
-		})
-		if isUniqueViolation(err) {
-			return store.ErrConflict
-		}
-		return err
+	row, err := pgdb.New(s.pool).RotateKey(ctx, pgdb.RotateKeyParams{
+		ID: id, NewHash: newHash, NewLast4: newLast4, GraceUntil: graceUntil, Now: now,
 	})
 	if err != nil {
-		return store.GatewayKey{}, fmt.Errorf("postgres: rotate key %q: %w", id, err)
+		return store.GatewayKey{}, fmt.Errorf("postgres: rotate key %q: %w", id, s.keyUpdateErr(ctx, id, err))
 	}
 	return keyFromRow(row)
 }
 
 // RevokeKey revokes key id at once.
 func (s *Store) RevokeKey(ctx context.Context, id string, now time.Time) (store.GatewayKey, error) {
-	var row pgdb.GatewayKey
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		q := pgdb.New(tx)
-		cur, err := q.GetKeyForUpdate(ctx, id)
-		if err != nil {
-			return notFound(err)
-		}
-		if err := checkMutable(cur); err != nil {
-			return err
-		}
-		row, err = q.RevokeKey(ctx, pgdb.RevokeKeyParams{ID: id, Now: now})
-		return err
-	})
+	row, err := pgdb.New(s.pool).RevokeKey(ctx, pgdb.RevokeKeyParams{ID: id, Now: now})
 	if err != nil {
-		return store.GatewayKey{}, fmt.Errorf("postgres: revoke key %q: %w", id, err)
+		return store.GatewayKey{}, fmt.Errorf("postgres: revoke key %q: %w", id, s.keyUpdateErr(ctx, id, err))
 	}
 	return keyFromRow(row)
 }
 
-// checkMutable refuses API changes to a config-declared key.
-func checkMutable(k pgdb.GatewayKey) error {
-	if k.Static {
-		return fmt.Errorf("static key: %w", store.ErrConflict)
-	}
-	return nil
+// keyUpdateErr maps the error of a conditional update of key id.
+func (s *Store) keyUpdateErr(ctx context.Context, id string, err error) error {
+	return tenancyconv.KeyUpdate(err, errors.Is(err, pgx.ErrNoRows), violation(err), func() error {
+		_, err := pgdb.New(s.pool).GetKey(ctx, id)
+		return notFound(err)
+	})
 }
 
 // ExpireKeys marks keys past ExpiresAt expired and ends grace periods that
@@ -410,18 +356,11 @@ func (s *Store) SyncStaticKeys(ctx context.Context, keys []store.GatewayKey) err
 				TokenHash:   k.TokenHash,
 				TokenLast4:  k.TokenLast4,
 				ExpiresAt:   k.ExpiresAt,
-				CreatedBy:   defaultString(k.CreatedBy, "config"),
-				CreatedAt:   defaultTime(k.CreatedAt, now),
+				CreatedBy:   k.CreatedBy,
+				CreatedAt:   k.CreatedAt,
 			})
-			switch {
-			case isUniqueViolation(err):
-				return fmt.Errorf("static key %q: token hash in use: %w", k.ID, store.ErrConflict)
-			case isForeignKeyViolation(err): // workspace belongs to another org
-				return fmt.Errorf("static key %q: workspace %q is not in org %q: %w", k.ID, k.WorkspaceID, k.OrgID, store.ErrConflict)
-			case err != nil:
+			if err := tenancyconv.UpsertStaticKey(k, n, err, violation(err)); err != nil {
 				return err
-			case n == 0:
-				return fmt.Errorf("static key %q: id belongs to an API key: %w", k.ID, store.ErrConflict)
 			}
 			keep = append(keep, k.ID)
 		}
@@ -495,18 +434,6 @@ func workspaceFromRow(r pgdb.Workspace) store.Workspace {
 	return store.Workspace{ID: r.ID, OrgID: r.OrgID, Name: r.Name, CreatedAt: r.CreatedAt.UTC()}
 }
 
-func keysFromRows(rows []pgdb.GatewayKey) ([]store.GatewayKey, error) {
-	keys := make([]store.GatewayKey, len(rows))
-	for i, r := range rows {
-		k, err := keyFromRow(r)
-		if err != nil {
-			return nil, err
-		}
-		keys[i] = k
-	}
-	return keys, nil
-}
-
 func keyFromRow(r pgdb.GatewayKey) (store.GatewayKey, error) {
 	perms, err := traceconv.DecodePermissions(r.Permissions)
 	if err != nil {
@@ -544,18 +471,4 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
-}
-
-func defaultString(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func defaultTime(t, def time.Time) time.Time {
-	if t.IsZero() {
-		return def
-	}
-	return t
 }

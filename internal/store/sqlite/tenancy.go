@@ -12,6 +12,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/internal/tenancyconv"
 	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
 	"github.com/ongoingai/gateway/internal/store/sqlite/litedb"
 )
@@ -33,6 +34,17 @@ func isUniqueViolation(err error) bool {
 
 func isForeignKeyViolation(err error) bool {
 	return hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+// violation names the constraint err violated, for tenancyconv.
+func violation(err error) tenancyconv.Violation {
+	switch {
+	case isUniqueViolation(err):
+		return tenancyconv.Unique
+	case isForeignKeyViolation(err):
+		return tenancyconv.ForeignKey
+	}
+	return tenancyconv.NoViolation
 }
 
 // notFound turns "no rows" into store.ErrNotFound.
@@ -153,13 +165,7 @@ func (s *Store) CreateWorkspace(ctx context.Context, w store.Workspace) error {
 	n, err := litedb.New(s.writer).CreateWorkspace(ctx, litedb.CreateWorkspaceParams{
 		ID: w.ID, OrgID: w.OrgID, Name: w.Name, CreatedAt: micros(w.CreatedAt),
 	})
-	switch {
-	case isForeignKeyViolation(err):
-		err = fmt.Errorf("org %q: %w", w.OrgID, store.ErrNotFound)
-	case err == nil && n == 0:
-		err = store.ErrConflict
-	}
-	if err != nil {
+	if err := tenancyconv.CreateWorkspace(w, n, err, violation(err)); err != nil {
 		return fmt.Errorf("sqlite: create workspace %q: %w", w.ID, err)
 	}
 	return nil
@@ -212,7 +218,7 @@ func (s *Store) ListKeys(ctx context.Context, t store.Tenant) ([]store.GatewayKe
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list keys: %w", err)
 	}
-	return keysFromRows(rows)
+	return tenancyconv.Rows(rows, keyFromRow)
 }
 
 // GetKey returns key id, or store.ErrNotFound.
@@ -230,7 +236,7 @@ func (s *Store) AllKeys(ctx context.Context) ([]store.GatewayKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: all keys: %w", err)
 	}
-	return keysFromRows(rows)
+	return tenancyconv.Rows(rows, keyFromRow)
 }
 
 // CreateKey stores k: store.ErrConflict when its id or token hash is taken
@@ -241,109 +247,60 @@ func (s *Store) CreateKey(ctx context.Context, k store.GatewayKey) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create key %q: %w", k.ID, err)
 	}
-	err = s.inTx(ctx, func(q *litedb.Queries) error {
-		if err := checkHashFree(ctx, q, k.TokenHash); err != nil {
-			return err
-		}
-		n, err := q.CreateKey(ctx, litedb.CreateKeyParams{
-			ID:                k.ID,
-			OrgID:             k.OrgID,
-			WorkspaceID:       k.WorkspaceID,
-			Name:              k.Name,
-			Role:              k.Role,
-			Permissions:       perms,
-			TokenHash:         k.TokenHash,
-			TokenLast4:        k.TokenLast4,
-			Status:            string(k.Status),
-			Static:            boolInt(k.Static),
-			ExpiresAt:         microsPtr(k.ExpiresAt),
-			PreviousTokenHash: traceconv.OptString(k.PreviousTokenHash),
-			PreviousExpiresAt: microsPtr(k.PreviousExpiresAt),
-			CreatedBy:         k.CreatedBy,
-			CreatedAt:         micros(k.CreatedAt),
-			RotatedAt:         microsPtr(k.RotatedAt),
-			RevokedAt:         microsPtr(k.RevokedAt),
-			LastUsedAt:        microsPtr(k.LastUsedAt),
-		})
-		switch {
-		case isForeignKeyViolation(err):
-			return fmt.Errorf("org %q or workspace %q: %w", k.OrgID, k.WorkspaceID, store.ErrNotFound)
-		case isUniqueViolation(err):
-			return store.ErrConflict
-		case err == nil && n == 0:
-			return store.ErrConflict
-		}
-		return err
+	n, err := litedb.New(s.writer).CreateKey(ctx, litedb.CreateKeyParams{
+		ID:                k.ID,
+		OrgID:             k.OrgID,
+		WorkspaceID:       k.WorkspaceID,
+		Name:              k.Name,
+		Role:              k.Role,
+		Permissions:       perms,
+		TokenHash:         k.TokenHash,
+		TokenLast4:        k.TokenLast4,
+		Status:            string(k.Status),
+		Static:            boolInt(k.Static),
+		ExpiresAt:         microsPtr(k.ExpiresAt),
+		PreviousTokenHash: traceconv.OptString(k.PreviousTokenHash),
+		PreviousExpiresAt: microsPtr(k.PreviousExpiresAt),
+		CreatedBy:         k.CreatedBy,
+		CreatedAt:         micros(k.CreatedAt),
+		RotatedAt:         microsPtr(k.RotatedAt),
+		RevokedAt:         microsPtr(k.RevokedAt),
+		LastUsedAt:        microsPtr(k.LastUsedAt),
 	})
-	if err != nil {
+	if err := tenancyconv.CreateKey(k, n, err, violation(err)); err != nil {
 		return fmt.Errorf("sqlite: create key %q: %w", k.ID, err)
-	}
-	return nil
-}
-
-// checkHashFree reports store.ErrConflict when hash already names a key.
-func checkHashFree(ctx context.Context, q *litedb.Queries, hash string) error {
-	used, err := q.HashInUse(ctx, hash)
-	if err != nil {
-		return err
-	}
-	if used {
-		return fmt.Errorf("token hash in use: %w", store.ErrConflict)
 	}
 	return nil
 }
 
 // RotateKey gives key id a new token; the old one works until graceUntil.
 func (s *Store) RotateKey(ctx context.Context, id, newHash, newLast4 string, graceUntil, now time.Time) (store.GatewayKey, error) {
-	var row litedb.GatewayKey
-	err := s.inTx(ctx, func(q *litedb.Queries) error {
-		cur, err := q.GetKey(ctx, id)
-		if err != nil {
-			return notFound(err)
-		}
-		if cur.Static != 0 {
-			return fmt.Errorf("static key: %w", store.ErrConflict)
-		}
-		if cur.Status == string(store.KeyRevoked) || cur.Status == string(store.KeyExpired) {
-			return fmt.Errorf("key is %s: %w", cur.Status, store.ErrConflict)
-		}
-		if err := checkHashFree(ctx, q, newHash); err != nil {
-			return err
-		}
-		g, n := micros(graceUntil), micros(now)
-		row, err = q.RotateKey(ctx, litedb.RotateKeyParams{
-			ID: id, NewHash: newHash, NewLast4: newLast4, GraceUntil: &g, Now: &n,
-		})
-		if isUniqueViolation(err) {
-			return store.ErrConflict
-		}
-		return err
+	g, n := micros(graceUntil), micros(now)
+	row, err := litedb.New(s.writer).RotateKey(ctx, litedb.RotateKeyParams{
+		ID: id, NewHash: newHash, NewLast4: newLast4, GraceUntil: &g, Now: &n,
 	})
 	if err != nil {
-		return store.GatewayKey{}, fmt.Errorf("sqlite: rotate key %q: %w", id, err)
+		return store.GatewayKey{}, fmt.Errorf("sqlite: rotate key %q: %w", id, s.keyUpdateErr(ctx, id, err))
 	}
 	return keyFromRow(row)
 }
 
 // RevokeKey revokes key id at once.
 func (s *Store) RevokeKey(ctx context.Context, id string, now time.Time) (store.GatewayKey, error) {
-	var row litedb.GatewayKey
-	err := s.inTx(ctx, func(q *litedb.Queries) error {
-		cur, err := q.GetKey(ctx, id)
-		if err != nil {
-			return notFound(err)
-		}
-		if cur.Static != 0 {
-			return fmt.Errorf("static key: %w", store.ErrConflict)
-		}
-		n := micros(now)
-		row, err = q.RevokeKey(ctx, litedb.RevokeKeyParams{ID: id, Now: &n})
-		return err
-	})
+	n := micros(now)
+	row, err := litedb.New(s.writer).RevokeKey(ctx, litedb.RevokeKeyParams{ID: id, Now: &n})
 	if err != nil {
-		return store.GatewayKey{}, fmt.Errorf("sqlite: revoke key %q: %w", id, err)
+		return store.GatewayKey{}, fmt.Errorf("sqlite: revoke key %q: %w", id, s.keyUpdateErr(ctx, id, err))
 	}
 	return keyFromRow(row)
+}
+
+// keyUpdateErr maps the error of a conditional update of key id.
+func (s *Store) keyUpdateErr(ctx context.Context, id string, err error) error {
+	return tenancyconv.KeyUpdate(err, errors.Is(err, sql.ErrNoRows), violation(err), func() error {
+		_, err := litedb.New(s.writer).GetKey(ctx, id)
+		return notFound(err)
+	})
 }
 
 // ExpireKeys marks keys past ExpiresAt expired and ends grace periods that
@@ -410,14 +367,6 @@ func (s *Store) SyncStaticKeys(ctx context.Context, keys []store.GatewayKey) err
 			if err != nil {
 				return err
 			}
-			created := now
-			if !k.CreatedAt.IsZero() {
-				created = micros(k.CreatedAt)
-			}
-			createdBy := k.CreatedBy
-			if createdBy == "" {
-				createdBy = "config"
-			}
 			n, err := q.UpsertStaticKey(ctx, litedb.UpsertStaticKeyParams{
 				ID:          k.ID,
 				OrgID:       k.OrgID,
@@ -428,18 +377,11 @@ func (s *Store) SyncStaticKeys(ctx context.Context, keys []store.GatewayKey) err
 				TokenHash:   k.TokenHash,
 				TokenLast4:  k.TokenLast4,
 				ExpiresAt:   microsPtr(k.ExpiresAt),
-				CreatedBy:   createdBy,
-				CreatedAt:   created,
+				CreatedBy:   k.CreatedBy,
+				CreatedAt:   micros(k.CreatedAt),
 			})
-			switch {
-			case isUniqueViolation(err):
-				return fmt.Errorf("static key %q: token hash in use: %w", k.ID, store.ErrConflict)
-			case isForeignKeyViolation(err):
-				return fmt.Errorf("static key %q: workspace %q is not in org %q: %w", k.ID, k.WorkspaceID, k.OrgID, store.ErrConflict)
-			case err != nil:
+			if err := tenancyconv.UpsertStaticKey(k, n, err, violation(err)); err != nil {
 				return err
-			case n == 0:
-				return fmt.Errorf("static key %q: id belongs to an API key: %w", k.ID, store.ErrConflict)
 			}
 			keep = append(keep, k.ID)
 		}
@@ -536,18 +478,6 @@ func watchErr(ctx context.Context, err error) error {
 
 func workspaceFromRow(r litedb.Workspace) store.Workspace {
 	return store.Workspace{ID: r.ID, OrgID: r.OrgID, Name: r.Name, CreatedAt: fromMicros(r.CreatedAt)}
-}
-
-func keysFromRows(rows []litedb.GatewayKey) ([]store.GatewayKey, error) {
-	keys := make([]store.GatewayKey, len(rows))
-	for i, r := range rows {
-		k, err := keyFromRow(r)
-		if err != nil {
-			return nil, err
-		}
-		keys[i] = k
-	}
-	return keys, nil
 }
 
 func keyFromRow(r litedb.GatewayKey) (store.GatewayKey, error) {

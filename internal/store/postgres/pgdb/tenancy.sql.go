@@ -89,11 +89,18 @@ INSERT INTO gateway_keys (
     token_last4, status, static, expires_at, previous_token_hash,
     previous_expires_at, created_by, created_at, rotated_at, revoked_at,
     last_used_at
-) VALUES (
-    $1, $2, $3, $4, $5, $6, $7,
-    $8, $9, $10, $11, $12,
-    $13, $14, $15, $16, $17,
-    $18
+)
+SELECT $1::text, $2::text, $3::text,
+    $4::text, $5::text, $6::text,
+    $7::text, $8::text, $9::text,
+    $10::boolean, $11::timestamptz,
+    $12::text, $13::timestamptz,
+    $14::text, $15::timestamptz,
+    $16::timestamptz, $17::timestamptz,
+    $18::timestamptz
+WHERE NOT EXISTS (
+    SELECT 1 FROM gateway_keys AS used
+    WHERE used.token_hash = $7 OR used.previous_token_hash = $7
 )
 ON CONFLICT DO NOTHING
 `
@@ -119,7 +126,9 @@ type CreateKeyParams struct {
 	LastUsedAt        *time.Time
 }
 
-// Zero rows means the id or the token hash is taken.
+// Zero rows means the id is taken or the token hash names a key already,
+// as its current or previous token.
+// Typed arguments: a SELECT list gives Postgres no column to infer from.
 func (q *Queries) CreateKey(ctx context.Context, arg CreateKeyParams) (int64, error) {
 	result, err := q.db.Exec(ctx, createKey,
 		arg.ID,
@@ -317,37 +326,6 @@ func (q *Queries) GetKey(ctx context.Context, id string) (GatewayKey, error) {
 	return i, err
 }
 
-const getKeyForUpdate = `-- name: GetKeyForUpdate :one
-SELECT id, org_id, workspace_id, name, role, permissions, token_hash, token_last4, status, static, expires_at, previous_token_hash, previous_expires_at, created_by, created_at, rotated_at, revoked_at, last_used_at FROM gateway_keys WHERE id = $1 FOR UPDATE
-`
-
-// Locks the row, so a rotation and a revocation of one key cannot interleave.
-func (q *Queries) GetKeyForUpdate(ctx context.Context, id string) (GatewayKey, error) {
-	row := q.db.QueryRow(ctx, getKeyForUpdate, id)
-	var i GatewayKey
-	err := row.Scan(
-		&i.ID,
-		&i.OrgID,
-		&i.WorkspaceID,
-		&i.Name,
-		&i.Role,
-		&i.Permissions,
-		&i.TokenHash,
-		&i.TokenLast4,
-		&i.Status,
-		&i.Static,
-		&i.ExpiresAt,
-		&i.PreviousTokenHash,
-		&i.PreviousExpiresAt,
-		&i.CreatedBy,
-		&i.CreatedAt,
-		&i.RotatedAt,
-		&i.RevokedAt,
-		&i.LastUsedAt,
-	)
-	return i, err
-}
-
 const getOrg = `-- name: GetOrg :one
 SELECT id, name, created_at FROM orgs WHERE id = $1
 `
@@ -379,23 +357,6 @@ func (q *Queries) GetWorkspace(ctx context.Context, arg GetWorkspaceParams) (Wor
 		&i.CreatedAt,
 	)
 	return i, err
-}
-
-const hashInUse = `-- name: HashInUse :one
-SELECT EXISTS (
-    SELECT 1 FROM gateway_keys
-    WHERE token_hash = $1 OR previous_token_hash = $1
-)
-`
-
-// Whether a token hash already names a key, as its current or previous
-// token. The unique constraints cover each column alone; this covers the
-// pair.
-func (q *Queries) HashInUse(ctx context.Context, hash string) (bool, error) {
-	row := q.db.QueryRow(ctx, hashInUse, hash)
-	var exists bool
-	err := row.Scan(&exists)
-	return exists, err
 }
 
 const listKeys = `-- name: ListKeys :many
@@ -542,7 +503,7 @@ const revokeKey = `-- name: RevokeKey :one
 UPDATE gateway_keys SET
     status = 'revoked',
     revoked_at = coalesce(revoked_at, $1::timestamptz)
-WHERE id = $2
+WHERE id = $2 AND NOT static
 RETURNING id, org_id, workspace_id, name, role, permissions, token_hash, token_last4, status, static, expires_at, previous_token_hash, previous_expires_at, created_by, created_at, rotated_at, revoked_at, last_used_at
 `
 
@@ -551,6 +512,7 @@ type RevokeKeyParams struct {
 	ID  string
 }
 
+// Static keys are refused (no row): they change only in the config file.
 // A second revocation keeps the first time.
 func (q *Queries) RevokeKey(ctx context.Context, arg RevokeKeyParams) (GatewayKey, error) {
 	row := q.db.QueryRow(ctx, revokeKey, arg.Now, arg.ID)
@@ -604,7 +566,13 @@ UPDATE gateway_keys SET
     token_last4 = $3,
     status = 'rotating',
     rotated_at = $4::timestamptz
-WHERE id = $5
+WHERE gateway_keys.id = $5 AND NOT gateway_keys.static
+  AND gateway_keys.status IN ('active', 'rotating')
+  AND (gateway_keys.expires_at IS NULL OR gateway_keys.expires_at > $4::timestamptz)
+  AND NOT EXISTS (
+    SELECT 1 FROM gateway_keys AS used
+    WHERE used.token_hash = $2 OR used.previous_token_hash = $2
+  )
 RETURNING id, org_id, workspace_id, name, role, permissions, token_hash, token_last4, status, static, expires_at, previous_token_hash, previous_expires_at, created_by, created_at, rotated_at, revoked_at, last_used_at
 `
 
@@ -616,6 +584,11 @@ type RotateKeyParams struct {
 	ID         string
 }
 
+// Rotates only what the API may change (tenancy.Service's rule): a key
+// that is not static, neither revoked nor expired, by status or by
+// expires_at, to a token hash no key uses as its current or previous one.
+// No row means the key is missing or refused; one statement, so a revoke
+// or a rotation committed meanwhile is seen.
 func (q *Queries) RotateKey(ctx context.Context, arg RotateKeyParams) (GatewayKey, error) {
 	row := q.db.QueryRow(ctx, rotateKey,
 		arg.GraceUntil,

@@ -91,11 +91,11 @@ INSERT INTO gateway_keys (
     token_last4, status, static, expires_at, previous_token_hash,
     previous_expires_at, created_by, created_at, rotated_at, revoked_at,
     last_used_at
-) VALUES (
-    ?, ?, ?, ?, ?, ?, ?,
-    ?, ?, ?, ?, ?,
-    ?, ?, ?, ?, ?,
-    ?
+)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18
+WHERE NOT EXISTS (
+    SELECT 1 FROM gateway_keys AS used
+    WHERE used.token_hash = ?7 OR used.previous_token_hash = ?7
 )
 ON CONFLICT DO NOTHING
 `
@@ -121,7 +121,8 @@ type CreateKeyParams struct {
 	LastUsedAt        *int64
 }
 
-// Zero rows means the id or the token hash is taken.
+// Zero rows means the id is taken or the token hash names a key already,
+// as its current or previous token.
 func (q *Queries) CreateKey(ctx context.Context, arg CreateKeyParams) (int64, error) {
 	result, err := q.db.ExecContext(ctx, createKey,
 		arg.ID,
@@ -353,23 +354,6 @@ func (q *Queries) GetWorkspace(ctx context.Context, arg GetWorkspaceParams) (Wor
 	return i, err
 }
 
-const hashInUse = `-- name: HashInUse :one
-SELECT EXISTS (
-    SELECT 1 FROM gateway_keys
-    WHERE token_hash = ?1 OR previous_token_hash = ?1
-)
-`
-
-// Whether a token hash already names a key, as its current or previous
-// token. The unique constraints cover each column alone; this covers the
-// pair.
-func (q *Queries) HashInUse(ctx context.Context, hash string) (bool, error) {
-	row := q.db.QueryRowContext(ctx, hashInUse, hash)
-	var exists bool
-	err := row.Scan(&exists)
-	return exists, err
-}
-
 const keyChangesVersion = `-- name: KeyChangesVersion :one
 SELECT version FROM key_changes WHERE id = 1
 `
@@ -536,7 +520,7 @@ const revokeKey = `-- name: RevokeKey :one
 UPDATE gateway_keys SET
     status = 'revoked',
     revoked_at = coalesce(revoked_at, ?1)
-WHERE id = ?2
+WHERE id = ?2 AND NOT static
 RETURNING id, org_id, workspace_id, name, role, permissions, token_hash, token_last4, status, static, expires_at, previous_token_hash, previous_expires_at, created_by, created_at, rotated_at, revoked_at, last_used_at
 `
 
@@ -545,6 +529,7 @@ type RevokeKeyParams struct {
 	ID  string
 }
 
+// Static keys are refused (no row): they change only in the config file.
 // A second revocation keeps the first time.
 func (q *Queries) RevokeKey(ctx context.Context, arg RevokeKeyParams) (GatewayKey, error) {
 	row := q.db.QueryRowContext(ctx, revokeKey, arg.Now, arg.ID)
@@ -601,7 +586,13 @@ UPDATE gateway_keys SET
     token_last4 = ?3,
     status = 'rotating',
     rotated_at = ?4
-WHERE id = ?5
+WHERE gateway_keys.id = ?5 AND NOT gateway_keys.static
+  AND gateway_keys.status IN ('active', 'rotating')
+  AND (gateway_keys.expires_at IS NULL OR gateway_keys.expires_at > ?4)
+  AND NOT EXISTS (
+    SELECT 1 FROM gateway_keys AS used
+    WHERE used.token_hash = ?2 OR used.previous_token_hash = ?2
+  )
 RETURNING id, org_id, workspace_id, name, role, permissions, token_hash, token_last4, status, static, expires_at, previous_token_hash, previous_expires_at, created_by, created_at, rotated_at, revoked_at, last_used_at
 `
 
@@ -613,6 +604,11 @@ type RotateKeyParams struct {
 	ID         string
 }
 
+// Rotates only what the API may change (tenancy.Service's rule): a key
+// that is not static, neither revoked nor expired, by status or by
+// expires_at, to a token hash no key uses as its current or previous one.
+// No row means the key is missing or refused; one statement, so a revoke
+// or a rotation committed meanwhile is seen.
 func (q *Queries) RotateKey(ctx context.Context, arg RotateKeyParams) (GatewayKey, error) {
 	row := q.db.QueryRowContext(ctx, rotateKey,
 		arg.GraceUntil,
