@@ -128,7 +128,7 @@ type AuditEvent struct {
 	RequestID   string
 	// Count is how many occurrences the event stands for: 1 (0 is read as
 	// 1) for every event but aggregated authentication failures, which
-	// record one event per source, actor and minute (see tenancy.AuditLog).
+	// record one event per source, actor and minute (see auditlog.Log).
 	Count int64
 }
 

@@ -13,10 +13,10 @@ ON CONFLICT (id) DO NOTHING;
 UPDATE orgs SET name = $2 WHERE id = $1;
 
 -- name: DeleteOrg :execrows
-DELETE FROM orgs WHERE id = $1;
-
--- name: CountOrgWorkspaces :one
-SELECT count(*) FROM workspaces WHERE org_id = $1;
+-- Only an org without workspaces: zero rows means it is missing or still
+-- has some.
+DELETE FROM orgs WHERE orgs.id = sqlc.arg(id)
+  AND NOT EXISTS (SELECT 1 FROM workspaces AS ws WHERE ws.org_id = sqlc.arg(id));
 
 -- name: ListWorkspaces :many
 SELECT * FROM workspaces WHERE org_id = $1 ORDER BY created_at, id;
@@ -34,13 +34,16 @@ ON CONFLICT (org_id, id) DO NOTHING;
 UPDATE workspaces SET name = sqlc.arg(name) WHERE org_id = sqlc.arg(org_id) AND id = sqlc.arg(id);
 
 -- name: DeleteWorkspace :execrows
-DELETE FROM workspaces WHERE org_id = sqlc.arg(org_id) AND id = sqlc.arg(id);
-
--- name: CountLiveWorkspaceKeys :one
--- Keys that can still authenticate keep their workspace alive.
-SELECT count(*) FROM gateway_keys
-WHERE org_id = sqlc.arg(org_id) AND workspace_id = sqlc.arg(workspace_id)
-  AND status IN ('active', 'rotating');
+-- Only a workspace none of whose keys can still authenticate (active or
+-- rotating): zero rows means it is missing or still has such keys. Its
+-- dead keys go with it (ON DELETE CASCADE).
+DELETE FROM workspaces
+WHERE workspaces.org_id = sqlc.arg(org_id) AND workspaces.id = sqlc.arg(id)
+  AND NOT EXISTS (
+    SELECT 1 FROM gateway_keys AS live
+    WHERE live.org_id = sqlc.arg(org_id) AND live.workspace_id = sqlc.arg(id)
+      AND live.status IN ('active', 'rotating')
+  );
 
 -- name: ListKeys :many
 -- Keys in a tenant, newest first; NULL = any.

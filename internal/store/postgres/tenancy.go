@@ -94,25 +94,12 @@ func (s *Store) RenameOrg(ctx context.Context, id, name string) error {
 // DeleteOrg deletes an org without workspaces: store.ErrNotFound when there
 // is none, store.ErrConflict while it has workspaces.
 func (s *Store) DeleteOrg(ctx context.Context, id string) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		q := pgdb.New(tx)
-		if _, err := q.GetOrg(ctx, id); err != nil {
-			return notFound(err)
-		}
-		n, err := q.CountOrgWorkspaces(ctx, id)
-		if err != nil {
+	n, err := pgdb.New(s.pool).DeleteOrg(ctx, id)
+	if err != nil || n == 0 {
+		err = tenancyconv.Conditional(err, err == nil, violation(err), func() error {
+			_, err := s.GetOrg(ctx, id)
 			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("%d workspaces left: %w", n, store.ErrConflict)
-		}
-		_, err = q.DeleteOrg(ctx, id)
-		if isForeignKeyViolation(err) { // a workspace created meanwhile
-			return store.ErrConflict
-		}
-		return err
-	})
-	if err != nil {
+		})
 		return fmt.Errorf("postgres: delete org %q: %w", id, err)
 	}
 	return nil
@@ -169,28 +156,23 @@ func (s *Store) RenameWorkspace(ctx context.Context, orgID, id, name string) err
 // keys: store.ErrNotFound when there is none, store.ErrConflict while any of
 // its keys can still authenticate.
 func (s *Store) DeleteWorkspace(ctx context.Context, orgID, id string) error {
+	var n int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		q := pgdb.New(tx)
 		// Lock the workspace row first: a key being created in it then
-		// waits (its foreign key check needs the row), so the count below
-		// cannot go stale before the delete.
+		// waits (its foreign key check needs the row), and the delete, a
+		// later statement, sees every key committed before it.
 		if _, err := tx.Exec(ctx, "SELECT 1 FROM workspaces WHERE org_id = $1 AND id = $2 FOR UPDATE", orgID, id); err != nil {
 			return err
 		}
-		if _, err := q.GetWorkspace(ctx, pgdb.GetWorkspaceParams{OrgID: orgID, ID: id}); err != nil {
-			return notFound(err)
-		}
-		n, err := q.CountLiveWorkspaceKeys(ctx, pgdb.CountLiveWorkspaceKeysParams{OrgID: orgID, WorkspaceID: id})
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("%d live keys: %w", n, store.ErrConflict)
-		}
-		_, err = q.DeleteWorkspace(ctx, pgdb.DeleteWorkspaceParams{OrgID: orgID, ID: id})
+		var err error
+		n, err = pgdb.New(tx).DeleteWorkspace(ctx, pgdb.DeleteWorkspaceParams{OrgID: orgID, ID: id})
 		return err
 	})
-	if err != nil {
+	if err != nil || n == 0 {
+		err = tenancyconv.Conditional(err, err == nil, violation(err), func() error {
+			_, err := s.GetWorkspace(ctx, orgID, id)
+			return err
+		})
 		return fmt.Errorf("postgres: delete workspace %q/%q: %w", orgID, id, err)
 	}
 	return nil
@@ -281,9 +263,9 @@ func (s *Store) RevokeKey(ctx context.Context, id string, now time.Time) (store.
 
 // keyUpdateErr maps the error of a conditional update of key id.
 func (s *Store) keyUpdateErr(ctx context.Context, id string, err error) error {
-	return tenancyconv.KeyUpdate(err, errors.Is(err, pgx.ErrNoRows), violation(err), func() error {
-		_, err := pgdb.New(s.pool).GetKey(ctx, id)
-		return notFound(err)
+	return tenancyconv.Conditional(err, errors.Is(err, pgx.ErrNoRows), violation(err), func() error {
+		_, err := s.GetKey(ctx, id)
+		return err
 	})
 }
 

@@ -117,21 +117,12 @@ func (s *Store) RenameOrg(ctx context.Context, id, name string) error {
 // DeleteOrg deletes an org without workspaces: store.ErrNotFound when there
 // is none, store.ErrConflict while it has workspaces.
 func (s *Store) DeleteOrg(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(q *litedb.Queries) error {
-		if _, err := q.GetOrg(ctx, id); err != nil {
-			return notFound(err)
-		}
-		n, err := q.CountOrgWorkspaces(ctx, id)
-		if err != nil {
+	n, err := litedb.New(s.writer).DeleteOrg(ctx, id)
+	if err != nil || n == 0 {
+		err = tenancyconv.Conditional(err, err == nil, violation(err), func() error {
+			_, err := s.GetOrg(ctx, id)
 			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("%d workspaces left: %w", n, store.ErrConflict)
-		}
-		_, err = q.DeleteOrg(ctx, id)
-		return err
-	})
-	if err != nil {
+		})
 		return fmt.Errorf("sqlite: delete org %q: %w", id, err)
 	}
 	return nil
@@ -186,25 +177,15 @@ func (s *Store) RenameWorkspace(ctx context.Context, orgID, id, name string) err
 
 // DeleteWorkspace deletes a workspace and its dead (revoked or expired)
 // keys: store.ErrNotFound when there is none, store.ErrConflict while any of
-// its keys can still authenticate. The transaction holds SQLite's write
-// lock from its start, so no key can appear between the check and the
-// delete.
+// its keys can still authenticate. One statement: SQLite runs it under its
+// write lock, so no key can appear between the check and the delete.
 func (s *Store) DeleteWorkspace(ctx context.Context, orgID, id string) error {
-	err := s.inTx(ctx, func(q *litedb.Queries) error {
-		if _, err := q.GetWorkspace(ctx, litedb.GetWorkspaceParams{OrgID: orgID, ID: id}); err != nil {
-			return notFound(err)
-		}
-		n, err := q.CountLiveWorkspaceKeys(ctx, litedb.CountLiveWorkspaceKeysParams{OrgID: orgID, WorkspaceID: id})
-		if err != nil {
+	n, err := litedb.New(s.writer).DeleteWorkspace(ctx, litedb.DeleteWorkspaceParams{OrgID: orgID, ID: id})
+	if err != nil || n == 0 {
+		err = tenancyconv.Conditional(err, err == nil, violation(err), func() error {
+			_, err := s.GetWorkspace(ctx, orgID, id)
 			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("%d live keys: %w", n, store.ErrConflict)
-		}
-		_, err = q.DeleteWorkspace(ctx, litedb.DeleteWorkspaceParams{OrgID: orgID, ID: id})
-		return err
-	})
-	if err != nil {
+		})
 		return fmt.Errorf("sqlite: delete workspace %q/%q: %w", orgID, id, err)
 	}
 	return nil
@@ -297,9 +278,9 @@ func (s *Store) RevokeKey(ctx context.Context, id string, now time.Time) (store.
 
 // keyUpdateErr maps the error of a conditional update of key id.
 func (s *Store) keyUpdateErr(ctx context.Context, id string, err error) error {
-	return tenancyconv.KeyUpdate(err, errors.Is(err, sql.ErrNoRows), violation(err), func() error {
-		_, err := litedb.New(s.writer).GetKey(ctx, id)
-		return notFound(err)
+	return tenancyconv.Conditional(err, errors.Is(err, sql.ErrNoRows), violation(err), func() error {
+		_, err := s.GetKey(ctx, id)
+		return err
 	})
 }
 

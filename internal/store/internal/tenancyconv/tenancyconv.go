@@ -6,7 +6,8 @@
 //
 // The rules themselves (which keys may change, who may do what) belong to
 // tenancy.Service; the SQL enforces them atomically with conditional
-// statements, and this package only names the outcome.
+// statements (UPDATE … WHERE the rule holds), and this package only names
+// the outcome: zero rows is a conflict, or not found when there is no row.
 package tenancyconv
 
 import (
@@ -68,16 +69,17 @@ func UpsertStaticKey(k store.GatewayKey, n int64, err error, v Violation) error 
 	return nil
 }
 
-// KeyUpdate maps a conditional update of one key (RotateKey, RevokeKey)
-// that returned no row, or failed: noRow says it returned none, and
-// lookup, called only then, reads the key. A missing key is
-// store.ErrNotFound; one that exists was refused by the statement's
-// condition, store.ErrConflict, as is a unique violation (a concurrent
-// rotation to the same hash).
-func KeyUpdate(err error, noRow bool, v Violation, lookup func() error) error {
+// Conditional maps the outcome of a statement on one row whose WHERE
+// carries a rule (rotate or revoke a key the API may change, delete an
+// empty org or workspace): noRow says it touched none, and lookup, called
+// only then, reads the row. A missing row is store.ErrNotFound; one that
+// exists was refused by the rule, store.ErrConflict, as is a constraint
+// violation (a concurrent change won the race: the same new token hash, a
+// workspace created in the org being deleted).
+func Conditional(err error, noRow bool, v Violation, lookup func() error) error {
 	switch {
-	case v == Unique:
-		return fmt.Errorf("token hash in use: %w", store.ErrConflict)
+	case v != NoViolation:
+		return fmt.Errorf("a concurrent change: %w: %w", err, store.ErrConflict)
 	case !noRow:
 		return err
 	}
@@ -87,7 +89,7 @@ func KeyUpdate(err error, noRow bool, v Violation, lookup func() error) error {
 	case lerr != nil:
 		return lerr
 	}
-	return fmt.Errorf("refused by the key's state: %w", store.ErrConflict)
+	return fmt.Errorf("refused by its state: %w", store.ErrConflict)
 }
 
 // Rows converts every row with conv, stopping at the first error.

@@ -53,36 +53,6 @@ func (q *Queries) AllKeys(ctx context.Context) ([]GatewayKey, error) {
 	return items, nil
 }
 
-const countLiveWorkspaceKeys = `-- name: CountLiveWorkspaceKeys :one
-SELECT count(*) FROM gateway_keys
-WHERE org_id = $1 AND workspace_id = $2
-  AND status IN ('active', 'rotating')
-`
-
-type CountLiveWorkspaceKeysParams struct {
-	OrgID       string
-	WorkspaceID string
-}
-
-// Keys that can still authenticate keep their workspace alive.
-func (q *Queries) CountLiveWorkspaceKeys(ctx context.Context, arg CountLiveWorkspaceKeysParams) (int64, error) {
-	row := q.db.QueryRow(ctx, countLiveWorkspaceKeys, arg.OrgID, arg.WorkspaceID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
-const countOrgWorkspaces = `-- name: CountOrgWorkspaces :one
-SELECT count(*) FROM workspaces WHERE org_id = $1
-`
-
-func (q *Queries) CountOrgWorkspaces(ctx context.Context, orgID string) (int64, error) {
-	row := q.db.QueryRow(ctx, countOrgWorkspaces, orgID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const createKey = `-- name: CreateKey :execrows
 INSERT INTO gateway_keys (
     id, org_id, workspace_id, name, role, permissions, token_hash,
@@ -203,9 +173,12 @@ func (q *Queries) CreateWorkspace(ctx context.Context, arg CreateWorkspaceParams
 }
 
 const deleteOrg = `-- name: DeleteOrg :execrows
-DELETE FROM orgs WHERE id = $1
+DELETE FROM orgs WHERE orgs.id = $1
+  AND NOT EXISTS (SELECT 1 FROM workspaces AS ws WHERE ws.org_id = $1)
 `
 
+// Only an org without workspaces: zero rows means it is missing or still
+// has some.
 func (q *Queries) DeleteOrg(ctx context.Context, id string) (int64, error) {
 	result, err := q.db.Exec(ctx, deleteOrg, id)
 	if err != nil {
@@ -215,7 +188,13 @@ func (q *Queries) DeleteOrg(ctx context.Context, id string) (int64, error) {
 }
 
 const deleteWorkspace = `-- name: DeleteWorkspace :execrows
-DELETE FROM workspaces WHERE org_id = $1 AND id = $2
+DELETE FROM workspaces
+WHERE workspaces.org_id = $1 AND workspaces.id = $2
+  AND NOT EXISTS (
+    SELECT 1 FROM gateway_keys AS live
+    WHERE live.org_id = $1 AND live.workspace_id = $2
+      AND live.status IN ('active', 'rotating')
+  )
 `
 
 type DeleteWorkspaceParams struct {
@@ -223,6 +202,9 @@ type DeleteWorkspaceParams struct {
 	ID    string
 }
 
+// Only a workspace none of whose keys can still authenticate (active or
+// rotating): zero rows means it is missing or still has such keys. Its
+// dead keys go with it (ON DELETE CASCADE).
 func (q *Queries) DeleteWorkspace(ctx context.Context, arg DeleteWorkspaceParams) (int64, error) {
 	result, err := q.db.Exec(ctx, deleteWorkspace, arg.OrgID, arg.ID)
 	if err != nil {
