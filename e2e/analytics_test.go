@@ -21,7 +21,7 @@ import (
 	"github.com/ongoingai/gateway/internal/analytics"
 	"github.com/ongoingai/gateway/internal/fakeupstream"
 	"github.com/ongoingai/gateway/internal/rollup"
-	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
@@ -378,7 +378,7 @@ func checkTenantIsolation(t *testing.T, g *gateway, window string) {
 	expect(t, "globex requests in acme's workspace", s.TotalRequests, int64(0))
 	// And no key at all is refused, as on every analytics route.
 	status, body := g.call(http.MethodGet, "/api/analytics/summary", "", "")
-	expectJSONError(t, "no key", status, body, http.StatusUnauthorized, tenancy.MsgUnauthorized)
+	expectJSONError(t, "no key", status, body, http.StatusUnauthorized, keyauth.MsgUnauthorized)
 }
 
 func TestAnalyticsParameterErrors(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/ongoingai/gateway/internal/api"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
@@ -54,10 +55,10 @@ func TestInstallationRoutesNeedAnOperator(t *testing.T) {
 		for _, path := range []string{"/api/diagnostics/trace-pipeline", "/metrics"} {
 			for who, token := range tenantKeys {
 				status, body := g.call(http.MethodGet, path, token, "")
-				expectJSONError(t, who+": GET "+path, status, body, http.StatusForbidden, tenancy.MsgForbidden)
+				expectJSONError(t, who+": GET "+path, status, body, http.StatusForbidden, keyauth.MsgForbidden)
 			}
 			status, body := g.call(http.MethodGet, path, "", "")
-			expectJSONError(t, "no key: GET "+path, status, body, http.StatusUnauthorized, tenancy.MsgUnauthorized)
+			expectJSONError(t, "no key: GET "+path, status, body, http.StatusUnauthorized, keyauth.MsgUnauthorized)
 		}
 
 		// The operator reads both, and they count acme's call.
@@ -81,10 +82,10 @@ func TestInstallationRoutesNeedAnOperator(t *testing.T) {
 		// An operator reads no tenant's data, not even its own organization's.
 		for _, path := range []string{"/api/traces", "/api/analytics/summary", "/api/gateway-keys", "/api/audit", "/api/workspaces"} {
 			status, body := g.call(http.MethodGet, path, operatorToken, "")
-			expectJSONError(t, "operator: GET "+path, status, body, http.StatusForbidden, tenancy.MsgForbidden)
+			expectJSONError(t, "operator: GET "+path, status, body, http.StatusForbidden, keyauth.MsgForbidden)
 		}
 		status, body = g.chat(operatorToken)
-		expectJSONError(t, "operator proxies", status, body, http.StatusForbidden, tenancy.MsgForbidden)
+		expectJSONError(t, "operator proxies", status, body, http.StatusForbidden, keyauth.MsgForbidden)
 
 		// No tenant key hands out installation access, by role or by extra
 		// permission.
@@ -111,7 +112,7 @@ func TestInstallationReadAsAnExtraPermission(t *testing.T) {
 		}
 	}
 	status, body := g.call(http.MethodGet, "/api/gateway-keys", sre, "")
-	expectJSONError(t, "the extra adds no tenant permission", status, body, http.StatusForbidden, tenancy.MsgForbidden)
+	expectJSONError(t, "the extra adds no tenant permission", status, body, http.StatusForbidden, keyauth.MsgForbidden)
 }
 
 // TestDiagnosticsNeverShowConnectionDetails drops the gateway's database
@@ -230,7 +231,7 @@ func TestOwnerReadsItsWholeOrganization(t *testing.T) {
 		s, _ := analyticsGet[analytics.Summary](g, acmeOwnerToken, "/api/analytics/summary", "")
 		expect(t, "owner's total requests", s.TotalRequests, int64(3))
 		status, body := g.call(http.MethodGet, "/api/analytics/cost?workspace_id=staging", acmeAdminToken, "")
-		expectJSONError(t, "the prod admin names staging", status, body, http.StatusForbidden, tenancy.MsgForbidden)
+		expectJSONError(t, "the prod admin names staging", status, body, http.StatusForbidden, keyauth.MsgForbidden)
 		if tr := callOK[struct {
 			Items []trace.Record `json:"items"`
 		}](g, http.MethodGet, "/api/traces?workspace_id=main", acmeOwnerToken, "", http.StatusOK); len(tr.Items) != 0 {

@@ -17,6 +17,8 @@ import (
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/auditlog"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
@@ -201,24 +203,24 @@ func TestGatewayKeyAuthenticatesEveryRouteButPublicOnes(t *testing.T) {
 			{"POST", "/openai/v1/chat/completions"}, {"POST", "/anthropic/v1/messages"}, {"GET", "/openai/v1/models"},
 		} {
 			status, body := g.do(r[0], r[1], "{}", provider)
-			expectJSONError(t, "no key: "+r[0]+" "+r[1], status, body, 401, tenancy.MsgUnauthorized)
+			expectJSONError(t, "no key: "+r[0]+" "+r[1], status, body, 401, keyauth.MsgUnauthorized)
 		}
 
 		// The key is never read from Authorization, and unknown keys fail alike.
 		status, body := g.do("GET", "/api/traces", "", map[string]string{"Authorization": "Bearer " + acmeOwnerToken})
-		expectJSONError(t, "key in Authorization", status, body, 401, tenancy.MsgUnauthorized)
+		expectJSONError(t, "key in Authorization", status, body, 401, keyauth.MsgUnauthorized)
 		status, body = g.call("GET", "/api/traces", "ogw_"+strings.Repeat("x", 43), "")
-		expectJSONError(t, "unknown key", status, body, 401, tenancy.MsgUnauthorized)
+		expectJSONError(t, "unknown key", status, body, 401, keyauth.MsgUnauthorized)
 		status, body = g.call("GET", "/api/traces", strings.Repeat("k", 10000), "")
-		expectJSONError(t, "oversized key", status, body, 401, tenancy.MsgUnauthorized)
+		expectJSONError(t, "oversized key", status, body, 401, keyauth.MsgUnauthorized)
 
 		// A proxied call needs a provider credential, and never a gateway key
 		// in its place (it would be forwarded to the provider).
 		status, body = g.do("POST", "/openai/v1/chat/completions", chatBody, map[string]string{gatewayHeader: acmeOwnerToken})
-		expectJSONError(t, "no provider credential", status, body, 401, tenancy.MsgMissingProviderCredential)
+		expectJSONError(t, "no provider credential", status, body, 401, keyauth.MsgMissingProviderCredential)
 		status, body = g.do("POST", "/openai/v1/chat/completions", chatBody,
 			map[string]string{gatewayHeader: acmeOwnerToken, "Authorization": "Bearer " + acmeOwnerToken})
-		expectJSONError(t, "gateway key as provider credential", status, body, 401, tenancy.MsgGatewayKeyAsProviderCredential)
+		expectJSONError(t, "gateway key as provider credential", status, body, 401, keyauth.MsgGatewayKeyAsProviderCredential)
 		if n := len(g.fake.Requests()); n != 0 {
 			t.Fatalf("refused requests reached the upstream: %d", n)
 		}
@@ -260,7 +262,7 @@ func TestGatewayKeyAuthenticatesEveryRouteButPublicOnes(t *testing.T) {
 func TestCustomGatewayKeyHeader(t *testing.T) {
 	g := startGateway(t, "sqlite", withAuth, func(c *config.Config) { c.Auth.Header = "X-Team-Key" })
 	status, body := g.chat(acmeOwnerToken) // the default header name means nothing now
-	expectJSONError(t, "default header", status, body, 401, tenancy.MsgUnauthorized)
+	expectJSONError(t, "default header", status, body, 401, keyauth.MsgUnauthorized)
 	status, body = g.do("POST", "/openai/v1/chat/completions", chatBody,
 		map[string]string{"X-Team-Key": acmeOwnerToken, "Authorization": "Bearer " + openAIKey})
 	expect(t, "custom header status", status, 200)
@@ -296,7 +298,7 @@ func TestAuthDisabledKeepsProxyAndReadsOpenAndRefusesEveryChange(t *testing.T) {
 			{"DELETE", "/api/workspaces/prod", ""},
 		} {
 			status, body := g.call(r[0], r[1], acmeOwnerToken, r[2])
-			expectJSONError(t, r[0]+" "+r[1], status, body, 403, tenancy.MsgAuthDisabled)
+			expectJSONError(t, r[0]+" "+r[1], status, body, 403, keyauth.MsgAuthDisabled)
 		}
 		keys := callOK[keyList](g, "GET", "/api/gateway-keys", "", "", 200)
 		if len(keys.Items) != len(staticKeys) {
@@ -326,10 +328,10 @@ func TestKeyLifecycle(t *testing.T) {
 		expect(t, "created_by", dev.CreatedBy, "acme-owner")
 		g.mustChat(dev.Token)
 		status, body := g.call("GET", "/api/gateway-keys", dev.Token, "")
-		expectJSONError(t, "developer lists keys", status, body, 403, tenancy.MsgForbidden)
+		expectJSONError(t, "developer lists keys", status, body, 403, keyauth.MsgForbidden)
 
 		status, body = g.call("GET", "/api/gateway-keys", acmeOwnerToken, "")
-		if strings.Contains(body, dev.Token) || strings.Contains(body, tenancy.HashToken(dev.Token)) || strings.Contains(body, `"token"`) {
+		if strings.Contains(body, dev.Token) || strings.Contains(body, keyauth.HashToken(dev.Token)) || strings.Contains(body, `"token"`) {
 			t.Fatalf("key list exposes a token or its hash: %s", body)
 		}
 		listed := callOK[tenancy.KeyInfo](g, "GET", "/api/gateway-keys/"+dev.ID, acmeOwnerToken, "", 200)
@@ -354,7 +356,7 @@ func TestKeyLifecycle(t *testing.T) {
 		rot2 := callOK[tenancy.IssuedKey](g, "POST", "/api/gateway-keys/"+dev.ID+"/rotate", acmeOwnerToken, `{"grace_seconds":0}`, 200)
 		for _, old := range []string{dev.Token, rot.Token} {
 			status, body := g.chat(old)
-			expectJSONError(t, "replaced token", status, body, 401, tenancy.MsgUnauthorized)
+			expectJSONError(t, "replaced token", status, body, 401, keyauth.MsgUnauthorized)
 		}
 		g.mustChat(rot2.Token)
 
@@ -371,7 +373,7 @@ func TestKeyLifecycle(t *testing.T) {
 			t.Error("revoked_at not set")
 		}
 		status, body = g.chat(rot3.Token)
-		expectJSONError(t, "revoked key", status, body, 401, tenancy.MsgUnauthorized)
+		expectJSONError(t, "revoked key", status, body, 401, keyauth.MsgUnauthorized)
 		callOK[tenancy.KeyInfo](g, "DELETE", "/api/gateway-keys/"+dev.ID, acmeOwnerToken, "", 200)
 		status, body = g.call("POST", "/api/gateway-keys/"+dev.ID+"/rotate", acmeOwnerToken, "")
 		expectJSONError(t, "rotate revoked", status, body, 409, tenancy.MsgKeyRevoked)
@@ -446,7 +448,7 @@ func TestRolesNeverGrantMoreThanTheyHold(t *testing.T) {
 		g.createKey(acmeAdminToken, `{"role":"admin"}`)
 		callOK[tenancy.WorkspaceInfo](g, "POST", "/api/workspaces", acmeOwnerToken, `{"id":"staging","name":"Staging"}`, 201)
 		status, body = g.call("POST", "/api/gateway-keys", acmeAdminToken, `{"role":"viewer","workspace_id":"staging"}`)
-		expectJSONError(t, "admin mints in another workspace", status, body, 403, tenancy.MsgForbidden)
+		expectJSONError(t, "admin mints in another workspace", status, body, 403, keyauth.MsgForbidden)
 		staging := g.createKey(acmeOwnerToken, `{"role":"developer","workspace_id":"staging"}`)
 		expect(t, "owner mints in any workspace of its org", staging.WorkspaceID, "staging")
 
@@ -471,7 +473,7 @@ func TestRolesNeverGrantMoreThanTheyHold(t *testing.T) {
 
 		// Read scope: a workspace is a tenant; an owner may pick one of its org.
 		status, body = g.call("GET", "/api/gateway-keys?workspace_id=staging", acmeAdminToken, "")
-		expectJSONError(t, "admin reads another workspace", status, body, 403, tenancy.MsgForbidden)
+		expectJSONError(t, "admin reads another workspace", status, body, 403, keyauth.MsgForbidden)
 		keys := callOK[keyList](g, "GET", "/api/gateway-keys?workspace_id=staging", acmeOwnerToken, "", 200)
 		if len(keys.Items) != 1 || keys.Items[0].ID != staging.ID {
 			t.Errorf("owner's view of staging: %+v", keys.Items)
@@ -528,7 +530,7 @@ func TestRolesNeverGrantMoreThanTheyHold(t *testing.T) {
 		status, body = g.call("DELETE", "/api/orgs/acme", acmeOwnerToken, "")
 		expectJSONError(t, "delete org with workspaces", status, body, 409, tenancy.MsgOrgHasWorkspaces)
 		status, body = g.call("PATCH", "/api/orgs/acme", mgr.Token, `{"name":"x"}`)
-		expectJSONError(t, "developer renames org", status, body, 403, tenancy.MsgForbidden)
+		expectJSONError(t, "developer renames org", status, body, 403, keyauth.MsgForbidden)
 	})
 }
 
@@ -687,7 +689,7 @@ func TestAuditRecordsDenialsAndChangesWithPagination(t *testing.T) {
 		status, body = g.call("GET", "/api/audit", acmeAdminToken, "")
 		expect(t, "admin reads audit", status, 200)
 		status, body = g.call("GET", "/api/audit", k.Token, "")
-		expectJSONError(t, "revoked key reads audit", status, body, 401, tenancy.MsgUnauthorized)
+		expectJSONError(t, "revoked key reads audit", status, body, 401, keyauth.MsgUnauthorized)
 	})
 }
 
@@ -720,7 +722,7 @@ func TestRevocationAndRotationReachEveryReplica(t *testing.T) {
 	took = eventually(t, "replica B refuses the revoked key", func() bool { s, _ := b.chat(rot.Token); return s == 401 })
 	t.Logf("revocation reached replica B after %v", took)
 	status, body := a.chat(rot.Token)
-	expectJSONError(t, "revoked on A", status, body, 401, tenancy.MsgUnauthorized)
+	expectJSONError(t, "revoked on A", status, body, 401, keyauth.MsgUnauthorized)
 	b.mustChat(late.Token)
 }
 
@@ -806,7 +808,7 @@ func TestBogusKeyFloodLeavesBoundedAuditRows(t *testing.T) {
 		defer closeCLI(context.Background())
 		var evs []store.AuditEvent
 		eventually(t, "the aggregated counts add up", func() bool {
-			evs, _, err = cli.ListAudit(t.Context(), store.AuditFilter{Action: tenancy.ActionAuthDeny, Limit: 200})
+			evs, _, err = cli.ListAudit(t.Context(), store.AuditFilter{Action: auditlog.ActionAuthDeny, Limit: 200})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -825,7 +827,7 @@ func TestBogusKeyFloodLeavesBoundedAuditRows(t *testing.T) {
 			t.Errorf("%d audit events for %d denials over %d minute(s), want at most %d", len(evs), requests, minutes, minutes)
 		}
 		for _, e := range evs {
-			if e.ClientIP != "127.0.0.1" || e.Reason != tenancy.ReasonUnknownKey || e.Target != "route:POST /openai/v1/chat/completions" || e.OrgID != "" {
+			if e.ClientIP != "127.0.0.1" || e.Reason != keyauth.ReasonUnknownKey || e.Target != "route:POST /openai/v1/chat/completions" || e.OrgID != "" {
 				t.Errorf("aggregated event: %+v", e)
 			}
 		}

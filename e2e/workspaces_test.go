@@ -18,6 +18,7 @@ import (
 	"github.com/ongoingai/gateway/internal/store/postgres"
 	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
@@ -163,7 +164,7 @@ func TestUpgradeToPerOrgWorkspacesKeepsData(t *testing.T) {
 		exec(`INSERT INTO workspaces (id, org_id, name, created_at) VALUES ('prod', 'initech', 'Production', ` + ts(day) + `)`)
 		exec(`INSERT INTO gateway_keys (id, org_id, workspace_id, name, role, permissions, token_hash, token_last4,
 			status, static, created_by, created_at) VALUES ('gk_old', 'initech', 'prod', 'old', 'owner', '[]',
-			'` + tenancy.HashToken(token) + `', '` + tenancy.TokenLast4(token) + `', 'active', ` + b(false) + `, 'cli', ` + ts(day) + `)`)
+			'` + keyauth.HashToken(token) + `', '` + keyauth.TokenLast4(token) + `', 'active', ` + b(false) + `, 'cli', ` + ts(day) + `)`)
 		exec(`INSERT INTO traces (id, started_at, created_at, org_id, workspace_id, gateway_key_id, provider, model,
 			request_model, request_method, request_path, response_status, outcome, input_tokens, output_tokens,
 			total_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, tokens_estimated, latency_ms,

@@ -56,7 +56,7 @@ func (a *API) Routes() []Route {
 		read, manage                                     = "read", "manage"
 	)
 	// The query parameters, by family. workspace_id is the read scope the
-	// auth guard settles (see tenancy.Authenticator.Tenant).
+	// auth guard settles (see keyauth.Authenticator.Tenant).
 	var (
 		scope            = []string{"workspace_id"}
 		traceQuery       = []string{"workspace_id", "limit", "cursor", "provider", "model", "status", "api_key_hash", "from", "to"}

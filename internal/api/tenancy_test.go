@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/openapi"
 )
 
@@ -13,7 +14,7 @@ import (
 func TestSpecListsEveryTenancyErrorMessage(t *testing.T) {
 	text := string(openapi.Spec)
 	for _, m := range []string{
-		tenancy.MsgUnauthorized, tenancy.MsgForbidden, tenancy.MsgAuthDisabled,
+		keyauth.MsgUnauthorized, keyauth.MsgForbidden, keyauth.MsgAuthDisabled,
 		tenancy.MsgKeyNotFound, tenancy.MsgWorkspaceNotFound, tenancy.MsgOrgNotFound,
 		tenancy.MsgStaticKey, tenancy.MsgPermsNotHeld, tenancy.MsgKeyRevoked, tenancy.MsgKeyExpired,
 		tenancy.MsgWorkspaceHasKeys, tenancy.MsgOrgHasWorkspaces, tenancy.MsgOrgCreateViaCLI, tenancy.MsgOwnerOnly,

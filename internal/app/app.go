@@ -31,6 +31,7 @@ import (
 	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/telemetry"
 	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/internal/trace"
 	"github.com/ongoingai/gateway/internal/version"
 )
@@ -138,7 +139,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		CaptureBodies:       cfg.Tracing.CaptureBodies,
 		BodyMaxSize:         cfg.Tracing.BodyMaxSize,
 		GatewayKeyHeader:    http.CanonicalHeaderKey(cfg.Auth.Header),
-		GatewayTokenPrefix:  tenancy.TokenPrefix,
+		GatewayTokenPrefix:  keyauth.TokenPrefix,
 		Prices:              prices,
 		Traces:              writer,
 		Identity:            identity,
@@ -153,7 +154,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		QueueStats:      writer.Stats,
 		Tenant:          a.keys.auth.Tenant,
 		Tenancy:         a.keys.service,
-		Actor:           a.keys.auth.Actor,
+		Actor:           tenancy.RequestActor,
 		Health:          a.probe.Report,
 		ReadTimeout:     cfg.Storage.ReadTimeout,
 		ReadBodyTimeout: cfg.Server.ReadBodyTimeout,

@@ -13,6 +13,8 @@ import (
 	"github.com/ongoingai/gateway/internal/rbac"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/auditlog"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 )
 
 // gatewayStore is a store with everything the gateway needs: traces, and
@@ -30,11 +32,11 @@ type gatewayStore interface {
 // request guard and the management service, plus the background loops
 // that keep the cache fresh and flush last-used times.
 type gatewayKeys struct {
-	auth    *tenancy.Authenticator
+	auth    *keyauth.Authenticator
 	service *tenancy.Service
-	cache   *tenancy.KeyCache
-	usage   *tenancy.UsageTracker
-	audit   *tenancy.AuditLog
+	cache   *keyauth.KeyCache
+	usage   *keyauth.UsageTracker
+	audit   *auditlog.Log
 	log     *slog.Logger
 	stop    context.CancelFunc
 	done    chan struct{}
@@ -66,9 +68,9 @@ func startGatewayKeys(ctx context.Context, cfg config.Auth, ts gatewayStore, log
 		return nil, err
 	}
 	g := &gatewayKeys{
-		cache: tenancy.NewKeyCache(ts, authz, tenancy.CacheOptions{Logger: logger}),
-		usage: tenancy.NewUsageTracker(ts, 0, logger),
-		audit: tenancy.NewAuditLog(ts, tenancy.AuditOptions{Logger: logger}),
+		cache: keyauth.NewKeyCache(ts, authz, keyauth.CacheOptions{Logger: logger}),
+		usage: keyauth.NewUsageTracker(ts, 0, logger),
+		audit: auditlog.New(ts, auditlog.Options{Logger: logger}),
 		log:   logger,
 		done:  make(chan struct{}),
 	}
@@ -76,7 +78,7 @@ func startGatewayKeys(ctx context.Context, cfg config.Auth, ts gatewayStore, log
 		g.audit.Close(ctx)
 		return nil, fmt.Errorf("loading gateway keys: %w", err)
 	}
-	g.auth = tenancy.NewAuthenticator(tenancy.AuthOptions{
+	g.auth = keyauth.NewAuthenticator(keyauth.Options{
 		Enabled: cfg.Enabled, Header: cfg.Header,
 		Cache: g.cache, Authorizer: authz, Usage: g.usage, Audit: g.audit,
 	})
@@ -113,7 +115,7 @@ func (g *gatewayKeys) close(ctx context.Context) error {
 
 // identity tells the proxy who made a call, for its trace.
 func identity(r *http.Request) proxy.Identity {
-	id, ok := tenancy.IdentityFrom(r.Context())
+	id, ok := keyauth.IdentityFrom(r.Context())
 	if !ok {
 		return proxy.Identity{}
 	}
@@ -130,7 +132,7 @@ func OpenKeyService(ctx context.Context, cfg config.Config) (svc *tenancy.Servic
 	if err != nil {
 		return nil, nil, err
 	}
-	audit := tenancy.NewAuditLog(st, tenancy.AuditOptions{})
+	audit := auditlog.New(st, auditlog.Options{})
 	svc = tenancy.NewService(tenancy.ServiceOptions{Store: st, AuditReader: st, Auditor: audit})
 	return svc, func(ctx context.Context) error {
 		return errors.Join(audit.Close(ctx), st.Close())

@@ -10,7 +10,7 @@ import (
 	"github.com/ongoingai/gateway/internal/pathguard"
 	"github.com/ongoingai/gateway/internal/proxy"
 	"github.com/ongoingai/gateway/internal/rbac"
-	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 )
 
 // newRouter registers every route of the table, each behind the guard its
@@ -21,7 +21,7 @@ import (
 // Paths with dot segments or encoded slashes are refused before routing
 // (pathguard), on every route: a provider route would otherwise carry
 // them to the upstream, outside its base path.
-func newRouter(routes []api.Route, auth *tenancy.Authenticator) http.Handler {
+func newRouter(routes []api.Route, auth *keyauth.Authenticator) http.Handler {
 	r := chi.NewRouter()
 	r.Use(pathguard.Middleware)
 	r.NotFound(api.NotFound)
@@ -43,14 +43,14 @@ func newRouter(routes []api.Route, auth *tenancy.Authenticator) http.Handler {
 // public route is served as is, a route mapped to a known permission goes
 // through the auth guard with exactly that permission, and anything else,
 // a route someone added without a policy included, is denied to everyone.
-func guarded(rt api.Route, auth *tenancy.Authenticator) http.Handler {
+func guarded(rt api.Route, auth *keyauth.Authenticator) http.Handler {
 	switch {
 	case rt.Public:
 		return rt.Handler
 	case !rbac.ValidPermission(rt.Permission()):
 		return auth.DenyUnmapped()
 	default:
-		return auth.Guard(tenancy.Policy{
+		return auth.Guard(keyauth.Policy{
 			Resource: rt.Resource,
 			Action:   rt.Action,
 			Proxy:    rt.Permission() == rbac.PermProxyWrite,

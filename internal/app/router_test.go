@@ -15,7 +15,7 @@ import (
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/fakeupstream"
 	"github.com/ongoingai/gateway/internal/rbac"
-	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/internal/testdb"
 )
 
@@ -137,18 +137,18 @@ func TestPermissionMatrix(t *testing.T) {
 					if status == http.StatusUnauthorized || status == http.StatusForbidden {
 						t.Errorf("%s, no key: public route answered %d %s", name, status, body)
 					}
-				} else if status != http.StatusUnauthorized || errorMessage(body) != tenancy.MsgUnauthorized {
-					t.Errorf("%s, no key: got %d %s, want 401 %q", name, status, body, tenancy.MsgUnauthorized)
+				} else if status != http.StatusUnauthorized || errorMessage(body) != keyauth.MsgUnauthorized {
+					t.Errorf("%s, no key: got %d %s, want 401 %q", name, status, body, keyauth.MsgUnauthorized)
 				}
 				for _, role := range rbac.Roles {
 					status, body := request(t, srv, rt, roleToken(role))
 					allowed := rt.Public || slices.Contains(rbac.RolePermissions(role), rt.Permission())
-					denied := status == http.StatusForbidden && errorMessage(body) == tenancy.MsgForbidden
+					denied := status == http.StatusForbidden && errorMessage(body) == keyauth.MsgForbidden
 					switch {
 					case allowed && (denied || status == http.StatusUnauthorized):
 						t.Errorf("%s as %s: want allowed, got %d %s", name, role, status, body)
 					case !allowed && !denied:
-						t.Errorf("%s as %s: want 403 %q, got %d %s", name, role, tenancy.MsgForbidden, status, body)
+						t.Errorf("%s as %s: want 403 %q, got %d %s", name, role, keyauth.MsgForbidden, status, body)
 					}
 				}
 			}
@@ -167,7 +167,7 @@ func TestRouteWithoutPolicyIsDeniedToEveryone(t *testing.T) {
 		srv := httptest.NewServer(newRouter([]api.Route{unmapped}, a.keys.auth))
 		for _, token := range append([]string{""}, roleToken(rbac.RoleOwner), roleToken(rbac.RoleViewer)) {
 			status, body := request(t, srv, unmapped, token)
-			if status != http.StatusForbidden || errorMessage(body) != tenancy.MsgForbidden {
+			if status != http.StatusForbidden || errorMessage(body) != keyauth.MsgForbidden {
 				t.Errorf("auth enabled %v, token %q: got %d %s, want 403", enabled, token, status, body)
 			}
 		}

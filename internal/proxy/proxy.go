@@ -75,7 +75,7 @@ type Options struct {
 	// GatewayKeyHeader is removed before forwarding (from headers and
 	// trailers) and redacted in traces.
 	GatewayKeyHeader string
-	// GatewayTokenPrefix starts every gateway token (tenancy.TokenPrefix;
+	// GatewayTokenPrefix starts every gateway token (keyauth.TokenPrefix;
 	// passed in because this package cannot import tenancy). A request
 	// carrying such a token in any other header or trailer is refused
 	// rather than forwarded: the upstream must never see a gateway secret.

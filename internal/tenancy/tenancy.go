@@ -1,11 +1,10 @@
-// Package tenancy owns who is calling: organizations, their workspaces and
-// the gateway keys that belong to them. It mints and hashes tokens, keeps
-// every valid key in an in-memory cache refreshed from the store (so
-// authenticating a request never waits on a database), tracks when keys were
-// last used, authenticates requests and asks the rbac Authorizer whether
-// they may proceed, and records every denial and every change in the audit
-// log. Service holds the key, organization and workspace operations that
-// both the REST API and the CLI use, so the two cannot disagree on a rule.
+// Package tenancy manages who may call the gateway: organizations, their
+// workspaces and the gateway keys that belong to them. Service holds every
+// key, organization and workspace operation that the REST API and the CLI
+// use, so the two cannot disagree on a rule, and audits each change; its
+// code is one file per entity (keys.go, orgs.go, workspaces.go). The
+// request path, which authenticates calls from memory, is package keyauth;
+// the audit log writer is package auditlog.
 package tenancy
 
 import (
@@ -17,6 +16,7 @@ import (
 
 	"github.com/ongoingai/gateway/internal/rbac"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 )
 
 // Error kinds. Every error the Service returns for a caller's mistake or a
@@ -46,33 +46,6 @@ func forbidden(msg string) error { return &Error{Kind: ErrForbidden, Msg: msg} }
 func notFound(msg string) error  { return &Error{Kind: ErrNotFound, Msg: msg} }
 func conflict(msg string) error  { return &Error{Kind: ErrConflict, Msg: msg} }
 
-// maxIDLen bounds organization, workspace and key ids.
-const maxIDLen = 128
-
-// ValidID reports whether id may name an organization, a workspace or a
-// key: 1 to 128 ASCII letters, digits, '.', '_' or '-', starting with a
-// letter or digit. The rule is stricter than what the rbac Authorizer
-// accepts, so an id that passes here can never be refused there (which
-// would deny a whole reload), and ids stay safe in URLs, logs and shells.
-func ValidID(id string) bool {
-	if id == "" || len(id) > maxIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case i > 0 && (c == '.' || c == '_' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// idRule is the message for an id that fails ValidID.
-const idRule = "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit"
-
 // maxNameLen bounds display names.
 const maxNameLen = 200
 
@@ -96,16 +69,17 @@ type StaticKey struct {
 }
 
 // StaticKeys turns config-declared keys into the form store.SyncStaticKeys
-// takes: tokens hashed, marked static, created by "config". It refuses ids
-// ValidID refuses and unknown roles or permissions, naming the key, so a
-// typo stops the gateway at start instead of silently locking a key out.
+// stores as given: tokens hashed, marked static, created by "config" at
+// now (the only place those are set). It refuses ids keyauth.ValidID
+// refuses and unknown roles or permissions, naming the key, so a typo
+// stops the gateway at start instead of silently locking a key out.
 func StaticKeys(keys []StaticKey, now time.Time) ([]store.GatewayKey, error) {
 	out := make([]store.GatewayKey, 0, len(keys))
 	for i, k := range keys {
 		where := fmt.Sprintf("auth.keys[%d]", i)
 		for _, f := range []struct{ name, v string }{{"id", k.ID}, {"org_id", k.OrgID}, {"workspace_id", k.WorkspaceID}} {
-			if !ValidID(f.v) {
-				return nil, fmt.Errorf("%s.%s %s", where, f.name, idRule)
+			if !keyauth.ValidID(f.v) {
+				return nil, fmt.Errorf("%s.%s %s", where, f.name, keyauth.IDRule)
 			}
 		}
 		if k.Token == "" {
@@ -120,7 +94,7 @@ func StaticKeys(keys []StaticKey, now time.Time) ([]store.GatewayKey, error) {
 		}
 		out = append(out, store.GatewayKey{
 			ID: k.ID, OrgID: k.OrgID, WorkspaceID: k.WorkspaceID, Name: k.ID, Role: k.Role,
-			Permissions: perms, TokenHash: HashToken(k.Token), TokenLast4: TokenLast4(k.Token),
+			Permissions: perms, TokenHash: keyauth.HashToken(k.Token), TokenLast4: keyauth.TokenLast4(k.Token),
 			Status: store.KeyActive, Static: true, CreatedBy: "config",
 			CreatedAt: now.UTC().Truncate(time.Microsecond),
 		})

@@ -1,4 +1,10 @@
-package tenancy
+// Package auditlog keeps the audit log of gateway keys, organizations and
+// workspaces: the actions and outcomes it records, and Log, the writer that
+// takes events from the request path without blocking and batches them
+// into the store, aggregating floods of authentication failures so they
+// cannot grow it without bound. keyauth records the denials, the tenancy
+// service the changes.
+package auditlog
 
 import (
 	"context"
@@ -41,13 +47,13 @@ type Auditor interface {
 	Record(ev store.AuditEvent)
 }
 
-// AuditSink is where audit batches go; store.Audit satisfies it.
-type AuditSink interface {
+// Sink is where audit batches go; store.Audit satisfies it.
+type Sink interface {
 	InsertAudit(ctx context.Context, batch []store.AuditEvent) error
 }
 
-// AuditOptions tunes an AuditLog. Zero values take the defaults.
-type AuditOptions struct {
+// Options tunes a Log. Zero values take the defaults.
+type Options struct {
 	QueueSize     int           // events held before drops; default 8192
 	BatchSize     int           // events per insert; default 256
 	FlushInterval time.Duration // a partial batch waits at most this long; default 100ms
@@ -64,7 +70,7 @@ type AuditOptions struct {
 }
 
 // DenialOverflowSource is the client_ip of the event that counts the
-// denials of a window beyond AuditOptions.MaxDenials distinct ones.
+// denials of a window beyond Options.MaxDenials distinct ones.
 const DenialOverflowSource = "*"
 
 // denialKey says which denials aggregate into one event: the same source,
@@ -85,14 +91,14 @@ type denial struct {
 	written int64
 }
 
-// AuditStats counts what happened to audit events.
-type AuditStats struct {
+// Stats counts what happened to audit events.
+type Stats struct {
 	Written int64
 	Dropped int64 // queue full or log closed
 	Lost    int64 // given up at shutdown after failed writes
 }
 
-// AuditLog writes audit events asynchronously, in the manner of
+// Log writes audit events asynchronously, in the manner of
 // trace.Writer: Record hands an event to a bounded queue without blocking
 // (a flood of refused requests must not slow the gateway down or grow its
 // memory), and one goroutine batches events into the store, retrying a
@@ -109,9 +115,9 @@ type AuditStats struct {
 // At most MaxDenials such events are kept per window; the denials beyond
 // them are counted in one overflow event (client_ip "*"). Memory and rows
 // per window are thus bounded whatever the traffic.
-type AuditLog struct {
-	sink  AuditSink
-	opts  AuditOptions
+type Log struct {
+	sink  Sink
+	opts  Options
 	queue chan store.AuditEvent
 	log   *slog.Logger
 
@@ -129,8 +135,8 @@ type AuditLog struct {
 	once     sync.Once
 }
 
-// NewAuditLog starts an audit log writing to sink.
-func NewAuditLog(sink AuditSink, opts AuditOptions) *AuditLog {
+// New starts an audit log writing to sink.
+func New(sink Sink, opts Options) *Log {
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 8192
 	}
@@ -152,7 +158,7 @@ func NewAuditLog(sink AuditSink, opts AuditOptions) *AuditLog {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	l := &AuditLog{
+	l := &Log{
 		sink: sink, opts: opts, log: opts.Logger,
 		denials: map[denialKey]*denial{}, perWindow: map[int64]int{},
 		queue:    make(chan store.AuditEvent, opts.QueueSize),
@@ -165,7 +171,7 @@ func NewAuditLog(sink AuditSink, opts AuditOptions) *AuditLog {
 }
 
 // Record queues ev, filling in its id and time when empty. It never blocks.
-func (l *AuditLog) Record(ev store.AuditEvent) {
+func (l *Log) Record(ev store.AuditEvent) {
 	if ev.ID == "" {
 		if id, err := uuid.NewV7(); err == nil {
 			ev.ID = id.String()
@@ -197,7 +203,7 @@ func (l *AuditLog) Record(ev store.AuditEvent) {
 // recordDenial counts ev into its aggregated event, handing that event to
 // the queue when it is new. Should the queue be full, the event is not
 // lost: the run loop writes every event whose count it has not yet written.
-func (l *AuditLog) recordDenial(ev store.AuditEvent) {
+func (l *Log) recordDenial(ev store.AuditEvent) {
 	window := ev.Time.Truncate(l.opts.DenialWindow).UnixNano()
 	k := denialKey{window: window, clientIP: ev.ClientIP, actorKeyID: ev.ActorKeyID,
 		org: ev.OrgID, ws: ev.WorkspaceID, target: ev.Target, reason: ev.Reason}
@@ -239,7 +245,7 @@ func (l *AuditLog) recordDenial(ev store.AuditEvent) {
 // dueDenials returns the aggregated events whose count grew since it was
 // last written, and forgets those whose window ended before now and whose
 // count is written (all of them when final).
-func (l *AuditLog) dueDenials(now time.Time, final bool) []store.AuditEvent {
+func (l *Log) dueDenials(now time.Time, final bool) []store.AuditEvent {
 	l.denialMu.Lock()
 	defer l.denialMu.Unlock()
 	var due []store.AuditEvent
@@ -261,7 +267,7 @@ func (l *AuditLog) dueDenials(now time.Time, final bool) []store.AuditEvent {
 	return due
 }
 
-func (l *AuditLog) drop(ev store.AuditEvent) {
+func (l *Log) drop(ev store.AuditEvent) {
 	l.dropped.Add(1)
 	now := time.Now().Unix()
 	if last := l.lastDropLog.Load(); now > last && l.lastDropLog.CompareAndSwap(last, now) {
@@ -270,13 +276,13 @@ func (l *AuditLog) drop(ev store.AuditEvent) {
 }
 
 // Stats returns the counters.
-func (l *AuditLog) Stats() AuditStats {
-	return AuditStats{Written: l.written.Load(), Dropped: l.dropped.Load(), Lost: l.lost.Load()}
+func (l *Log) Stats() Stats {
+	return Stats{Written: l.written.Load(), Dropped: l.dropped.Load(), Lost: l.lost.Load()}
 }
 
 // Close stops accepting events and writes everything queued. If ctx ends
 // first, retries stop and what remains is counted as lost.
-func (l *AuditLog) Close(ctx context.Context) error {
+func (l *Log) Close(ctx context.Context) error {
 	l.once.Do(func() { close(l.closing) })
 	select {
 	case <-l.done:
@@ -288,7 +294,7 @@ func (l *AuditLog) Close(ctx context.Context) error {
 	}
 }
 
-func (l *AuditLog) run() {
+func (l *Log) run() {
 	defer close(l.done)
 	batch := make([]store.AuditEvent, 0, l.opts.BatchSize)
 	ticker := time.NewTicker(l.opts.FlushInterval)
@@ -341,7 +347,7 @@ func (l *AuditLog) run() {
 // flush writes one batch, retrying with backoff until it lands or the
 // shutdown deadline passes (the store ignores duplicate ids, so a retry of
 // a batch that did land is harmless).
-func (l *AuditLog) flush(batch []store.AuditEvent) []store.AuditEvent {
+func (l *Log) flush(batch []store.AuditEvent) []store.AuditEvent {
 	backoff := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -1,4 +1,12 @@
-package tenancy
+// Package keyauth is the request path of gateway keys: it decides from
+// memory alone, with no database round trip, who is calling and whether
+// they may. KeyCache holds every key that can authenticate, refreshed from
+// the store when any process announces a change; Authenticator guards each
+// route with it and the rbac Authorizer, auditing every refusal;
+// UsageTracker remembers when keys were last used and writes that in the
+// background. It also defines what a gateway token and an id look like.
+// Managing keys, organizations and workspaces is package tenancy's job.
+package keyauth
 
 import (
 	"context"
@@ -11,6 +19,7 @@ import (
 	"github.com/ongoingai/gateway/internal/rbac"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/telemetry"
+	"github.com/ongoingai/gateway/internal/tenancy/auditlog"
 )
 
 // Messages of the refusals the Authenticator answers itself. They are part
@@ -36,8 +45,8 @@ type Policy struct {
 	Proxy bool
 }
 
-// AuthOptions configures an Authenticator.
-type AuthOptions struct {
+// Options configures an Authenticator.
+type Options struct {
 	// Enabled turns gateway keys on. When off, proxy and read routes are
 	// open and every other method is refused (see MsgAuthDisabled).
 	Enabled bool
@@ -46,19 +55,19 @@ type AuthOptions struct {
 	Header     string
 	Cache      *KeyCache
 	Authorizer *rbac.Authorizer
-	Usage      *UsageTracker // nil: last use is not tracked
-	Audit      Auditor       // nil: denials are not audited
+	Usage      *UsageTracker    // nil: last use is not tracked
+	Audit      auditlog.Auditor // nil: denials are not audited
 	Now        func() time.Time
 }
 
 // Authenticator turns a request's gateway key into an Identity and decides,
 // from memory alone, whether the route's policy allows it.
 type Authenticator struct {
-	o AuthOptions
+	o Options
 }
 
 // NewAuthenticator returns an Authenticator.
-func NewAuthenticator(o AuthOptions) *Authenticator {
+func NewAuthenticator(o Options) *Authenticator {
 	if o.Header == "" {
 		o.Header = "X-OngoingAI-Gateway-Key"
 	}
@@ -107,12 +116,6 @@ func (a *Authenticator) Tenant(r *http.Request) store.Tenant {
 
 // noTenant matches no row: ValidID refuses it, so no org or workspace has it.
 const noTenant = "!none"
-
-// Actor describes the caller of r for the Service.
-func (a *Authenticator) Actor(r *http.Request) Actor {
-	id, _ := IdentityFrom(r.Context())
-	return Actor{Identity: id, ClientIP: clientIP(r), RequestID: requestID(r)}
-}
 
 // Guard wraps next with p: it answers 401 for a missing, unknown, revoked
 // or expired key, 403 for a key without the permission in the requested
@@ -199,12 +202,12 @@ func (a *Authenticator) DenyUnmapped() http.Handler {
 func (a *Authenticator) deny(w http.ResponseWriter, r *http.Request, id *Identity, status int, msg, reason string) {
 	if a.o.Audit != nil {
 		ev := store.AuditEvent{
-			Action:    ActionAuthDeny,
+			Action:    auditlog.ActionAuthDeny,
 			Target:    "route:" + r.Method + " " + r.URL.Path,
-			Outcome:   OutcomeDenied,
+			Outcome:   auditlog.OutcomeDenied,
 			Reason:    reason,
-			ClientIP:  clientIP(r),
-			RequestID: requestID(r),
+			ClientIP:  ClientIP(r),
+			RequestID: RequestID(r),
 		}
 		if id != nil {
 			ev.ActorKeyID, ev.OrgID, ev.WorkspaceID = id.KeyID, id.OrgID, id.WorkspaceID
@@ -230,9 +233,9 @@ func providerCredential(h http.Header) string {
 	return ""
 }
 
-// clientIP is the connection's peer address. Forwarding headers are not
-// trusted: any client can write them.
-func clientIP(r *http.Request) string {
+// ClientIP is the connection's peer address, as audit events record it.
+// Forwarding headers are not trusted: any client can write them.
+func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -240,9 +243,9 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// requestID is the request id the telemetry middleware put on the request
+// RequestID is the request id the telemetry middleware put on the request
 // (it replaces whatever the client sent); the audit log bounds it anyway.
-func requestID(r *http.Request) string {
+func RequestID(r *http.Request) string {
 	return r.Header.Get(telemetry.RequestIDHeader)
 }
 

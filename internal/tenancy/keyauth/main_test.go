@@ -1,4 +1,4 @@
-package tenancy_test
+package keyauth_test
 
 import (
 	"testing"

@@ -1,9 +1,7 @@
-package tenancy_test
+package keyauth_test
 
 import (
 	"context"
-	"fmt"
-	"reflect"
 	"testing"
 	"time"
 
@@ -11,15 +9,14 @@ import (
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/store/postgres"
 	"github.com/ongoingai/gateway/internal/store/sqlite"
-	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/internal/testdb"
 )
 
-// fullStore is what the gateway-key machinery uses of a store.
+// fullStore is what the key cache and the usage tracker use of a store.
 type fullStore interface {
 	store.Store
 	store.Tenancy
-	store.Audit
 }
 
 // eachStore runs fn against a fresh SQLite and a fresh Postgres store, in
@@ -42,7 +39,7 @@ func eachStore(t *testing.T, fn func(t *testing.T, driver string, st fullStore))
 			t.Cleanup(func() { s.Close() })
 			st, ok := s.(fullStore)
 			if !ok {
-				t.Fatalf("%s store does not implement store.Tenancy and store.Audit", driver)
+				t.Fatalf("%s store does not implement store.Tenancy", driver)
 			}
 			fn(t, driver, st)
 		})
@@ -64,7 +61,7 @@ func addKey(t *testing.T, st fullStore, k store.GatewayKey) string {
 			t.Fatal(err)
 		}
 	}
-	token, hash, last4, err := tenancy.NewToken()
+	token, hash, last4, err := keyauth.NewToken()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,13 +78,13 @@ func addKey(t *testing.T, st fullStore, k store.GatewayKey) string {
 	return token
 }
 
-func newCache(t *testing.T, st fullStore) (*tenancy.KeyCache, *rbac.Authorizer) {
+func newCache(t *testing.T, st fullStore) (*keyauth.KeyCache, *rbac.Authorizer) {
 	t.Helper()
 	authz, err := rbac.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := tenancy.NewKeyCache(st, authz, tenancy.CacheOptions{FullReload: time.Hour})
+	c := keyauth.NewKeyCache(st, authz, keyauth.CacheOptions{FullReload: time.Hour})
 	if err := c.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -112,19 +109,19 @@ func TestCacheChecksExpiryAndGraceByTheClock(t *testing.T) {
 		if !authz.Allow("k1", "acme", "prod", "proxy", "write") {
 			t.Fatal("the Authorizer does not know the loaded key")
 		}
-		if _, reason := c.Authenticate(token, expires); reason != tenancy.ReasonExpiredKey {
-			t.Errorf("at expires_at: reason %q, want %q", reason, tenancy.ReasonExpiredKey)
+		if _, reason := c.Authenticate(token, expires); reason != keyauth.ReasonExpiredKey {
+			t.Errorf("at expires_at: reason %q, want %q", reason, keyauth.ReasonExpiredKey)
 		}
 		if k, _ := st.GetKey(ctx, "k1"); k.Status != store.KeyActive {
 			t.Fatalf("stored status %q: the test needs it still active", k.Status)
 		}
 
-		newToken, newHash, last4, _ := tenancy.NewToken()
+		newToken, newHash, last4, _ := keyauth.NewToken()
 		graceEnd := t0.Add(10 * time.Minute)
 		if _, err := st.RotateKey(ctx, "k1", newHash, last4, graceEnd, t0); err != nil {
 			t.Fatal(err)
 		}
-		if _, reason := c.Authenticate(newToken, t0); reason != tenancy.ReasonUnknownKey {
+		if _, reason := c.Authenticate(newToken, t0); reason != keyauth.ReasonUnknownKey {
 			t.Errorf("new token before reload: %q", reason)
 		}
 		if err := c.Reload(ctx); err != nil {
@@ -136,13 +133,13 @@ func TestCacheChecksExpiryAndGraceByTheClock(t *testing.T) {
 			want  string
 		}{
 			{token, t0.Add(5 * time.Minute), ""},
-			{token, graceEnd, tenancy.ReasonGraceEnded},
+			{token, graceEnd, keyauth.ReasonGraceEnded},
 			{newToken, t0.Add(20 * time.Minute), ""},
-			{newToken, expires, tenancy.ReasonExpiredKey},
-			{"", t0, tenancy.ReasonMissingKey},
+			{newToken, expires, keyauth.ReasonExpiredKey},
+			{"", t0, keyauth.ReasonMissingKey},
 		} {
 			if _, reason := c.Authenticate(tc.token, tc.at); reason != tc.want {
-				t.Errorf("token …%s at t0+%v: reason %q, want %q", tenancy.TokenLast4(tc.token), tc.at.Sub(t0), reason, tc.want)
+				t.Errorf("token …%s at t0+%v: reason %q, want %q", keyauth.TokenLast4(tc.token), tc.at.Sub(t0), reason, tc.want)
 			}
 		}
 	})
@@ -166,7 +163,7 @@ func TestReloadFollowsRevocationAndEvictActsAtOnce(t *testing.T) {
 		if err := c.Reload(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if id, reason := c.Authenticate(admin, now); id != nil || reason != tenancy.ReasonUnknownKey {
+		if id, reason := c.Authenticate(admin, now); id != nil || reason != keyauth.ReasonUnknownKey {
 			t.Errorf("revoked key: %+v %q", id, reason)
 		}
 		if authz.Allow("admin", "acme", "prod", "keys", "manage") {
@@ -174,7 +171,7 @@ func TestReloadFollowsRevocationAndEvictActsAtOnce(t *testing.T) {
 		}
 
 		c.Evict("viewer")
-		if _, reason := c.Authenticate(viewer, now); reason != tenancy.ReasonUnknownKey {
+		if _, reason := c.Authenticate(viewer, now); reason != keyauth.ReasonUnknownKey {
 			t.Errorf("evicted key: %q", reason)
 		}
 		if authz.Allow("viewer", "acme", "prod", "analytics", "read") {
@@ -212,7 +209,7 @@ func TestUsageTrackerFlushesLastUseInTheBackgroundOnly(t *testing.T) {
 	eachStore(t, func(t *testing.T, _ string, st fullStore) {
 		ctx := context.Background()
 		addKey(t, st, store.GatewayKey{ID: "k", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleMember})
-		u := tenancy.NewUsageTracker(st, time.Hour, nil)
+		u := keyauth.NewUsageTracker(st, time.Hour, nil)
 		t1 := time.Now().UTC().Truncate(time.Second)
 		u.Touch("k", t1)
 		u.Touch("k", t1.Add(-time.Hour)) // late arrivals never move it back
@@ -238,64 +235,6 @@ func TestUsageTrackerFlushesLastUseInTheBackgroundOnly(t *testing.T) {
 		}
 		if err := u.Flush(ctx); err != nil { // nothing pending
 			t.Fatal(err)
-		}
-	})
-}
-
-func TestAuditLogWritesSanitizedEventsAndCountsDrops(t *testing.T) {
-	eachStore(t, func(t *testing.T, _ string, st fullStore) {
-		ctx := context.Background()
-		l := tenancy.NewAuditLog(st, tenancy.AuditOptions{BatchSize: 2})
-		l.Record(store.AuditEvent{OrgID: "acme", WorkspaceID: "prod", Action: tenancy.ActionAuthDeny,
-			Target: "route:GET /x\xff\x00y", Outcome: tenancy.OutcomeDenied})
-		for i := range 4 {
-			l.Record(store.AuditEvent{OrgID: "globex", WorkspaceID: "main", Action: tenancy.ActionKeyCreate,
-				Target: "gateway_key:" + string(rune('a'+i)), Outcome: tenancy.OutcomeOK})
-		}
-		if err := l.Close(ctx); err != nil {
-			t.Fatal(err)
-		}
-		l.Record(store.AuditEvent{Action: "late"})
-		if s := l.Stats(); s.Written != 5 || s.Dropped != 1 || s.Lost != 0 {
-			t.Errorf("stats %+v, want 5 written and 1 dropped", s)
-		}
-		evs, _, err := st.ListAudit(ctx, store.AuditFilter{Tenant: store.Tenant{OrgID: "acme", WorkspaceID: "prod"}, Limit: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(evs) != 1 || evs[0].Target != "route:GET /x\ufffd\ufffdy" || evs[0].ID == "" || evs[0].Time.IsZero() {
-			t.Fatalf("acme's events: %+v", evs)
-		}
-	})
-}
-
-// Denials aggregate per source, actor, route and reason; past MaxDenials
-// distinct ones in a window, the rest fold into one overflow event, so
-// the rows a flood leaves are bounded and the counts still add up.
-func TestAuditLogAggregatesDenialsWithinBounds(t *testing.T) {
-	eachStore(t, func(t *testing.T, _ string, st fullStore) {
-		ctx := context.Background()
-		l := tenancy.NewAuditLog(st, tenancy.AuditOptions{MaxDenials: 2, DenialWindow: time.Hour})
-		at := time.Now().UTC().Truncate(time.Hour).Add(time.Minute) // one window for all
-		for i := range 15 {
-			l.Record(store.AuditEvent{Time: at.Add(time.Duration(i) * time.Millisecond), Action: tenancy.ActionAuthDeny,
-				Outcome: tenancy.OutcomeDenied, Reason: tenancy.ReasonUnknownKey, Target: "route:GET /api/traces",
-				ClientIP: fmt.Sprintf("10.0.0.%d", i%5)})
-		}
-		if err := l.Close(ctx); err != nil {
-			t.Fatal(err)
-		}
-		evs, _, err := st.ListAudit(ctx, store.AuditFilter{Limit: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		counts := map[string]int64{}
-		for _, e := range evs {
-			counts[e.ClientIP] += e.EventCount()
-		}
-		want := map[string]int64{"10.0.0.0": 3, "10.0.0.1": 3, tenancy.DenialOverflowSource: 9}
-		if len(evs) != 3 || !reflect.DeepEqual(counts, want) {
-			t.Errorf("events %+v: counts %v, want %v", evs, counts, want)
 		}
 	})
 }

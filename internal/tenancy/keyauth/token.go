@@ -1,4 +1,4 @@
-package tenancy
+package keyauth
 
 import (
 	"crypto/rand"
@@ -36,7 +36,7 @@ const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 func NewToken() (token, hash, last4 string, err error) {
 	var b [tokenBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", "", "", fmt.Errorf("tenancy: reading random bytes: %w", err)
+		return "", "", "", fmt.Errorf("keyauth: reading random bytes: %w", err)
 	}
 	token = TokenPrefix + encodeBase62(b[:], tokenBodyLen)
 	return token, HashToken(token), TokenLast4(token), nil
@@ -85,12 +85,40 @@ func encodeBase62(b []byte, width int) string {
 	return string(out)
 }
 
-// randomID returns prefix followed by 22 base62 characters (128 random
-// bits): ids that never collide and never need a database round trip.
-func randomID(prefix string) (string, error) {
+// NewID returns prefix followed by 22 base62 characters (128 random bits):
+// key and workspace ids that never collide and never need a database
+// round trip.
+func NewID(prefix string) (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("tenancy: reading random bytes: %w", err)
+		return "", fmt.Errorf("keyauth: reading random bytes: %w", err)
 	}
 	return prefix + encodeBase62(b[:], 22), nil
 }
+
+// maxIDLen bounds organization, workspace and key ids.
+const maxIDLen = 128
+
+// ValidID reports whether id may name an organization, a workspace or a
+// key: 1 to 128 ASCII letters, digits, '.', '_' or '-', starting with a
+// letter or digit. The rule is stricter than what the rbac Authorizer
+// accepts, so an id that passes here can never be refused there (which
+// would deny a whole reload), and ids stay safe in URLs, logs and shells.
+func ValidID(id string) bool {
+	if id == "" || len(id) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// IDRule is the message for an id that fails ValidID.
+const IDRule = "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit"

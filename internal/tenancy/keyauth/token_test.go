@@ -1,4 +1,4 @@
-package tenancy_test
+package keyauth_test
 
 import (
 	"crypto/sha256"
@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 )
 
 // tokenShape is what a secret scanner rule for gateway keys would match.
@@ -16,7 +16,7 @@ var tokenShape = regexp.MustCompile(`^ogw_[0-9A-Za-z]{43}$`)
 func TestNewTokenIsPrefixedBase62AndStoredOnlyAsItsHash(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
-		token, hash, last4, err := tenancy.NewToken()
+		token, hash, last4, err := keyauth.NewToken()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,7 +24,7 @@ func TestNewTokenIsPrefixedBase62AndStoredOnlyAsItsHash(t *testing.T) {
 			t.Fatalf("token %q does not match %s", token, tokenShape)
 		}
 		sum := sha256.Sum256([]byte(token))
-		if hash != hex.EncodeToString(sum[:]) || hash != tenancy.HashToken(token) {
+		if hash != hex.EncodeToString(sum[:]) || hash != keyauth.HashToken(token) {
 			t.Fatalf("hash %q is not the SHA-256 hex of the token", hash)
 		}
 		if last4 != token[len(token)-4:] {
@@ -38,7 +38,7 @@ func TestNewTokenIsPrefixedBase62AndStoredOnlyAsItsHash(t *testing.T) {
 }
 
 func TestLooksLikeToken(t *testing.T) {
-	token, _, _, _ := tenancy.NewToken()
+	token, _, _, _ := keyauth.NewToken()
 	for in, want := range map[string]bool{
 		token:                        true,
 		"Bearer " + token:            true,
@@ -49,7 +49,7 @@ func TestLooksLikeToken(t *testing.T) {
 		"ogw":                        false,
 		"Bearer ogw_short-but-still": true,
 	} {
-		if got := tenancy.LooksLikeToken(in); got != want {
+		if got := keyauth.LooksLikeToken(in); got != want {
 			t.Errorf("LooksLikeToken(%q) = %v, want %v", in, got, want)
 		}
 	}
@@ -62,14 +62,14 @@ func TestValidID(t *testing.T) {
 		"a b": false, "ö": false, "a\x00": false,
 		string(make([]byte, 129)): false,
 	} {
-		if got := tenancy.ValidID(id); got != want {
+		if got := keyauth.ValidID(id); got != want {
 			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
 		}
 	}
 }
 
 func ExampleNewToken() {
-	token, hash, last4, err := tenancy.NewToken()
+	token, hash, last4, err := keyauth.NewToken()
 	if err != nil {
 		panic(err)
 	}
