@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ func RunTenancy(t *testing.T, open func(t *testing.T) TenancyStore) {
 		{"ListKeysByTenant", testListKeysByTenant},
 		{"RotateKey", testRotateKey},
 		{"RevokeKey", testRevokeKey},
+		{"RevocationWinsOverAConcurrentRotation", testRevokeRotateRace},
 		{"StaticKeysRefuseAPIChanges", testStaticKeysRefuseAPIChanges},
 		{"DeleteWorkspaceWithLiveKeysConflicts", testDeleteWorkspaceWithLiveKeys},
 		{"ExpireKeys", testExpireKeys},
@@ -377,6 +379,46 @@ func testRotateKey(t *testing.T, s TenancyStore) {
 		mustNil(t, s.CreateKey(ctx, k))
 		_, err := s.RotateKey(ctx, k.ID, fmt.Sprintf("fresh%d", i), "x", tbase, tbase)
 		wantErr(t, "rotate "+string(st), err, store.ErrConflict)
+	}
+
+	// Past its expires_at, though no expiry job has marked it yet: refused
+	// too, and left as it was.
+	late := newKey("late", "o", "w", 0)
+	late.ExpiresAt = at(time.Minute)
+	mustNil(t, s.CreateKey(ctx, late))
+	_, err = s.RotateKey(ctx, "late", "hash-late2", "x", *at(2 * time.Hour), *at(time.Minute))
+	wantErr(t, "rotate at expires_at", err, store.ErrConflict)
+	stored, err = s.GetKey(ctx, "late")
+	mustNil(t, err)
+	if !reflect.DeepEqual(stored, late) {
+		t.Errorf("refused rotation changed the key: %+v", stored)
+	}
+}
+
+// testRevokeRotateRace revokes and rotates keys at the same time: whichever
+// lands first, a revoked key stays revoked (a rotation never revives it),
+// and a rotation that lost says ErrConflict.
+func testRevokeRotateRace(t *testing.T, s TenancyStore) {
+	ctx := t.Context()
+	seedWorkspace(t, s, "o", "w")
+	for i := range 20 {
+		id := fmt.Sprintf("k%d", i)
+		mustNil(t, s.CreateKey(ctx, newKey(id, "o", "w", 0)))
+		var wg sync.WaitGroup
+		var revokeErr, rotateErr error
+		wg.Add(2)
+		go func() { defer wg.Done(); _, revokeErr = s.RevokeKey(ctx, id, tbase) }()
+		go func() { defer wg.Done(); _, rotateErr = s.RotateKey(ctx, id, "hash2-"+id, "x", *at(time.Hour), tbase) }()
+		wg.Wait()
+		mustNil(t, revokeErr)
+		if rotateErr != nil && !errors.Is(rotateErr, store.ErrConflict) {
+			t.Fatalf("%s: rotation failed with %v, want nil or ErrConflict", id, rotateErr)
+		}
+		k, err := s.GetKey(ctx, id)
+		mustNil(t, err)
+		if k.Status != store.KeyRevoked {
+			t.Fatalf("%s: status %s after a revocation raced a rotation (rotation error %v)", id, k.Status, rotateErr)
+		}
 	}
 }
 
