@@ -11,8 +11,7 @@ import (
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/fakeupstream"
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
+	"github.com/ongoingai/gateway/internal/store/opener"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
@@ -200,13 +199,7 @@ func TestGracefulShutdownDrainsStreamsAndTraces(t *testing.T) {
 // reopen opens the store a stopped gateway used.
 func reopen(t *testing.T, cfg config.Config) store.Store {
 	t.Helper()
-	var st store.Store
-	var err error
-	if cfg.Storage.Driver == config.DriverPostgres {
-		st, err = postgres.Open(context.Background(), cfg.Storage.DSN)
-	} else {
-		st, err = sqlite.Open(context.Background(), cfg.Storage.Path)
-	}
+	st, err := opener.Open(context.Background(), cfg.Storage)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/fakeupstream"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/opener"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
@@ -195,7 +196,7 @@ func TestShutdownTracesTheStreamsItCuts(t *testing.T) {
 		lost := int64(drained["lost_total"].(float64))
 		written := int64(drained["written_total"].(float64))
 
-		st, err := app.OpenStore(context.Background(), cfg.Storage)
+		st, err := opener.Open(context.Background(), cfg.Storage)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -435,7 +436,7 @@ func TestShutdownAnswersCallsStillWaitingForTheUpstream(t *testing.T) {
 	a := <-answered
 	expectJSONError(t, "cut call", a.status, a.body, http.StatusServiceUnavailable, "gateway shutting down")
 
-	st, err := app.OpenStore(context.Background(), cfg.Storage)
+	st, err := opener.Open(context.Background(), cfg.Storage)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,7 @@ import (
 	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/providers"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
+	"github.com/ongoingai/gateway/internal/store/opener"
 )
 
 // Check statuses. Only fail changes the exit code: a warning is something
@@ -128,45 +127,32 @@ func checkConfig(c *cli, cf *configFlag) (config.Config, doctorCheck) {
 	return cfg, chk
 }
 
-// checkStorage opens the store exactly as serve does, which applies any
-// pending migrations, then pings it. A SQLite file that does not exist yet
-// is created, as serve would create it.
+// checkStorage opens the store exactly as serve does (within
+// storage.connect_timeout), which applies any pending migrations, then
+// pings it. A SQLite file that does not exist yet is created, as serve
+// would create it.
 func checkStorage(cfg config.Config, timeout time.Duration) doctorCheck {
 	chk := doctorCheck{Name: "storage"}
 	// Migrations may take longer than a network check; give them room.
 	ctx, cancel := context.WithTimeout(context.Background(), max(timeout, 30*time.Second))
 	defer cancel()
 
-	var (
-		target  string
-		created bool
-		ping    func(context.Context) error
-		closeFn func() error
-		err     error
-	)
-	start := time.Now()
-	switch cfg.Storage.Driver {
-	case config.DriverPostgres:
+	target := "sqlite " + cfg.Storage.Path
+	created := false
+	if cfg.Storage.Driver == config.DriverPostgres {
 		target = "postgres " + cfg.Masked().Storage.DSN
-		var st *postgres.Store
-		if st, err = postgres.Open(ctx, cfg.Storage.DSN); err == nil {
-			ping, closeFn = st.Ping, st.Close
-		}
-	default:
-		target = "sqlite " + cfg.Storage.Path
+	} else {
 		_, statErr := os.Stat(cfg.Storage.Path)
 		created = errors.Is(statErr, fs.ErrNotExist)
-		var st *sqlite.Store
-		if st, err = sqlite.Open(ctx, cfg.Storage.Path); err == nil {
-			ping, closeFn = st.Ping, st.Close
-		}
 	}
+	start := time.Now()
+	st, err := opener.Open(ctx, cfg.Storage)
 	if err != nil {
 		chk.Status, chk.Message = statusFail, target+": "+err.Error()
 		return chk
 	}
-	defer closeFn()
-	if err := ping(ctx); err != nil {
+	defer st.Close()
+	if err := st.Ping(ctx); err != nil {
 		chk.Status, chk.Message = statusFail, target+": opened but ping failed: "+err.Error()
 		return chk
 	}

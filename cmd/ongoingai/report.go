@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/signal"
 	"slices"
@@ -15,10 +16,10 @@ import (
 	"time"
 
 	"github.com/ongoingai/gateway/internal/analytics"
-	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/opener"
 )
 
 // The report answers from the same rollups, through the same
@@ -31,10 +32,11 @@ import (
 const defaultCatchUpTimeout = 2 * time.Minute
 
 // reportStore is what report needs from a store: the rollups it reads, the
-// key names it shows, and River's tables for catching up.
+// key names it shows, and the rollup jobs it catches up on (*opener.DB).
 type reportStore interface {
 	store.Rollups
-	jobs.Store
+	ListKeys(ctx context.Context, t store.Tenant) ([]store.GatewayKey, error)
+	CatchUpRollups(ctx context.Context, logger *slog.Logger) (jobs.CatchUpResult, error)
 	Close() error
 }
 
@@ -172,7 +174,7 @@ func openReportStore(ctx context.Context, s config.Storage) (reportStore, error)
 			return nil, fmt.Errorf("storage (sqlite): no database at %s (storage.path)", s.Path)
 		}
 	}
-	return app.OpenStore(ctx, s)
+	return opener.Open(ctx, s)
 }
 
 // report is the whole report, and its JSON form.
@@ -304,7 +306,7 @@ func buildReport(ctx context.Context, c *cli, st reportStore, opts reportOptions
 func catchUpRollups(ctx context.Context, c *cli, st reportStore, timeout time.Duration) (reportRollups, error) {
 	waitCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	res, err := jobs.CatchUpRollups(waitCtx, st, nil)
+	res, err := st.CatchUpRollups(waitCtx, nil)
 	if err != nil && (ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
 		return reportRollups{}, fmt.Errorf("applying pending rollup batches: %w", err)
 	}

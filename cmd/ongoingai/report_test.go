@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,29 +15,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/ongoingai/gateway/internal/analytics"
 	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
+	"github.com/ongoingai/gateway/internal/store/opener"
 	"github.com/ongoingai/gateway/internal/tenancy"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
 // seedStore is a store the report tests write traces into through the real
-// rollup path (internal/jobs) and read rollups back from.
-type seedStore interface {
-	jobs.Store
-	store.Rollups
-	Close() error
+// rollup path (internal/jobs, bound by store/opener) and read rollups back
+// from, with the two things they do in the engine's own terms: enqueue a
+// rollup job River cannot decode, and make a job look held by a runner
+// that died.
+type seedStore struct {
+	*opener.DB
+	insertBadRollupJob func(t *testing.T)
+	holdFirstJob       func(t *testing.T, ago time.Duration)
 }
 
 // reportEnv names a fresh store of driver in the config overlay, and opens
@@ -51,21 +53,46 @@ func reportEnv(t *testing.T, driver string) (map[string]string, func() seedStore
 	}
 	open := func() seedStore {
 		t.Helper()
-		var (
-			st  seedStore
-			err error
-		)
+		const hold = `UPDATE river_job SET state = 'running', attempt = 1, %s
+			WHERE id = (SELECT min(id) FROM river_job WHERE queue = 'rollups')`
 		if driver == config.DriverSQLite {
-			st, err = sqlite.Open(t.Context(), env["ONGOINGAI_STORAGE_PATH"])
-		} else {
-			st, err = postgres.Open(t.Context(), env["ONGOINGAI_STORAGE_DSN"])
+			st, err := opener.SQLite(t.Context(), env["ONGOINGAI_STORAGE_PATH"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return seedStore{DB: opener.New(st), insertBadRollupJob: badJobInserter(st),
+				holdFirstJob: func(t *testing.T, ago time.Duration) {
+					t.Helper()
+					mustNil(t, st.InTx(t.Context(), func(tx *sql.Tx) error {
+						_, err := tx.ExecContext(t.Context(), fmt.Sprintf(hold,
+							"attempted_at = datetime('now', ?, 'subsec'), attempted_by = json_array('dead-gateway')"),
+							fmt.Sprintf("-%d seconds", int(ago.Seconds())))
+						return err
+					}))
+				}}
 		}
+		st, err := opener.Postgres(t.Context(), env["ONGOINGAI_STORAGE_DSN"])
 		if err != nil {
 			t.Fatal(err)
 		}
-		return st
+		return seedStore{DB: opener.New(st), insertBadRollupJob: badJobInserter(st),
+			holdFirstJob: func(t *testing.T, ago time.Duration) {
+				t.Helper()
+				mustNil(t, st.InTx(t.Context(), func(tx pgx.Tx) error {
+					_, err := tx.Exec(t.Context(), fmt.Sprintf(hold,
+						"attempted_at = now() - make_interval(secs => $1), attempted_by = ARRAY['dead-gateway']"), ago.Seconds())
+					return err
+				}))
+			}}
 	}
 	return env, open
+}
+
+func mustNil(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // day0 is the first day of the seeded traffic: three days ago, so that no
@@ -145,7 +172,7 @@ func seedReportTraffic(t *testing.T, env map[string]string, open func() seedStor
 	ctx := t.Context()
 	st := open()
 	defer st.Close()
-	runner, err := jobs.Start(ctx, st, jobs.Options{})
+	runner, err := st.StartJobs(ctx, jobs.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +199,7 @@ func seedReportTraffic(t *testing.T, env map[string]string, open func() seedStor
 		t.Fatal(err)
 	}
 
-	crashed, err := jobs.NewInsertOnlySink(ctx, st, nil)
+	crashed, err := st.NewInsertOnlySink(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,19 +473,12 @@ func (badRollupArgs) Kind() string { return jobs.RollupArgs{}.Kind() }
 
 func (badRollupArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: jobs.RollupQueue} }
 
-func insertBadRollupJob(t *testing.T, st seedStore) {
-	t.Helper()
-	var err error
-	switch s := st.(type) {
-	case *sqlite.Store:
-		err = insertJob(t.Context(), riversqlite.New(s.DB()), badRollupArgs{Rows: "not rows"})
-	case *postgres.Store:
-		err = insertJob(t.Context(), riverpgxv5.New(s.Pool()), badRollupArgs{Rows: "not rows"})
-	default:
-		err = fmt.Errorf("unknown store %T", st)
-	}
-	if err != nil {
-		t.Fatal(err)
+// badJobInserter returns a function that enqueues a rollup job whose
+// arguments River cannot decode.
+func badJobInserter[TTx any](st store.TxStore[TTx]) func(t *testing.T) {
+	return func(t *testing.T) {
+		t.Helper()
+		mustNil(t, insertJob(t.Context(), st.River(), badRollupArgs{Rows: "not rows"}))
 	}
 }
 
@@ -476,7 +496,7 @@ func TestReportWarnsAboutBatchesItCannotApply(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			env, open := reportEnv(t, driver)
 			st := open()
-			crashed, err := jobs.NewInsertOnlySink(t.Context(), st, nil)
+			crashed, err := st.NewInsertOnlySink(t.Context(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -484,7 +504,7 @@ func TestReportWarnsAboutBatchesItCannotApply(t *testing.T) {
 			if err := crashed.InsertTraces(t.Context(), good); err != nil {
 				t.Fatal(err)
 			}
-			insertBadRollupJob(t, st)
+			st.insertBadRollupJob(t)
 			_ = st.Close()
 
 			start := time.Now()
@@ -518,7 +538,7 @@ func TestReportWithRollupJobsHeldByAnotherProcess(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			env, open := reportEnv(t, driver)
 			st := open()
-			sink, err := jobs.NewInsertOnlySink(t.Context(), st, nil)
+			sink, err := st.NewInsertOnlySink(t.Context(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -530,7 +550,7 @@ func TestReportWithRollupJobsHeldByAnotherProcess(t *testing.T) {
 			}
 			// The first batch's job: taken half an hour ago by a gateway since
 			// gone (River's rescuer would hand it out again after an hour).
-			holdFirstJob(t, st, 30*time.Minute)
+			st.holdFirstJob(t, 30*time.Minute)
 			_ = st.Close()
 
 			start := time.Now()
@@ -552,7 +572,7 @@ func TestReportWithRollupJobsHeldByAnotherProcess(t *testing.T) {
 			// waits for it, up to --catch-up-timeout, and then reports
 			// without it.
 			st = open()
-			holdFirstJob(t, st, 0)
+			st.holdFirstJob(t, 0)
 			_ = st.Close()
 			start = time.Now()
 			r = runCLI(t, env, "", "report", "--format", "json", "--from", date(0), "--to", date(0), "--catch-up-timeout", "300ms")
@@ -571,29 +591,6 @@ func TestReportWithRollupJobsHeldByAnotherProcess(t *testing.T) {
 	}
 }
 
-// holdFirstJob makes the oldest rollup job look taken, ago before now, by
-// a runner that has not finished it.
-func holdFirstJob(t *testing.T, st seedStore, ago time.Duration) {
-	t.Helper()
-	const hold = `UPDATE river_job SET state = 'running', attempt = 1, %s
-		WHERE id = (SELECT min(id) FROM river_job WHERE queue = 'rollups')`
-	var err error
-	switch s := st.(type) {
-	case *sqlite.Store:
-		_, err = s.DB().ExecContext(t.Context(), fmt.Sprintf(hold,
-			"attempted_at = datetime('now', ?, 'subsec'), attempted_by = json_array('dead-gateway')"),
-			fmt.Sprintf("-%d seconds", int(ago.Seconds())))
-	case *postgres.Store:
-		_, err = s.Pool().Exec(t.Context(), fmt.Sprintf(hold,
-			"attempted_at = now() - make_interval(secs => $1), attempted_by = ARRAY['dead-gateway']"), ago.Seconds())
-	default:
-		err = fmt.Errorf("unknown store %T", st)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Beside a gateway that keeps writing, the report waits only for the
 // batches pending when it started: it ends, and counts them all.
 func TestReportCatchUpEndsUnderTraffic(t *testing.T) {
@@ -602,7 +599,7 @@ func TestReportCatchUpEndsUnderTraffic(t *testing.T) {
 			env, open := reportEnv(t, driver)
 			st := open()
 			defer st.Close()
-			sink, err := jobs.NewInsertOnlySink(t.Context(), st, nil)
+			sink, err := st.NewInsertOnlySink(t.Context(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -27,8 +27,7 @@ import (
 	"github.com/ongoingai/gateway/internal/proxy"
 	"github.com/ongoingai/gateway/internal/spool"
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
+	"github.com/ongoingai/gateway/internal/store/opener"
 	"github.com/ongoingai/gateway/internal/telemetry"
 	"github.com/ongoingai/gateway/internal/tenancy"
 	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
@@ -63,7 +62,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger.Info("opening store", "storage", cfg.Storage.Driver, "connect_timeout", cfg.Storage.ConnectTimeout.String())
-	st, err := openStore(ctx, cfg.Storage)
+	st, err := opener.Open(ctx, cfg.Storage)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +73,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	// The jobs runner comes before the writer: the writer writes through
 	// the runner's sink, which commits each batch with its rollup job.
-	runner, err := jobs.Start(ctx, st, jobs.Options{Logger: logger, Retention: cfg.Retention})
+	runner, err := st.StartJobs(ctx, jobs.Options{Logger: logger, Retention: cfg.Retention})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("background jobs: %w", err)
@@ -390,54 +389,6 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	return a.Serve(ctx, ln)
 }
 
-// Store is what OpenStore returns: the configured store with every
-// interface the gateway uses.
-type Store = gatewayStore
-
-// OpenStore opens the configured store and applies pending migrations, as
-// New does: for commands that work on the store without a running gateway.
-func OpenStore(ctx context.Context, s config.Storage) (Store, error) { return openStore(ctx, s) }
-
-// defaultConnectTimeout applies when storage.connect_timeout is unset (a
-// Storage built in code rather than loaded).
-const defaultConnectTimeout = 10 * time.Second
-
-// openStore opens the store within storage.connect_timeout: a database
-// that accepts connections but never answers (a hung host) fails startup
-// with an error naming the store and the setting, instead of hanging it
-// with no word in the log.
-func openStore(ctx context.Context, s config.Storage) (gatewayStore, error) {
-	timeout := s.ConnectTimeout
-	if timeout <= 0 {
-		timeout = defaultConnectTimeout
-	}
-	octx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	// timedOut names the bound when it is what ended the attempt.
-	timedOut := func(err error) error {
-		if octx.Err() != nil && ctx.Err() == nil {
-			return fmt.Errorf("no answer within storage.connect_timeout (%s): %w", timeout, err)
-		}
-		return err
-	}
-	switch s.Driver {
-	case "postgres":
-		st, err := postgres.Open(octx, s.DSN)
-		if err != nil {
-			return nil, fmt.Errorf("storage (postgres): %w", timedOut(err))
-		}
-		return st, nil
-	case "sqlite", "":
-		st, err := sqlite.Open(octx, s.Path)
-		if err != nil {
-			return nil, fmt.Errorf("storage (sqlite %s): %w", s.Path, timedOut(err))
-		}
-		return st, nil
-	default:
-		return nil, fmt.Errorf("storage.driver: unknown driver %q", s.Driver)
-	}
-}
-
 // openSpool opens the trace spool tracing.spool configures, or returns
 // nil when it is off.
 func openSpool(c config.TraceSpool) (*spool.Spool, error) {
@@ -481,7 +432,7 @@ func priceOverrides(p config.Pricing) map[string]pricing.Override {
 
 // piiPolicy builds the PII engine (pii.*), or nil when no request can be
 // affected, so the default configuration adds nothing to the request path.
-func piiPolicy(ctx context.Context, cfg config.Config, st gatewayStore) (proxy.Policy, error) {
+func piiPolicy(ctx context.Context, cfg config.Config, st store.PIISalts) (proxy.Policy, error) {
 	probe := pii.NewEngine(cfg, nil)
 	if !probe.Active() {
 		return nil, nil

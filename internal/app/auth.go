@@ -12,20 +12,11 @@ import (
 	"github.com/ongoingai/gateway/internal/proxy"
 	"github.com/ongoingai/gateway/internal/rbac"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/opener"
 	"github.com/ongoingai/gateway/internal/tenancy"
 	"github.com/ongoingai/gateway/internal/tenancy/auditlog"
 	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 )
-
-// gatewayStore is a store with everything the gateway needs: traces, and
-// the orgs, workspaces, keys and audit log that gateway keys need. Both
-// stores provide it (openStore returns them as one).
-type gatewayStore interface {
-	store.Store
-	store.Tenancy
-	store.Audit
-	store.PIISalts
-}
 
 // gatewayKeys is the gateway-key machinery of one App: the key cache and
 // the Authorizer it feeds, the last-used tracker, the audit log, the
@@ -45,7 +36,7 @@ type gatewayKeys struct {
 // startGatewayKeys syncs the config's static keys into the store, loads
 // every key into memory and starts the background loops. Startup fails
 // rather than serve with keys it could not load.
-func startGatewayKeys(ctx context.Context, cfg config.Auth, ts gatewayStore, logger *slog.Logger) (*gatewayKeys, error) {
+func startGatewayKeys(ctx context.Context, cfg config.Auth, ts store.Store, logger *slog.Logger) (*gatewayKeys, error) {
 	static := make([]tenancy.StaticKey, 0, len(cfg.Keys))
 	for _, k := range cfg.Keys {
 		static = append(static, tenancy.StaticKey{
@@ -128,7 +119,7 @@ func identity(r *http.Request) proxy.Identity {
 // file, see the CLI's changes within a second (store.Tenancy.WatchKeys).
 // close writes the audit events and closes the store.
 func OpenKeyService(ctx context.Context, cfg config.Config) (svc *tenancy.Service, close func(context.Context) error, err error) {
-	st, err := openStore(ctx, cfg.Storage)
+	st, err := opener.Open(ctx, cfg.Storage)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/ongoingai/gateway/internal/store"
 )
 
 // Catching up: a tool that reads the rollups while no gateway works their
@@ -66,68 +65,17 @@ const listLimit = 1000
 //
 // When ctx ends it stops waiting and returns what it did with ctx's error;
 // whatever it applied stays applied (each job commits on its own).
-func CatchUpRollups(ctx context.Context, st Store, logger *slog.Logger) (CatchUpResult, error) {
+func CatchUpRollups[TTx any](ctx context.Context, st store.TxStore[TTx], logger *slog.Logger) (CatchUpResult, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("component", "jobs")
-	switch db := st.(type) {
-	case pgxStore:
-		return catchUp[*riverpgxv5.Driver](ctx, riverpgxv5.New(db.Pool()), pgxTxs(db.Pool()), st, logger)
-	case sqlStore:
-		return catchUp[*riversqlite.Driver](ctx, riversqlite.New(db.DB()), sqlTxs(db.DB()), st, logger)
-	default:
-		return CatchUpResult{}, fmt.Errorf("jobs: %s store lends River no database", st.Driver())
-	}
-}
-
-// countWorked counts the jobs a client worked without error.
-type countWorked struct {
-	river.MiddlewareDefaults
-	n atomic.Int64
-}
-
-func (m *countWorked) Work(ctx context.Context, _ *rivertype.JobRow, doInner func(context.Context) error) error {
-	err := doInner(ctx)
-	if err == nil {
-		m.n.Add(1)
-	}
-	return err
-}
-
-// unfinished are the states of a job that has yet to complete.
-var unfinished = []rivertype.JobState{
-	rivertype.JobStateAvailable, rivertype.JobStateRunning,
-	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
-}
-
-// catchUpClient is a River client working the rollup queue alone, and the
-// ID of the newest job it has to wait for.
-type catchUpClient[TTx any] struct {
-	client  *river.Client[TTx]
-	last    int64
-	retried map[int64]bool // jobs given their one immediate retry
-}
-
-func (c *catchUpClient[TTx]) list(ctx context.Context, limit int, order river.SortOrder, states ...rivertype.JobState) ([]*rivertype.JobRow, error) {
-	p := river.NewJobListParams().Queues(RollupQueue).States(states...).
-		OrderBy(river.JobListOrderByID, order).First(limit)
-	r, err := c.client.JobList(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: list rollup jobs: %w", err)
-	}
-	return r.Jobs, nil
-}
-
-func catchUp[TDriver riverdriver.Driver[TTx], TTx any](ctx context.Context, driver TDriver, txs txFuncs[TTx], st Store, logger *slog.Logger) (CatchUpResult, error) {
 	var res CatchUpResult
-	rs, err := rollupsFor[TTx](st)
-	if err != nil {
-		return res, err
-	}
+	driver := st.River()
 	if err := migrate(ctx, driver, logger); err != nil {
 		return res, err
 	}
+
 	worked := &countWorked{}
 	cfg := &river.Config{
 		Logger:     riverLogger(logger),
@@ -141,7 +89,7 @@ func catchUp[TDriver riverdriver.Driver[TTx], TTx any](ctx context.Context, driv
 		// rescue jobs too.
 		RescueStuckJobsAfter: RescueStuckJobsAfter,
 	}
-	addRollups[TDriver](cfg, rs, txs, logger) // the only queue and worker
+	addRollups(cfg, st, logger) // the only queue and worker
 	client, err := river.NewClient(driver, cfg)
 	if err != nil {
 		return res, fmt.Errorf("jobs: %w", err)
@@ -200,6 +148,44 @@ func catchUp[TDriver riverdriver.Driver[TTx], TTx any](ctx context.Context, driv
 		case <-tick.C:
 		}
 	}
+}
+
+// countWorked counts the jobs a client worked without error.
+type countWorked struct {
+	river.MiddlewareDefaults
+	n atomic.Int64
+}
+
+func (m *countWorked) Work(ctx context.Context, _ *rivertype.JobRow, doInner func(context.Context) error) error {
+	err := doInner(ctx)
+	if err == nil {
+		m.n.Add(1)
+	}
+	return err
+}
+
+// unfinished are the states of a job that has yet to complete.
+var unfinished = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}
+
+// catchUpClient is a River client working the rollup queue alone, and the
+// ID of the newest job it has to wait for.
+type catchUpClient[TTx any] struct {
+	client  *river.Client[TTx]
+	last    int64
+	retried map[int64]bool // jobs given their one immediate retry
+}
+
+func (c *catchUpClient[TTx]) list(ctx context.Context, limit int, order river.SortOrder, states ...rivertype.JobState) ([]*rivertype.JobRow, error) {
+	p := river.NewJobListParams().Queues(RollupQueue).States(states...).
+		OrderBy(river.JobListOrderByID, order).First(limit)
+	r, err := c.client.JobList(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: list rollup jobs: %w", err)
+	}
+	return r.Jobs, nil
 }
 
 // busy says whether a job up to last can still complete soon: one is

@@ -19,17 +19,13 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/ongoingai/gateway/internal/config"
@@ -37,30 +33,16 @@ import (
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
-// Store is what the runner needs: the tenancy and retention stores its jobs
-// work on, and a way into the database River keeps its own tables in.
-// *postgres.Store (Pool) and *sqlite.Store (DB) both qualify.
-type Store interface {
-	store.Tenancy
-	store.Retention
-	Driver() string
-}
-
-// pgxStore and sqlStore are the two ways a store lends River its database.
-type (
-	pgxStore interface{ Pool() *pgxpool.Pool }
-	sqlStore interface{ DB() *sql.DB }
-)
-
 // ExpireKeysInterval is how often keys are checked for expiry. A minute
 // bounds how long an expired key keeps working (auth also checks expiry on
 // each request; this job makes the stored status catch up).
 const ExpireKeysInterval = time.Minute
 
-// sqlitePollInterval is how often River checks SQLite for new jobs: SQLite
-// has no LISTEN/NOTIFY, so polling is the only signal. Half a second keeps
-// latency low at the cost of a cheap indexed query.
-const sqlitePollInterval = 500 * time.Millisecond
+// pollInterval is how often River checks for new jobs on a database
+// without a listener (SQLite has no LISTEN/NOTIFY), where polling is the
+// only signal. Half a second keeps latency low at the cost of a cheap
+// indexed query.
+const pollInterval = 500 * time.Millisecond
 
 // RescueStuckJobsAfter is how long a job may stay running before River's
 // leader takes it for stalled (its runner died) and hands it out again.
@@ -94,8 +76,9 @@ type Options struct {
 // Start brings River's tables up to date (rivermigrate, idempotent and safe
 // to run from several replicas) and starts a client that runs the periodic
 // jobs, and the rollup jobs that batches written through TraceSink enqueue,
-// until Stop is called (ctx bounds the start only).
-func Start(ctx context.Context, st Store, opts Options) (*Runner, error) {
+// until Stop is called (ctx bounds the start only). TTx is the store's
+// transaction type, which store/opener fixes when it opens the store.
+func Start[TTx any](ctx context.Context, st store.TxStore[TTx], opts Options) (*Runner, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -120,27 +103,12 @@ func Start(ctx context.Context, st Store, opts Options) (*Runner, error) {
 			retentionJob(),
 		},
 	}
-	switch db := st.(type) {
-	case pgxStore:
-		return start[*riverpgxv5.Driver](ctx, riverpgxv5.New(db.Pool()), pgxTxs(db.Pool()), st, cfg, logger)
-	case sqlStore:
-		cfg.FetchPollInterval = sqlitePollInterval
-		cfg.FetchCooldown = min(sqlitePollInterval, river.FetchCooldownDefault)
-		return start[*riversqlite.Driver](ctx, riversqlite.New(db.DB()), sqlTxs(db.DB()), st, cfg, logger)
-	default:
-		return nil, fmt.Errorf("jobs: %s store lends River no database", st.Driver())
+	driver := st.River()
+	if !driver.SupportsListener() {
+		cfg.FetchPollInterval = pollInterval
+		cfg.FetchCooldown = min(pollInterval, river.FetchCooldownDefault)
 	}
-}
-
-// start adds the rollup worker, migrates and starts a client for one
-// driver; the driver and transaction types differ between drivers, hence
-// the type parameters.
-func start[TDriver riverdriver.Driver[TTx], TTx any](ctx context.Context, driver TDriver, txs txFuncs[TTx], st Store, cfg *river.Config, logger *slog.Logger) (*Runner, error) {
-	rollups, err := rollupsFor[TTx](st)
-	if err != nil {
-		return nil, err
-	}
-	addRollups[TDriver](cfg, rollups, txs, logger)
+	addRollups(cfg, st, logger)
 	if err := migrate(ctx, driver, logger); err != nil {
 		return nil, err
 	}
@@ -155,7 +123,7 @@ func start[TDriver riverdriver.Driver[TTx], TTx any](ctx context.Context, driver
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("jobs: start: %w", err)
 	}
-	return &Runner{stop: client.Stop, sink: &traceSink[TTx]{store: rollups, txs: txs, client: client}}, nil
+	return &Runner{stop: client.Stop, sink: &traceSink[TTx]{store: st, client: client}}, nil
 }
 
 // migrate brings River's tables up to date.

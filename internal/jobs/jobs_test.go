@@ -8,35 +8,25 @@ import (
 
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/testdb"
 )
 
 func TestExpireKeysJobPostgres(t *testing.T) {
 	t.Parallel()
-	s, err := postgres.Open(t.Context(), testdb.PostgresDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := testdb.OpenPostgres(t)
 	testExpireKeysJob(t, s)
 }
 
 func TestExpireKeysJobSQLite(t *testing.T) {
 	t.Parallel()
-	s, err := sqlite.Open(t.Context(), testdb.SQLitePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := testdb.OpenSQLite(t)
 	testExpireKeysJob(t, s)
 }
 
 // The periodic job runs at start: a key past its expiry becomes expired and
 // a rotated key whose grace ended goes back to active, without anyone
 // calling ExpireKeys.
-func testExpireKeysJob(t *testing.T, s jobs.Store) {
+func testExpireKeysJob[TTx any](t *testing.T, s store.TxStore[TTx]) {
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	if err := s.CreateOrg(ctx, store.Org{ID: "o", Name: "o", CreatedAt: now}); err != nil {

@@ -2,45 +2,30 @@ package jobs_test
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
 // seedLedger enters id in the applied-batch ledger as applied at at,
 // straight in the database.
-func seedLedger(t *testing.T, s jobs.Store, id string, at time.Time) {
+func seedLedger(t *testing.T, raw rawDB, id string, at time.Time) {
 	t.Helper()
-	var err error
-	switch db := s.(type) {
-	case interface{ Pool() *pgxpool.Pool }:
-		_, err = db.Pool().Exec(t.Context(), "INSERT INTO rollup_batches (id, applied_at) VALUES ($1, $2)", id, at)
-	case interface{ DB() *sql.DB }:
-		_, err = db.DB().ExecContext(t.Context(), "INSERT INTO rollup_batches (id, applied_at) VALUES (?, ?)", id, at.UnixMicro())
-	default:
-		t.Fatalf("store %T lends no database", s)
-	}
-	if err != nil {
+	q := "INSERT INTO rollup_batches (id, applied_at) VALUES (" + raw.param(1) + ", " + raw.param(2) + ")"
+	if err := raw.exec(t.Context(), q, id, raw.time(at)); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // ledgerIDs lists the applied-batch ledger's ids.
-func ledgerIDs(t *testing.T, s jobs.Store) []string {
+func ledgerIDs(t *testing.T, raw rawDB) []string {
 	t.Helper()
-	raw := rawOf(s)
 	ids := []string{}
 	err := raw.query(t.Context(), "SELECT id FROM rollup_batches ORDER BY id", func(scan func(...any) error) error {
 		var id string
@@ -54,69 +39,32 @@ func ledgerIDs(t *testing.T, s jobs.Store) []string {
 	return ids
 }
 
-func rawOf(s jobs.Store) rawDB {
-	switch db := s.(type) {
-	case interface{ Pool() *pgxpool.Pool }:
-		return rawDB{query: func(ctx context.Context, q string, scan func(func(...any) error) error) error {
-			rows, err := db.Pool().Query(ctx, q)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				if err := scan(rows.Scan); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
-		}}
-	case interface{ DB() *sql.DB }:
-		return rawDB{query: sqlQuery(db.DB())}
-	}
-	panic("store lends no database")
-}
-
 func TestRollupJobRunAgainCountsOncePostgres(t *testing.T) {
 	t.Parallel()
-	s, err := postgres.Open(t.Context(), testdb.PostgresDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	client, err := river.NewClient(riverpgxv5.New(s.Pool()), &river.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	testRollupJobRunAgain(t, s, func(ctx context.Context, id int64) error {
-		_, err := client.JobRetry(ctx, id)
-		return err
-	})
+	s := testdb.OpenPostgres(t)
+	testRollupJobRunAgain(t, s, pgxRaw(s))
 }
 
 func TestRollupJobRunAgainCountsOnceSQLite(t *testing.T) {
 	t.Parallel()
-	s, err := sqlite.Open(t.Context(), testdb.SQLitePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	client, err := river.NewClient(riversqlite.New(s.DB()), &river.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	testRollupJobRunAgain(t, s, func(ctx context.Context, id int64) error {
-		_, err := client.JobRetry(ctx, id)
-		return err
-	})
+	s := testdb.OpenSQLite(t)
+	testRollupJobRunAgain(t, s, sqlRaw(s))
 }
 
 // A rollup job that River runs again after it completed (JobRetry, as an
 // operator or CatchUpRollups may call on a job a live gateway has just
 // completed) completes again without adding its batch a second time: the
 // applied-batch ledger has its id.
-func testRollupJobRunAgain(t *testing.T, s rollupStore, retry func(ctx context.Context, id int64) error) {
+func testRollupJobRunAgain[TTx any](t *testing.T, s store.TxStore[TTx], raw rawDB) {
 	ctx := t.Context()
-	raw := rawOf(s)
+	client, err := river.NewClient(s.River(), &river.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry := func(ctx context.Context, id int64) error {
+		_, err := client.JobRetry(ctx, id)
+		return err
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	r, err := jobs.Start(runCtx, s, jobs.Options{})
 	if err != nil {
@@ -160,8 +108,8 @@ func testRollupJobRunAgain(t *testing.T, s rollupStore, retry func(ctx context.C
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(ids) != 1 || len(ledgerIDs(t, s)) != 1 {
-		t.Fatalf("rollup jobs %v, ledger %v; want one of each", ids, ledgerIDs(t, s))
+	if len(ids) != 1 || len(ledgerIDs(t, raw)) != 1 {
+		t.Fatalf("rollup jobs %v, ledger %v; want one of each", ids, ledgerIDs(t, raw))
 	}
 	for run := 2; run <= 3; run++ {
 		if err := retry(ctx, ids[0]); err != nil {

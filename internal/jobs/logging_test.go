@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ongoingai/gateway/internal/jobs"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/testdb"
 )
 
@@ -40,11 +39,7 @@ func (l *lockedBuffer) String() string {
 func TestRiverHousekeepingLogsAtDebug(t *testing.T) {
 	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
 		t.Run(level.String(), func(t *testing.T) {
-			s, err := sqlite.Open(t.Context(), testdb.SQLitePath(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = s.Close() })
+			s := testdb.OpenSQLite(t)
 			var buf lockedBuffer
 			logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: level}))
 			r, err := jobs.Start(t.Context(), s, jobs.Options{Logger: logger})

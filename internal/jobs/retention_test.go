@@ -13,43 +13,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/rollup"
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
-// retentionStore is what the retention tests drive: the runner's store,
-// plus the traces and rollups they seed and read back.
-type retentionStore interface {
-	jobs.Store
-	store.Traces
-	store.Rollups
-	store.Audit
-	ApplyRollups(ctx context.Context, rows []rollup.Row) error
-}
-
 func TestRetentionJobPostgres(t *testing.T) {
 	t.Parallel()
-	s, err := postgres.Open(t.Context(), testdb.PostgresDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	testRetentionJob(t, s)
+	s := testdb.OpenPostgres(t)
+	testRetentionJob(t, s, pgxRaw(s))
 
 	// The job also created the coming days' partitions.
 	today := time.Now().UTC()
 	for d := 1; d <= jobs.PartitionDaysAhead; d++ {
 		name := "traces_p" + today.AddDate(0, 0, d).Format("20060102")
 		var exists bool
-		if err := s.Pool().QueryRow(t.Context(),
-			`SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = 'traces'::regclass)`,
-			name).Scan(&exists); err != nil {
+		if err := s.InTx(t.Context(), func(tx pgx.Tx) error {
+			return tx.QueryRow(t.Context(),
+				`SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = 'traces'::regclass)`,
+				name).Scan(&exists)
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if !exists {
@@ -60,12 +48,8 @@ func TestRetentionJobPostgres(t *testing.T) {
 
 func TestRetentionJobSQLite(t *testing.T) {
 	t.Parallel()
-	s, err := sqlite.Open(t.Context(), testdb.SQLitePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	testRetentionJob(t, s)
+	s := testdb.OpenSQLite(t)
+	testRetentionJob(t, s, sqlRaw(s))
 }
 
 // The periodic job runs at start and, through River, enforces each
@@ -73,7 +57,7 @@ func TestRetentionJobSQLite(t *testing.T) {
 // bodies past bodies_days are blanked with the rest of the trace kept,
 // rollups past rollups_days are deleted, everything newer is untouched, and
 // the run logs what it removed.
-func testRetentionJob(t *testing.T, s retentionStore) {
+func testRetentionJob[TTx any](t *testing.T, s store.TxStore[TTx], raw rawDB) {
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	rec := func(id string, ts time.Time, model string) trace.Record {
@@ -98,14 +82,18 @@ func testRetentionJob(t *testing.T, s retentionStore) {
 	for _, model := range []string{"m1", "m2", "m3"} {
 		rollupSeed = append(rollupSeed, rec("r-old-"+model, now.Add(-10*24*time.Hour), model), rec("r-new-"+model, now.Add(-time.Hour), model))
 	}
-	if err := s.ApplyRollups(ctx, rollup.Fold(rollupSeed)); err != nil {
+	// Applied as the rollup job applies a batch, whose id the ledger keeps.
+	if err := s.InTx(ctx, func(tx TTx) error {
+		_, err := s.ApplyRollupsTx(ctx, tx, "seed", rollup.Fold(rollupSeed))
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	bodyBefore, freshBefore := getTrace(t, s, bodyExpired.ID), getTrace(t, s, fresh.ID)
 	// Two ledger entries past RollupLedgerRetention, one within it.
-	seedLedger(t, s, "ledger-old-1", now.Add(-jobs.RollupLedgerRetention-time.Hour))
-	seedLedger(t, s, "ledger-old-2", now.Add(-jobs.RollupLedgerRetention-48*time.Hour))
-	seedLedger(t, s, "ledger-new", now.Add(-jobs.RollupLedgerRetention+time.Hour))
+	seedLedger(t, raw, "ledger-old-1", now.Add(-jobs.RollupLedgerRetention-time.Hour))
+	seedLedger(t, raw, "ledger-old-2", now.Add(-jobs.RollupLedgerRetention-48*time.Hour))
+	seedLedger(t, raw, "ledger-new", now.Add(-jobs.RollupLedgerRetention+time.Hour))
 	// Audit events past audit_days (an aggregated denial among them) go.
 	if err := s.InsertAudit(ctx, []store.AuditEvent{
 		{ID: "audit-old-1", Time: now.Add(-5 * 24 * time.Hour), Action: "auth.deny", Count: 40},
@@ -179,8 +167,8 @@ func testRetentionJob(t *testing.T, s retentionStore) {
 	if want := []string{newDay + " m1 1", newDay + " m2 1", newDay + " m3 1"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("daily rollups left = %v, want %v", got, want)
 	}
-	if ids := ledgerIDs(t, s); !reflect.DeepEqual(ids, []string{"ledger-new"}) {
-		t.Errorf("ledger left = %v, want [ledger-new]", ids)
+	if ids := ledgerIDs(t, raw); !reflect.DeepEqual(ids, []string{"ledger-new", "seed"}) {
+		t.Errorf("ledger left = %v, want [ledger-new seed]", ids)
 	}
 	evs, _, err := s.ListAudit(ctx, store.AuditFilter{Limit: 10})
 	if err != nil {
@@ -195,11 +183,7 @@ func testRetentionJob(t *testing.T, s retentionStore) {
 // days is "forever", never "nothing".
 func TestRetentionJobKeepsEverythingWhenUnset(t *testing.T) {
 	t.Parallel()
-	s, err := sqlite.Open(t.Context(), testdb.SQLitePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := testdb.OpenSQLite(t)
 	old := trace.Record{ID: "old", Timestamp: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), RequestBody: "b"}
 	if err := s.InsertTraces(t.Context(), []trace.Record{old}); err != nil {
 		t.Fatal(err)
@@ -215,7 +199,7 @@ func TestRetentionJobKeepsEverythingWhenUnset(t *testing.T) {
 	}
 }
 
-func startRunner(t *testing.T, s jobs.Store, opts jobs.Options) {
+func startRunner[TTx any](t *testing.T, s store.TxStore[TTx], opts jobs.Options) {
 	t.Helper()
 	runCtx, cancel := context.WithCancel(t.Context())
 	r, err := jobs.Start(runCtx, s, opts)

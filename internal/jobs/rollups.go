@@ -2,22 +2,18 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/ongoingai/gateway/internal/rollup"
+	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
@@ -97,74 +93,19 @@ func (RollupArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: RollupQueue, MaxAttempts: rollupMaxAttempts}
 }
 
-// rollupStore is what rollups need from a store, in one driver's
-// transaction type: *postgres.Store (pgx.Tx) and *sqlite.Store (*sql.Tx).
+// rollupStore is what rollups need from a store, in its transaction type
+// TTx: transactions, and the trace and rollup writes that join them.
 type rollupStore[TTx any] interface {
-	// InsertTracesTx returns the records it inserted: none for a retried
-	// batch, which is what keeps it from being counted twice.
+	InTx(ctx context.Context, fn func(tx TTx) error) error
 	InsertTracesTx(ctx context.Context, tx TTx, batch []trace.Record) ([]trace.Record, error)
-	// ApplyRollupsTx applies rows unless batchID is in the store's
-	// applied-batch ledger, and enters it there; applied says which.
 	ApplyRollupsTx(ctx context.Context, tx TTx, batchID string, rows []rollup.Row) (applied bool, err error)
 }
 
-// txFuncs opens and ends transactions of one driver's type on the database
-// River shares with the store.
-type txFuncs[TTx any] struct {
-	begin    func(context.Context) (TTx, error)
-	commit   func(context.Context, TTx) error
-	rollback func(TTx)
-}
-
-// run runs fn in a transaction, committing when it returns nil.
-func (f txFuncs[TTx]) run(ctx context.Context, fn func(TTx) error) error {
-	tx, err := f.begin(ctx)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		f.rollback(tx)
-		return err
-	}
-	if err := f.commit(ctx, tx); err != nil {
-		f.rollback(tx) // a no-op unless the commit never reached the server
-		return err
-	}
-	return nil
-}
-
-func pgxTxs(pool *pgxpool.Pool) txFuncs[pgx.Tx] {
-	return txFuncs[pgx.Tx]{
-		begin:  func(ctx context.Context) (pgx.Tx, error) { return pool.Begin(ctx) },
-		commit: func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
-		// A rollback must happen even when ctx has ended, or the connection
-		// goes back to the pool mid-transaction.
-		rollback: func(tx pgx.Tx) { _ = tx.Rollback(context.Background()) },
-	}
-}
-
-// sqlTxs opens transactions on SQLite's writer connection (the store's
-// DB()), the only connection that may write.
-func sqlTxs(db *sql.DB) txFuncs[*sql.Tx] {
-	return txFuncs[*sql.Tx]{
-		begin:    func(ctx context.Context) (*sql.Tx, error) { return db.BeginTx(ctx, nil) },
-		commit:   func(_ context.Context, tx *sql.Tx) error { return tx.Commit() },
-		rollback: func(tx *sql.Tx) { _ = tx.Rollback() },
-	}
-}
-
-// rollupsFor returns st as a rollup store of transaction type TTx.
-func rollupsFor[TTx any](st Store) (rollupStore[TTx], error) {
-	rs, ok := st.(rollupStore[TTx])
-	if !ok {
-		return nil, fmt.Errorf("jobs: the %s store cannot write traces and rollups in a caller's transaction", st.Driver())
-	}
-	return rs, nil
-}
+var _ rollupStore[any] = store.TxStore[any](nil)
 
 // addRollups registers the rollup worker and its queue in cfg.
-func addRollups[TDriver riverdriver.Driver[TTx], TTx any](cfg *river.Config, rs rollupStore[TTx], txs txFuncs[TTx], logger *slog.Logger) {
-	river.AddWorker(cfg.Workers, &rollupWorker[TDriver, TTx]{store: rs, txs: txs, logger: logger})
+func addRollups[TTx any](cfg *river.Config, rs rollupStore[TTx], logger *slog.Logger) {
+	river.AddWorker(cfg.Workers, &rollupWorker[TTx]{store: rs, logger: logger})
 	if cfg.Queues == nil {
 		cfg.Queues = map[string]river.QueueConfig{}
 	}
@@ -179,18 +120,16 @@ func addRollups[TDriver riverdriver.Driver[TTx], TTx any](cfg *river.Config, rs 
 // twenty a second) long after they were applied; nothing reads them then.
 const completedJobRetention = 10 * time.Minute
 
-// rollupWorker applies a batch's rows. TDriver is River's driver type,
-// which JobCompleteTx needs to be told.
-type rollupWorker[TDriver riverdriver.Driver[TTx], TTx any] struct {
+// rollupWorker applies a batch's rows.
+type rollupWorker[TTx any] struct {
 	river.WorkerDefaults[RollupArgs]
 	store  rollupStore[TTx]
-	txs    txFuncs[TTx]
 	logger *slog.Logger
 }
 
 // NextRetry waits River's usual attempt⁴ seconds before the next attempt,
 // but never more than rollupMaxRetryDelay.
-func (w *rollupWorker[TDriver, TTx]) NextRetry(job *river.Job[RollupArgs]) time.Time {
+func (w *rollupWorker[TTx]) NextRetry(job *river.Job[RollupArgs]) time.Time {
 	return time.Now().Add(rollupRetryDelay(job.Attempt))
 }
 
@@ -202,15 +141,17 @@ func rollupRetryDelay(attempt int) time.Duration {
 	return min(a*a*a*a*time.Second, rollupMaxRetryDelay)
 }
 
-func (w *rollupWorker[TDriver, TTx]) Work(ctx context.Context, job *river.Job[RollupArgs]) error {
+func (w *rollupWorker[TTx]) Work(ctx context.Context, job *river.Job[RollupArgs]) error {
 	var applied bool
-	err := w.txs.run(ctx, func(tx TTx) error {
+	err := w.store.InTx(ctx, func(tx TTx) error {
 		// Completing the job does not keep a second run of it from
 		// applying the batch again: JobCompleteTx succeeds on a job that
 		// is already completed. The ledger does (ApplyRollupsTx): a
 		// second run, or one concurrent with this, finds the batch's id
 		// recorded and adds nothing.
-		if _, err := river.JobCompleteTx[TDriver](ctx, tx, job); err != nil {
+		// JobCompleteTx wants River's driver type only as a constraint; the
+		// interface itself satisfies it.
+		if _, err := river.JobCompleteTx[riverdriver.Driver[TTx]](ctx, tx, job); err != nil {
 			return err
 		}
 		var err error
@@ -244,7 +185,6 @@ func batchID(job *river.Job[RollupArgs]) string {
 // commits together with the job that rolls it up.
 type traceSink[TTx any] struct {
 	store  rollupStore[TTx]
-	txs    txFuncs[TTx]
 	client *river.Client[TTx]
 }
 
@@ -255,7 +195,7 @@ func (s *traceSink[TTx]) InsertTraces(ctx context.Context, batch []trace.Record)
 	if len(batch) == 0 {
 		return nil
 	}
-	return s.txs.run(ctx, func(tx TTx) error {
+	return s.store.InTx(ctx, func(tx TTx) error {
 		inserted, err := s.store.InsertTracesTx(ctx, tx, batch)
 		if err != nil {
 			return err
@@ -280,25 +220,11 @@ func (r *Runner) TraceSink() trace.Sink { return r.sink }
 // wait for a runner (this process's later, or any replica's) to work them:
 // for tools that write traces without running jobs, such as a seed tool.
 // It brings River's tables up to date first. Nothing needs stopping.
-func NewInsertOnlySink(ctx context.Context, st Store, logger *slog.Logger) (trace.Sink, error) {
+func NewInsertOnlySink[TTx any](ctx context.Context, st store.TxStore[TTx], logger *slog.Logger) (trace.Sink, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	switch db := st.(type) {
-	case pgxStore:
-		return insertOnlySink(ctx, riverpgxv5.New(db.Pool()), pgxTxs(db.Pool()), st, logger)
-	case sqlStore:
-		return insertOnlySink(ctx, riversqlite.New(db.DB()), sqlTxs(db.DB()), st, logger)
-	default:
-		return nil, fmt.Errorf("jobs: %s store lends River no database", st.Driver())
-	}
-}
-
-func insertOnlySink[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], txs txFuncs[TTx], st Store, logger *slog.Logger) (trace.Sink, error) {
-	rs, err := rollupsFor[TTx](st)
-	if err != nil {
-		return nil, err
-	}
+	driver := st.River()
 	if err := migrate(ctx, driver, logger); err != nil {
 		return nil, err
 	}
@@ -308,5 +234,5 @@ func insertOnlySink[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &traceSink[TTx]{store: rs, txs: txs, client: client}, nil
+	return &traceSink[TTx]{store: st, client: client}, nil
 }

@@ -12,81 +12,96 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/rollup"
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
-// rollupStore is a store the rollup test can write through jobs and read
-// back through analytics queries.
-type rollupStore interface {
-	jobs.Store
-	store.Rollups
-}
-
-// rawDB runs the test's own SQL against the store's database: the traces
-// as stored, and River's job table. Both engines name the columns alike;
-// only time needs a per-engine expression (Postgres timestamptz, SQLite
-// INTEGER microseconds).
+// rawDB runs the test's own SQL against the store's database, in the
+// store's own transactions: the traces as stored, River's job table, the
+// applied-batch ledger. Both engines name the columns alike; placeholders
+// and time need a per-engine form (Postgres timestamptz, SQLite INTEGER
+// microseconds).
 type rawDB struct {
 	query   func(ctx context.Context, sql string, scan func(scan func(...any) error) error) error
+	exec    func(ctx context.Context, sql string, args ...any) error
+	param   func(n int) string // the nth placeholder
+	time    func(time.Time) any
 	startUS string // SQL expression: traces.started_at as unix microseconds
+}
+
+func pgxRaw(s store.TxStore[pgx.Tx]) rawDB {
+	return rawDB{
+		startUS: "CAST(EXTRACT(EPOCH FROM started_at) * 1000000 AS bigint)",
+		param:   func(n int) string { return fmt.Sprintf("$%d", n) },
+		time:    func(t time.Time) any { return t },
+		query: func(ctx context.Context, q string, scan func(func(...any) error) error) error {
+			return s.InTx(ctx, func(tx pgx.Tx) error {
+				rows, err := tx.Query(ctx, q)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					if err := scan(rows.Scan); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			})
+		},
+		exec: func(ctx context.Context, q string, args ...any) error {
+			return s.InTx(ctx, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, q, args...)
+				return err
+			})
+		},
+	}
+}
+
+func sqlRaw(s store.TxStore[*sql.Tx]) rawDB {
+	return rawDB{
+		startUS: "started_at",
+		param:   func(int) string { return "?" },
+		time:    func(t time.Time) any { return t.UnixMicro() },
+		query: func(ctx context.Context, q string, scan func(func(...any) error) error) error {
+			return s.InTx(ctx, func(tx *sql.Tx) error {
+				rows, err := tx.QueryContext(ctx, q)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					if err := scan(rows.Scan); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			})
+		},
+		exec: func(ctx context.Context, q string, args ...any) error {
+			return s.InTx(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, q, args...)
+				return err
+			})
+		},
+	}
 }
 
 func TestRollupsAreExactlyOnceAndMatchRawTracesPostgres(t *testing.T) {
 	t.Parallel()
-	s, err := postgres.Open(t.Context(), testdb.PostgresDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	raw := rawDB{
-		startUS: "CAST(EXTRACT(EPOCH FROM started_at) * 1000000 AS bigint)",
-		query: func(ctx context.Context, q string, scan func(func(...any) error) error) error {
-			rows, err := s.Pool().Query(ctx, q)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				if err := scan(rows.Scan); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
-		},
-	}
-	testRollupsMatchRawTraces(t, s, raw)
+	s := testdb.OpenPostgres(t)
+	testRollupsMatchRawTraces(t, s, pgxRaw(s))
 }
 
 func TestRollupsAreExactlyOnceAndMatchRawTracesSQLite(t *testing.T) {
 	t.Parallel()
-	s, err := sqlite.Open(t.Context(), testdb.SQLitePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	testRollupsMatchRawTraces(t, s, rawDB{startUS: "started_at", query: sqlQuery(s.ReadDB())})
-}
-
-func sqlQuery(db *sql.DB) func(context.Context, string, func(func(...any) error) error) error {
-	return func(ctx context.Context, q string, scan func(func(...any) error) error) error {
-		rows, err := db.QueryContext(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows.Scan); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	}
+	s := testdb.OpenSQLite(t)
+	testRollupsMatchRawTraces(t, s, sqlRaw(s))
 }
 
 // The story: a gateway writes traces through its sink and dies with its
@@ -97,7 +112,7 @@ func sqlQuery(db *sql.DB) func(context.Context, string, func(func(...any) error)
 // aggregate the analytics API can ask for equals the same aggregate
 // computed straight from the stored traces, and no batch was counted
 // twice or missed.
-func testRollupsMatchRawTraces(t *testing.T, s rollupStore, raw rawDB) {
+func testRollupsMatchRawTraces[TTx any](t *testing.T, s store.TxStore[TTx], raw rawDB) {
 	ctx := t.Context()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)

@@ -7,8 +7,6 @@ import (
 
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
@@ -19,25 +17,17 @@ import (
 // from the stored trace.
 func TestRollupsOfUnstorableTextPostgres(t *testing.T) {
 	t.Parallel()
-	s, err := postgres.Open(t.Context(), testdb.PostgresDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := testdb.OpenPostgres(t)
 	testRollupsOfUnstorableText(t, s)
 }
 
 func TestRollupsOfUnstorableTextSQLite(t *testing.T) {
 	t.Parallel()
-	s, err := sqlite.Open(t.Context(), testdb.SQLitePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := testdb.OpenSQLite(t)
 	testRollupsOfUnstorableText(t, s)
 }
 
-func testRollupsOfUnstorableText(t *testing.T, s rollupStore) {
+func testRollupsOfUnstorableText[TTx any](t *testing.T, s store.TxStore[TTx]) {
 	ctx := t.Context()
 	r, err := jobs.Start(ctx, s, jobs.Options{})
 	if err != nil {

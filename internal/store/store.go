@@ -1,6 +1,20 @@
-// Package store defines what the gateway needs from a database, one interface
-// per concern. The implementations live in store/postgres and store/sqlite;
-// nothing outside those packages knows which database it talks to.
+// Package store defines what the gateway needs from a database: Store, the
+// whole contract, assembled from one interface per concern (Traces, Rollups,
+// Retention, Tenancy, Audit, PIISalts), and TxStore, the same store seen
+// through its engine's own transaction type.
+//
+// The implementations live in store/postgres and store/sqlite; only
+// store/opener imports them, picking one from the configuration once, so
+// nothing else knows which database it talks to. Callers that use a part
+// of the store declare a small interface of their own for it (as trace.Sink
+// does) or take Store; nobody re-declares the whole.
+//
+// Adding a table (a new concern) is one change per layer, each in one
+// place: the migration and queries under db/ (both engines), an interface
+// here embedded in Store, its method in each driver (run the query, map
+// the row, map the error; shared logic in store/internal), and its cases
+// in storetest, which storetest.Run then holds both drivers to. Nothing
+// between the opener and the callers changes: they all hold a Store.
 package store
 
 import (
@@ -8,6 +22,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver"
+
+	"github.com/ongoingai/gateway/internal/rollup"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
@@ -57,9 +74,40 @@ type Store interface {
 	Traces
 	Rollups
 	Retention
+	Tenancy
+	Audit
+	PIISalts
+	// ClassifyWriteError names the cause of a failed write (timeout,
+	// connection, constraint), for the trace writer's failure counts.
+	trace.FailureClassifier
 	// Driver names the engine: "sqlite" or "postgres".
 	Driver() string
 	// Ping checks connectivity without touching any table.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// TxStore is a Store together with the part of it that joins a caller's
+// transaction, typed by its engine's transaction (pgx.Tx on Postgres,
+// *sql.Tx on SQLite), as River's riverdriver.Driver[TTx] is: the type is
+// fixed once, where the store is opened (store/opener), and everything
+// that works in transactions (internal/jobs) is generic over it instead of
+// asking which engine it has.
+type TxStore[TTx any] interface {
+	Store
+	// InTx runs fn in a transaction on the store's write path and commits
+	// it when fn returns nil; otherwise, or when the commit fails, it rolls
+	// back (even after ctx ended) and returns the error.
+	InTx(ctx context.Context, fn func(tx TTx) error) error
+	// InsertTracesTx inserts batch in tx and returns the records it
+	// inserted: none for a retried batch, which is what keeps a batch from
+	// being counted twice.
+	InsertTracesTx(ctx context.Context, tx TTx, batch []trace.Record) ([]trace.Record, error)
+	// ApplyRollupsTx adds rows to the hourly and daily rollups in tx unless
+	// batchID is in the applied-batch ledger, and enters it there; applied
+	// says which. Rows must start on whole UTC hours.
+	ApplyRollupsTx(ctx context.Context, tx TTx, batchID string, rows []rollup.Row) (applied bool, err error)
+	// River is River's driver on the same database, so that jobs commit in
+	// the store's transactions.
+	River() riverdriver.Driver[TTx]
 }

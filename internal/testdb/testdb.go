@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -29,7 +30,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ongoingai/gateway/db/migrations"
-	"github.com/ongoingai/gateway/internal/store/postgres"
+	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/opener"
 )
 
 // EnvPostgresDSN names the environment variable holding the DSN of a
@@ -69,6 +71,44 @@ func EmptyPostgresDSN(t testing.TB) string {
 	// template0 is Postgres's pristine template; template1 may carry local
 	// additions.
 	return createDatabase(t, "template0")
+}
+
+// OpenPostgres opens a store on a new database (PostgresDSN) through
+// store/opener, as the gateway opens one, and closes it when the test ends.
+func OpenPostgres(t testing.TB) store.TxStore[pgx.Tx] {
+	t.Helper()
+	return OpenPostgresAt(t, PostgresDSN(t))
+}
+
+// OpenPostgresAt opens a store on the database dsn names, closed when the
+// test ends: a second handle on one database, as a replica would have.
+func OpenPostgresAt(t testing.TB, dsn string) store.TxStore[pgx.Tx] {
+	t.Helper()
+	st, err := opener.Postgres(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// OpenSQLite opens a store on a new file (SQLitePath) through store/opener
+// and closes it when the test ends.
+func OpenSQLite(t testing.TB) store.TxStore[*sql.Tx] {
+	t.Helper()
+	return OpenSQLiteAt(t, SQLitePath(t))
+}
+
+// OpenSQLiteAt opens a store on the file at path, closed when the test
+// ends: a second handle on one file, as another process would have.
+func OpenSQLiteAt(t testing.TB, path string) store.TxStore[*sql.Tx] {
+	t.Helper()
+	st, err := opener.SQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }
 
 // SQLitePath returns a path for a SQLite database file in a directory the
@@ -245,8 +285,8 @@ func ensureTemplate(ctx context.Context, name string) error {
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+quoted+" TEMPLATE template0"); err != nil {
 		return fmt.Errorf("testdb: create template %s: %w", name, err)
 	}
-	// postgres.Open runs the migrations, exactly as the gateway does.
-	st, err := postgres.Open(ctx, withDatabase(AdminDSN(), name))
+	// Opening runs the migrations, exactly as the gateway does.
+	st, err := opener.Postgres(ctx, withDatabase(AdminDSN(), name))
 	if err != nil {
 		return fmt.Errorf("testdb: migrate template %s: %w", name, err)
 	}

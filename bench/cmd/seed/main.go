@@ -43,17 +43,11 @@ import (
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/opener"
 	"github.com/ongoingai/gateway/internal/store/postgres"
 	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/trace"
 )
-
-// seedStore is what seeding needs; *postgres.Store and *sqlite.Store both
-// qualify.
-type seedStore interface {
-	store.Store
-	store.Tenancy
-}
 
 func main() {
 	if err := run(); err != nil {
@@ -83,20 +77,16 @@ func run() error {
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	var st seedStore
-	var err error
-	switch *driver {
-	case "postgres":
-		st, err = postgres.Open(ctx, *dsn)
-	case "sqlite":
-		st, err = sqlite.Open(ctx, *dsn)
-	default:
+	storage := config.Storage{Driver: *driver, DSN: *dsn, Path: *dsn, ConnectTimeout: time.Hour}
+	if *driver != "postgres" && *driver != "sqlite" {
 		return fmt.Errorf("-driver: unknown driver %q", *driver)
 	}
+	db, err := opener.Open(ctx, storage)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer db.Close()
+	st := db.Store // the driver's own store, for its Postgres-only methods below
 
 	end := time.Now().UTC().Truncate(time.Hour)
 	hours := *days * 24
@@ -140,7 +130,7 @@ func run() error {
 	// The real runner: the rollup worker runs while seeding, as in
 	// production. No retention (nothing expires), so the seeded window
 	// stays whole.
-	runner, err := jobs.Start(ctx, st, jobs.Options{Logger: logger})
+	runner, err := db.StartJobs(ctx, jobs.Options{Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -370,7 +360,7 @@ type monitor struct {
 	list  func(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 }
 
-func newMonitor(ctx context.Context, st seedStore) (*monitor, error) {
+func newMonitor(ctx context.Context, st store.Store) (*monitor, error) {
 	switch s := st.(type) {
 	case *postgres.Store:
 		pool := s.Pool()

@@ -14,9 +14,7 @@ import (
 	"github.com/ongoingai/gateway/bench/internal/tracegen"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jobs"
-	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
+	"github.com/ongoingai/gateway/internal/store/opener"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
@@ -64,21 +62,13 @@ func (h *harness) ingest(ctx context.Context, drv string) error {
 			h.logf("[%s] dropping the ingest database: %v", drv, err)
 		}
 	}()
-	var s interface {
-		store.Store
-		store.Tenancy
-	}
-	if drv == "postgres" {
-		s, err = postgres.Open(ctx, st.dsn)
-	} else {
-		s, err = sqlite.Open(ctx, st.path)
-	}
+	s, err := opener.Open(ctx, config.Storage{Driver: drv, DSN: st.dsn, Path: st.path, ConnectTimeout: time.Hour})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	cfg := config.Default()
-	runner, err := jobs.Start(ctx, s, jobs.Options{Retention: cfg.Retention})
+	runner, err := s.StartJobs(ctx, jobs.Options{Retention: cfg.Retention})
 	if err != nil {
 		return err
 	}

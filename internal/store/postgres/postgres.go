@@ -9,7 +9,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/ongoingai/gateway/db/migrations"
 	"github.com/ongoingai/gateway/internal/store"
@@ -20,7 +23,7 @@ type Store struct {
 	pool *pgxpool.Pool
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.TxStore[pgx.Tx] = (*Store)(nil)
 
 // Open connects to the database named by dsn (a postgres:// URL or a
 // key=value string, as pgx accepts), applies any pending migrations and
@@ -50,6 +53,29 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // its transactions (a job queue enqueuing work in the same transaction as a
 // trace batch, see InsertTracesTx).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// InTx runs fn in a transaction from the pool, see store.TxStore.
+func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	// A rollback must happen even when ctx has ended, or the connection
+	// goes back to the pool mid-transaction.
+	rollback := func() { _ = tx.Rollback(context.Background()) }
+	if err := fn(tx); err != nil {
+		rollback()
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		rollback() // a no-op unless the commit never reached the server
+		return err
+	}
+	return nil
+}
+
+// River returns River's pgx driver on the store's pool.
+func (s *Store) River() riverdriver.Driver[pgx.Tx] { return riverpgxv5.New(s.pool) }
 
 // Driver reports "postgres".
 func (s *Store) Driver() string { return "postgres" }

@@ -23,6 +23,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
 	// Registers the "sqlite" database/sql driver.
 	_ "modernc.org/sqlite"
 
@@ -39,7 +42,7 @@ type Store struct {
 	reader *sql.DB // a small pool: all reads
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.TxStore[*sql.Tx] = (*Store)(nil)
 
 // Connection settings shared by the writer and the readers, applied by the
 // driver to every new connection:
@@ -144,6 +147,28 @@ func openDB(path string, extra url.Values) (*sql.DB, error) {
 // Anything that writes to this file (a job queue, say) must go through it,
 // because SQLite admits one writer at a time.
 func (s *Store) DB() *sql.DB { return s.writer }
+
+// InTx runs fn in a transaction on the writer connection, the only one
+// that may write, see store.TxStore.
+func (s *Store) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		_ = tx.Rollback() // a no-op unless the commit never happened
+		return err
+	}
+	return nil
+}
+
+// River returns River's SQLite driver on the writer connection: River
+// writes its jobs, and SQLite admits one writer.
+func (s *Store) River() riverdriver.Driver[*sql.Tx] { return riversqlite.New(s.writer) }
 
 // ReadDB returns the read-only pool, for components that only query.
 func (s *Store) ReadDB() *sql.DB { return s.reader }

@@ -7,39 +7,21 @@ import (
 
 	"github.com/ongoingai/gateway/internal/rbac"
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/internal/testdb"
 )
 
-// fullStore is what the key cache and the usage tracker use of a store.
-type fullStore interface {
-	store.Store
-	store.Tenancy
-}
-
 // eachStore runs fn against a fresh SQLite and a fresh Postgres store, in
 // parallel: the machinery must behave the same on both.
-func eachStore(t *testing.T, fn func(t *testing.T, driver string, st fullStore)) {
+func eachStore(t *testing.T, fn func(t *testing.T, driver string, st store.Store)) {
 	for _, driver := range []string{"sqlite", "postgres"} {
 		t.Run(driver, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
-			var s store.Store
-			var err error
+			var st store.Store
 			if driver == "sqlite" {
-				s, err = sqlite.Open(ctx, testdb.SQLitePath(t))
+				st = testdb.OpenSQLite(t)
 			} else {
-				s, err = postgres.Open(ctx, testdb.PostgresDSN(t))
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			st, ok := s.(fullStore)
-			if !ok {
-				t.Fatalf("%s store does not implement store.Tenancy", driver)
+				st = testdb.OpenPostgres(t)
 			}
 			fn(t, driver, st)
 		})
@@ -48,7 +30,7 @@ func eachStore(t *testing.T, fn func(t *testing.T, driver string, st fullStore))
 
 // addKey stores a key (and its org and workspace when missing) and returns
 // its token.
-func addKey(t *testing.T, st fullStore, k store.GatewayKey) string {
+func addKey(t *testing.T, st store.Store, k store.GatewayKey) string {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := st.GetOrg(ctx, k.OrgID); err != nil {
@@ -78,7 +60,7 @@ func addKey(t *testing.T, st fullStore, k store.GatewayKey) string {
 	return token
 }
 
-func newCache(t *testing.T, st fullStore) (*keyauth.KeyCache, *rbac.Authorizer) {
+func newCache(t *testing.T, st store.Store) (*keyauth.KeyCache, *rbac.Authorizer) {
 	t.Helper()
 	authz, err := rbac.New()
 	if err != nil {
@@ -95,7 +77,7 @@ func newCache(t *testing.T, st fullStore) (*keyauth.KeyCache, *rbac.Authorizer) 
 // active (no expiry job ran), yet the key stops at expires_at and a rotated
 // token at the end of its grace period.
 func TestCacheChecksExpiryAndGraceByTheClock(t *testing.T) {
-	eachStore(t, func(t *testing.T, _ string, st fullStore) {
+	eachStore(t, func(t *testing.T, _ string, st store.Store) {
 		ctx := context.Background()
 		t0 := time.Now().UTC().Truncate(time.Microsecond)
 		expires := t0.Add(time.Hour)
@@ -146,7 +128,7 @@ func TestCacheChecksExpiryAndGraceByTheClock(t *testing.T) {
 }
 
 func TestReloadFollowsRevocationAndEvictActsAtOnce(t *testing.T) {
-	eachStore(t, func(t *testing.T, _ string, st fullStore) {
+	eachStore(t, func(t *testing.T, _ string, st store.Store) {
 		ctx := context.Background()
 		admin := addKey(t, st, store.GatewayKey{ID: "admin", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleAdmin})
 		viewer := addKey(t, st, store.GatewayKey{ID: "viewer", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleViewer,
@@ -183,7 +165,7 @@ func TestReloadFollowsRevocationAndEvictActsAtOnce(t *testing.T) {
 // TestRunPicksUpChangesWhenTriggered is the local path: a change made in
 // this process triggers a reload.
 func TestRunPicksUpChangesWhenTriggered(t *testing.T) {
-	eachStore(t, func(t *testing.T, _ string, st fullStore) {
+	eachStore(t, func(t *testing.T, _ string, st store.Store) {
 		c, _ := newCache(t, st)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -206,7 +188,7 @@ func TestRunPicksUpChangesWhenTriggered(t *testing.T) {
 }
 
 func TestUsageTrackerFlushesLastUseInTheBackgroundOnly(t *testing.T) {
-	eachStore(t, func(t *testing.T, _ string, st fullStore) {
+	eachStore(t, func(t *testing.T, _ string, st store.Store) {
 		ctx := context.Background()
 		addKey(t, st, store.GatewayKey{ID: "k", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleMember})
 		u := keyauth.NewUsageTracker(st, time.Hour, nil)
