@@ -22,12 +22,7 @@ import (
 
 func openStore(t testing.TB) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), testdb.PostgresDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return openAtDSN(t, testdb.PostgresDSN(t))
 }
 
 func openPool(t testing.TB, dsn string) *pgxpool.Pool {
@@ -40,8 +35,29 @@ func openPool(t testing.TB, dsn string) *pgxpool.Pool {
 	return pool
 }
 
+// Every conformance case: traces, rollups, retention, tenancy and audit,
+// PII salts, key watching across two replicas' pools.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openStore(t) })
+	storetest.Run(t, fresh)
+}
+
+// fresh makes a new database and opens stores on it.
+func fresh(t *testing.T) func(*testing.T) store.TxStore[pgx.Tx] {
+	return onDSN(testdb.PostgresDSN(t))
+}
+
+func onDSN(dsn string) func(*testing.T) store.TxStore[pgx.Tx] {
+	return func(t *testing.T) store.TxStore[pgx.Tx] { return openAtDSN(t, dsn) }
+}
+
+func openAtDSN(t testing.TB, dsn string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
 // Replicas starting together must not trip over each other's DDL: every

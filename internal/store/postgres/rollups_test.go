@@ -1,33 +1,32 @@
 package postgres_test
 
 import (
-	"context"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
 	"github.com/ongoingai/gateway/internal/store/storetest"
 	"github.com/ongoingai/gateway/internal/testdb"
 )
 
-// Rollup buckets are UTC whatever the session's TimeZone. The server's
-// default is usually UTC, which would hide a bucket truncated in session
-// time, so the rollup cases run again with sessions in Pacific/Chatham
-// (UTC+12:45 or +13:45: not even whole hours).
-func TestRollupsInAnotherSessionTimeZone(t *testing.T) {
-	storetest.RunRollups(t, func(t *testing.T) store.Store {
-		s, err := postgres.Open(context.Background(), withTimeZone(t, testdb.PostgresDSN(t), "Pacific/Chatham"))
-		if err != nil {
-			t.Fatal(err)
+// Rollup buckets (and every other time) are UTC whatever the session's
+// TimeZone. The server's default is usually UTC, which would hide a bucket
+// truncated in session time, so the conformance cases run again with
+// sessions in Pacific/Chatham (UTC+12:45 or +13:45: not even whole hours).
+func TestConformanceInAnotherSessionTimeZone(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func(*testing.T) store.TxStore[pgx.Tx] {
+		dsn := withTimeZone(t, testdb.PostgresDSN(t), "Pacific/Chatham")
+		return func(t *testing.T) store.TxStore[pgx.Tx] {
+			s := openAtDSN(t, dsn)
+			var tz string
+			if err := s.Pool().QueryRow(t.Context(), "SHOW TimeZone").Scan(&tz); err != nil || tz != "Pacific/Chatham" {
+				t.Fatalf("session TimeZone = %q, %v; want Pacific/Chatham", tz, err)
+			}
+			return s
 		}
-		t.Cleanup(func() { _ = s.Close() })
-		var tz string
-		if err := s.Pool().QueryRow(t.Context(), "SHOW TimeZone").Scan(&tz); err != nil || tz != "Pacific/Chatham" {
-			t.Fatalf("session TimeZone = %q, %v; want Pacific/Chatham", tz, err)
-		}
-		return s
 	})
 }
 

@@ -29,8 +29,13 @@ func openAt(t testing.TB, path string) *sqlite.Store {
 	return s
 }
 
+// Every conformance case: traces, rollups, retention, tenancy and audit,
+// PII salts, key watching across two handles on one file.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openAt(t, testdb.SQLitePath(t)) })
+	storetest.Run(t, func(t *testing.T) func(*testing.T) store.TxStore[*sql.Tx] {
+		path := testdb.SQLitePath(t)
+		return func(t *testing.T) store.TxStore[*sql.Tx] { return openAt(t, path) }
+	})
 }
 
 // Open creates missing directories and applies the connection settings the

@@ -7,9 +7,13 @@ import (
 	"github.com/ongoingai/gateway/internal/store"
 )
 
-// RunPIISalt checks that the first salt stored is the one every later
+var piiCases = []namedCase{
+	{"FirstSaltStays", one(testPIISalt)},
+}
+
+// testPIISalt checks that the first salt stored is the one every later
 // start gets back.
-func RunPIISalt(t *testing.T, s store.PIISalts) {
+func testPIISalt(t *testing.T, s store.Store) {
 	first := bytes.Repeat([]byte{1}, 32)
 	second := bytes.Repeat([]byte{2}, 32)
 	got, err := s.PIISalt(t.Context(), first)

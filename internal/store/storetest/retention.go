@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -13,44 +12,18 @@ import (
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
-// RetentionStore is what RunRetention tests: retention, and the traces and
-// rollups it removes. ApplyRollups (each driver's way to write rollups
-// outside the rollup job) seeds the rollups.
-type RetentionStore interface {
-	store.Store
-	store.Rollups
-	store.Retention
-	store.Audit
-	ApplyRollups(ctx context.Context, rows []rollup.Row) error
-}
-
-// RunRetention runs the conformance cases for store.Retention. open must
-// return a new, empty store for t alone and close it when t ends. Cases run
-// in parallel, each on its own store.
-//
-// The traces the cases write start on the day of rbase and the day before
-// it, so a driver with day partitions can run the suite once more with one
-// of those days partitioned, to show that retention reaches rows in
-// partitions and in DEFAULT alike.
-func RunRetention(t *testing.T, open func(t *testing.T) RetentionStore) {
-	cases := []struct {
-		name string
-		test func(t *testing.T, s RetentionStore)
-	}{
-		{"PurgeBodiesKeepsMetadata", testPurgeBodies},
-		{"DeleteTracesOldestFirstInBatches", testDeleteTraces},
-		{"DeleteRollupsInBatches", testDeleteRollups},
-		{"DeleteRollupsKeepsOtherTenantsDaily", testDeleteRollupsTenants},
-		{"DeleteRollupBatchesInBatches", testDeleteRollupBatches},
-		{"DeleteAuditOldestFirstInBatches", testDeleteAudit},
-		{"BatchLimitMustBePositive", testRetentionLimit},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			c.test(t, open(t))
-		})
-	}
+// The retention cases. The traces they write start on the day of rbase and
+// the day before it, so a driver with day partitions can run the suite
+// once more with one of those days partitioned, to show that retention
+// reaches rows in partitions and in DEFAULT alike.
+var retentionCases = []namedCase{
+	{"PurgeBodiesKeepsMetadata", oneSubject(testPurgeBodies)},
+	{"DeleteTracesOldestFirstInBatches", oneSubject(testDeleteTraces)},
+	{"DeleteRollupsInBatches", oneSubject(testDeleteRollups)},
+	{"DeleteRollupsKeepsOtherTenantsDaily", oneSubject(testDeleteRollupsTenants)},
+	{"DeleteRollupBatchesInBatches", oneSubject(testDeleteRollupBatches)},
+	{"DeleteAuditOldestFirstInBatches", oneSubject(testDeleteAudit)},
+	{"BatchLimitMustBePositive", oneSubject(testRetentionLimit)},
 }
 
 // RetentionBase is the cutoff the retention cases use: half a microsecond
@@ -90,7 +63,7 @@ func retentionRecord(id string, ts time.Time) trace.Record {
 // Bodies of traces started before the cutoff are blanked, oldest first and
 // at most limit per call; every other field stays, and traces at or after
 // the cutoff, or without bodies, are not touched or counted.
-func testPurgeBodies(t *testing.T, s RetentionStore) {
+func testPurgeBodies(t *testing.T, s *subject) {
 	var old []trace.Record
 	for i := range 5 {
 		// 09:00:00.000000 is the last one: before the cutoff by half a µs.
@@ -135,7 +108,7 @@ func testPurgeBodies(t *testing.T, s RetentionStore) {
 
 // Traces started before the cutoff go, oldest first and at most limit per
 // call; the rest stay, readable as before.
-func testDeleteTraces(t *testing.T, s RetentionStore) {
+func testDeleteTraces(t *testing.T, s *subject) {
 	var old, keep []trace.Record
 	for i := range 7 {
 		// Spread over the day before rbase and rbase's day: 09:00:00 minus
@@ -188,7 +161,7 @@ func testDeleteTraces(t *testing.T, s RetentionStore) {
 // "bucket group requests" string per answer; with whole days and
 // store.BucketDay the store answers from the daily tier, with
 // store.BucketHour from the hourly one.
-func rollupCells(t *testing.T, s RetentionStore, tenant store.Tenant, from, to time.Time, b store.Bucket) []string {
+func rollupCells(t *testing.T, s *subject, tenant store.Tenant, from, to time.Time, b store.Bucket) []string {
 	t.Helper()
 	totals, err := s.AggregateRollups(ctx(t), store.RollupQuery{
 		Tenant: tenant, From: from, To: to, GroupBy: store.GroupModel, Bucket: b,
@@ -211,7 +184,7 @@ func rollupCells(t *testing.T, s RetentionStore, tenant store.Tenant, from, to t
 // call; later hours keep every row. Daily rows go for the UTC days before
 // the cutoff's day, whatever the time of day of the cutoff, at most limit
 // per call; each tier goes only by its own method.
-func testDeleteRollups(t *testing.T, s RetentionStore) {
+func testDeleteRollups(t *testing.T, s *subject) {
 	hour := rbase.Truncate(time.Hour) // 04-10 09:00
 	today := store.UTCDay(rbase)
 	var recs []trace.Record
@@ -223,9 +196,7 @@ func testDeleteRollups(t *testing.T, s RetentionStore) {
 			recs = append(recs, r)
 		}
 	}
-	if err := s.ApplyRollups(ctx(t), rollup.Fold(recs)); err != nil {
-		t.Fatal(err)
-	}
+	applyRollups(t, s, rollup.Fold(recs))
 	from, to := today.AddDate(0, 0, -1), today.AddDate(0, 0, 1)
 	hourly := func() []string { return rollupCells(t, s, store.Tenant{}, from, to, store.BucketHour) }
 	daily := func() []string { return rollupCells(t, s, store.Tenant{}, from, to, store.BucketDay) }
@@ -268,7 +239,7 @@ func testDeleteRollups(t *testing.T, s RetentionStore) {
 // Deleting one tenant's hourly rows, by any statement, leaves every daily
 // row alone: the daily tier expires only by DeleteDailyRollups, and that by
 // the day alone, the same for every tenant.
-func testDeleteRollupsTenants(t *testing.T, s RetentionStore) {
+func testDeleteRollupsTenants(t *testing.T, s *subject) {
 	today := store.UTCDay(rbase)
 	a := store.Tenant{OrgID: "org-a", WorkspaceID: "ws-a"}
 	b := store.Tenant{OrgID: "org-b", WorkspaceID: "ws-b"}
@@ -283,9 +254,7 @@ func testDeleteRollupsTenants(t *testing.T, s RetentionStore) {
 			recs = append(recs, r)
 		}
 	}
-	if err := s.ApplyRollups(ctx(t), rollup.Fold(recs)); err != nil {
-		t.Fatal(err)
-	}
+	applyRollups(t, s, rollup.Fold(recs))
 	from, to := today.AddDate(0, 0, -2), today.AddDate(0, 0, 1)
 	all := []string{"04-08 m 1", "04-09 m 2", "04-10 m 1"}
 	for _, tn := range []store.Tenant{a, b} {
@@ -328,27 +297,16 @@ func testDeleteRollupsTenants(t *testing.T, s RetentionStore) {
 }
 
 // deleteHourlyOf deletes every hourly rollup row of org, in SQL of the
-// driver's own (no store method deletes by tenant).
-func deleteHourlyOf(t *testing.T, s RetentionStore, org string) {
+// suite's own (no store method deletes by tenant).
+func deleteHourlyOf(t *testing.T, s *subject, org string) {
 	t.Helper()
-	var err error
-	switch w := any(s).(type) {
-	case pgRollupWriter:
-		_, err = w.Pool().Exec(ctx(t), "DELETE FROM trace_rollups WHERE org_id = $1", org)
-	case sqliteRollupWriter:
-		_, err = w.DB().ExecContext(ctx(t), "DELETE FROM trace_rollups WHERE org_id = ?", org)
-	default:
-		t.Fatalf("store %T lends no database", s)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	mustNil(t, s.exec(ctx(t), "DELETE FROM trace_rollups WHERE org_id = $1", org))
 }
 
 // Ledger entries recorded before the cutoff go, at most limit per call; a
 // batch whose entry went can be applied again (retention must only prune
 // what no job can bring back).
-func testDeleteRollupBatches(t *testing.T, s RetentionStore) {
+func testDeleteRollupBatches(t *testing.T, s *subject) {
 	rows := rollup.Fold([]trace.Record{retentionRecord("ledger", rbase)})
 	for _, id := range []string{"batch-1", "batch-2", "batch-3"} {
 		if !applyBatch(t, s, id, rows) {
@@ -371,7 +329,7 @@ func testDeleteRollupBatches(t *testing.T, s RetentionStore) {
 	}
 }
 
-func testDeleteAudit(t *testing.T, s RetentionStore) {
+func testDeleteAudit(t *testing.T, s *subject) {
 	var batch []store.AuditEvent
 	for i, at := range []time.Time{rbase.Add(-48 * time.Hour), rbase.Add(-time.Hour), rbase.Add(-time.Microsecond), rbase, rbase.Add(time.Hour)} {
 		batch = append(batch, store.AuditEvent{ID: fmt.Sprintf("ev%d", i), Time: at, Action: "auth.deny", Count: int64(i + 1)})
@@ -399,7 +357,7 @@ func testDeleteAudit(t *testing.T, s RetentionStore) {
 }
 
 // A batch limit below one is a caller's mistake, not "no limit".
-func testRetentionLimit(t *testing.T, s RetentionStore) {
+func testRetentionLimit(t *testing.T, s *subject) {
 	insert(t, s, retentionRecord("old", rbase.Add(-time.Hour)))
 	steps := map[string]func(limit int) (int64, error){
 		"PurgeBodies":   func(l int) (int64, error) { return s.PurgeBodies(ctx(t), rbase, l) },

@@ -1,15 +1,13 @@
 package storetest
 
 // The rollup cases: what every driver's rollup writer (InsertTracesTx's
-// result, ApplyRollupsTx, ApplyRollups) and reader (store.Rollups) must
+// result, ApplyRollupsTx) and reader (store.Rollups) must
 // do. Answers are checked against a reference computed here straight from
 // the raw records, without internal/rollup's folding, so a mistake in the
 // fold, the SQL or the mapping shows up as a difference. Both drivers are
 // held to the same reference, hence to identical answers.
 
 import (
-	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,94 +21,31 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ongoingai/gateway/internal/rollup"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
-// The write side of rollups is driver-specific, because it joins the
-// caller's transaction. These are the two shapes the suite knows; each
-// driver must offer one of them and ApplyRollups.
-type (
-	pgRollupWriter interface {
-		Pool() *pgxpool.Pool
-		InsertTracesTx(ctx context.Context, tx pgx.Tx, batch []trace.Record) ([]trace.Record, error)
-		ApplyRollupsTx(ctx context.Context, tx pgx.Tx, batchID string, rows []rollup.Row) (bool, error)
-	}
-	sqliteRollupWriter interface {
-		DB() *sql.DB
-		InsertTracesTx(ctx context.Context, tx *sql.Tx, batch []trace.Record) ([]trace.Record, error)
-		ApplyRollupsTx(ctx context.Context, tx *sql.Tx, batchID string, rows []rollup.Row) (bool, error)
-	}
-	rollupApplier interface {
-		ApplyRollups(ctx context.Context, rows []rollup.Row) error
-	}
-)
-
-// RunRollups runs the rollup cases, each on its own new store, in parallel.
-// Run runs them too; a driver calls this directly only to run them again
-// under different session settings.
-func RunRollups(t *testing.T, open func(t *testing.T) store.Store) {
-	cases := []struct {
-		name string
-		test func(t *testing.T, open func(t *testing.T) store.Store)
-	}{
-		{"MatchRawRecords", testRollupsMatchRawRecords},
-		{"SplitAppliesEqualOne", testRollupSplitAppliesEqualOne},
-		{"RetriedInsertReturnsOnlyNew", testRollupRetriedInsert},
-		{"SameBatchAppliedOnce", testRollupBatchAppliedOnce},
-		{"HistogramsMatchRawValues", testRollupHistograms},
-		{"SumsAreExact", testRollupSumsAreExact},
-		{"ConcurrentApplies", testRollupConcurrentApplies},
-		{"EmptyAnswers", testRollupEmptyAnswers},
-		{"ApplyRejectsPartialHour", testRollupApplyRejectsPartialHour},
-		{"QueryValidation", testRollupQueryValidation},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			c.test(t, open)
-		})
-	}
+var rollupCases = []namedCase{
+	{"MatchRawRecords", testRollupsMatchRawRecords},
+	{"SplitAppliesEqualOne", testRollupSplitAppliesEqualOne},
+	{"RetriedInsertReturnsOnlyNew", testRollupRetriedInsert},
+	{"SameBatchAppliedOnce", testRollupBatchAppliedOnce},
+	{"HistogramsMatchRawValues", testRollupHistograms},
+	{"SumsAreExact", testRollupSumsAreExact},
+	{"ConcurrentApplies", testRollupConcurrentApplies},
+	{"EmptyAnswers", testRollupEmptyAnswers},
+	{"ApplyRejectsPartialHour", testRollupApplyRejectsPartialHour},
+	{"QueryValidation", testRollupQueryValidation},
 }
 
 // ingestRolledUp does what the trace writer's sink and the rollup job do
 // together, minus the queue: in one transaction, insert batch and apply the
 // fold of the records actually inserted. It returns those records.
-func ingestRolledUp(t *testing.T, s store.Store, batch []trace.Record) []trace.Record {
+func ingestRolledUp(t *testing.T, s *subject, batch []trace.Record) []trace.Record {
 	t.Helper()
-	var inserted []trace.Record
-	var err error
-	switch w := s.(type) {
-	case pgRollupWriter:
-		err = pgx.BeginFunc(ctx(t), w.Pool(), func(tx pgx.Tx) error {
-			if inserted, err = w.InsertTracesTx(ctx(t), tx, batch); err != nil {
-				return err
-			}
-			_, err := w.ApplyRollupsTx(ctx(t), tx, uuid.NewString(), rollup.Fold(inserted))
-			return err
-		})
-	case sqliteRollupWriter:
-		err = func() error {
-			tx, err := w.DB().BeginTx(ctx(t), nil)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = tx.Rollback() }()
-			if inserted, err = w.InsertTracesTx(ctx(t), tx, batch); err != nil {
-				return err
-			}
-			if _, err := w.ApplyRollupsTx(ctx(t), tx, uuid.NewString(), rollup.Fold(inserted)); err != nil {
-				return err
-			}
-			return tx.Commit()
-		}()
-	default:
-		t.Fatalf("store %T has neither rollup transaction path the suite knows", s)
-	}
+	inserted, err := s.ingest(ctx(t), batch)
 	if err != nil {
 		t.Fatalf("insert and roll up %d records: %v", len(batch), err)
 	}
@@ -120,31 +55,9 @@ func ingestRolledUp(t *testing.T, s store.Store, batch []trace.Record) []trace.R
 // applyBatch applies rows as the rollup job does, in a transaction of its
 // own through ApplyRollupsTx under batchID, and returns whether they were
 // applied (false: the batch id was in the ledger already).
-func applyBatch(t *testing.T, s store.Store, batchID string, rows []rollup.Row) bool {
+func applyBatch(t *testing.T, s *subject, batchID string, rows []rollup.Row) bool {
 	t.Helper()
-	var applied bool
-	var err error
-	switch w := s.(type) {
-	case pgRollupWriter:
-		err = pgx.BeginFunc(ctx(t), w.Pool(), func(tx pgx.Tx) error {
-			applied, err = w.ApplyRollupsTx(ctx(t), tx, batchID, rows)
-			return err
-		})
-	case sqliteRollupWriter:
-		err = func() error {
-			tx, err := w.DB().BeginTx(ctx(t), nil)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = tx.Rollback() }()
-			if applied, err = w.ApplyRollupsTx(ctx(t), tx, batchID, rows); err != nil {
-				return err
-			}
-			return tx.Commit()
-		}()
-	default:
-		t.Fatalf("store %T has neither rollup transaction path the suite knows", s)
-	}
+	applied, err := s.apply(ctx(t), batchID, rows)
 	if err != nil {
 		t.Fatalf("ApplyRollupsTx(%q, %d rows): %v", batchID, len(rows), err)
 	}
@@ -154,7 +67,7 @@ func applyBatch(t *testing.T, s store.Store, batchID string, rows []rollup.Row) 
 // A batch id that ApplyRollupsTx has recorded is never applied again, in
 // either tier, however often it comes back (a rollup job run twice); other
 // ids still apply, and an empty id is refused.
-func testRollupBatchAppliedOnce(t *testing.T, open func(t *testing.T) store.Store) {
+func testRollupBatchAppliedOnce(t *testing.T, open func(t *testing.T) *subject) {
 	s := open(t)
 	day := time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC)
 	var recs []trace.Record
@@ -193,34 +106,17 @@ func testRollupBatchAppliedOnce(t *testing.T, open func(t *testing.T) store.Stor
 	if h := query(store.BucketHour); h != 12 {
 		t.Fatalf("after batch-empty: hourly requests %d, want 12", h)
 	}
-	var err error
-	switch w := s.(type) {
-	case pgRollupWriter:
-		err = pgx.BeginFunc(ctx(t), w.Pool(), func(tx pgx.Tx) error {
-			_, err := w.ApplyRollupsTx(ctx(t), tx, "", rows)
-			return err
-		})
-	case sqliteRollupWriter:
-		tx, berr := w.DB().BeginTx(ctx(t), nil)
-		if berr != nil {
-			t.Fatal(berr)
-		}
-		_, err = w.ApplyRollupsTx(ctx(t), tx, "", rows)
-		_ = tx.Rollback()
-	}
+	_, err := s.apply(ctx(t), "", rows)
 	if err == nil {
 		t.Error("ApplyRollupsTx with an empty batch id: err = nil, want an error")
 	}
 }
 
-func applyRollups(t *testing.T, s store.Store, rows []rollup.Row) {
+// applyRollups applies rows under a batch id of their own.
+func applyRollups(t *testing.T, s *subject, rows []rollup.Row) {
 	t.Helper()
-	a, ok := s.(rollupApplier)
-	if !ok {
-		t.Fatalf("store %T has no ApplyRollups", s)
-	}
-	if err := a.ApplyRollups(ctx(t), rows); err != nil {
-		t.Fatalf("ApplyRollups(%d rows): %v", len(rows), err)
+	if !applyBatch(t, s, uuid.NewString(), rows) {
+		t.Fatal("a new batch id was found in the ledger")
 	}
 }
 
@@ -542,7 +438,7 @@ func rollupFilters() []store.RollupQuery {
 // Randomised traffic, written in uneven batches through the transaction the
 // rollup job uses and with retried batches thrown in, must give exactly the
 // reference's answers for every grouping, bucket, filter and range.
-func testRollupsMatchRawRecords(t *testing.T, open func(t *testing.T) store.Store) {
+func testRollupsMatchRawRecords(t *testing.T, open func(t *testing.T) *subject) {
 	s := open(t)
 	recs := rollupTraffic(1, 4000)
 	rng := rand.New(rand.NewPCG(2, 2))
@@ -581,11 +477,11 @@ func testRollupsMatchRawRecords(t *testing.T, open func(t *testing.T) store.Stor
 	}
 }
 
-// However a batch's rows are split across ApplyRollups calls (single rows,
+// However a batch's rows are split across ApplyRollupsTx calls (single rows,
 // uneven chunks, overlapping keys within one call, any order) the stored
 // rollups are the same as from one call, and the caller's rows are left
 // untouched.
-func testRollupSplitAppliesEqualOne(t *testing.T, open func(t *testing.T) store.Store) {
+func testRollupSplitAppliesEqualOne(t *testing.T, open func(t *testing.T) *subject) {
 	recs := rollupTraffic(3, 1500)
 	one, split := open(t), open(t)
 
@@ -596,7 +492,7 @@ func testRollupSplitAppliesEqualOne(t *testing.T, open func(t *testing.T) store.
 	}
 	applyRollups(t, one, rows)
 	if after, _ := json.Marshal(rows); string(after) != string(before) {
-		t.Error("ApplyRollups changed the rows it was given")
+		t.Error("ApplyRollupsTx changed the rows it was given")
 	}
 
 	var calls [][]rollup.Row
@@ -650,7 +546,7 @@ func assertSameHistograms(t *testing.T, what string, want, got []rollup.GroupHis
 // the first time, nothing when the batch is retried, and only the new ones
 // (each once) from a batch mixing stored, new and repeated records. Rolling
 // up what it returns therefore counts every trace once.
-func testRollupRetriedInsert(t *testing.T, open func(t *testing.T) store.Store) {
+func testRollupRetriedInsert(t *testing.T, open func(t *testing.T) *subject) {
 	s := open(t)
 	recs := rollupTraffic(5, 14)
 	first := recs[:10]
@@ -673,7 +569,7 @@ func testRollupRetriedInsert(t *testing.T, open func(t *testing.T) store.Store) 
 // Merged histograms are exactly the histograms of the raw values, so their
 // quantiles are too, and those lie within the promised 1% of the exact
 // quantiles.
-func testRollupHistograms(t *testing.T, open func(t *testing.T) store.Store) {
+func testRollupHistograms(t *testing.T, open func(t *testing.T) *subject) {
 	s := open(t)
 	recs := rollupTraffic(6, 3000)
 	ingestRolledUp(t, s, recs)
@@ -761,7 +657,7 @@ func assertQuantiles(t *testing.T, what string, sorted []int64, h rollup.Histogr
 
 // Sums stay integers end to end: these exceed 2^53, where a float64 on the
 // way (a SQL sum that turns float, a JSON number) would round them.
-func testRollupSumsAreExact(t *testing.T, open func(t *testing.T) store.Store) {
+func testRollupSumsAreExact(t *testing.T, open func(t *testing.T) *subject) {
 	s := open(t)
 	const big = 1<<60 + 1 // three of them still fit in an int64
 	recs := rollupTraffic(7, 3)
@@ -784,7 +680,7 @@ func testRollupSumsAreExact(t *testing.T, open func(t *testing.T) store.Store) {
 // Appliers running at once (several replicas' rollup jobs) each count their
 // rows once: no update to a shared key is lost, including keys that none of
 // them has stored yet.
-func testRollupConcurrentApplies(t *testing.T, open func(t *testing.T) store.Store) {
+func testRollupConcurrentApplies(t *testing.T, open func(t *testing.T) *subject) {
 	s := open(t)
 	recs := rollupTraffic(8, 2400)
 	// Few hours, so the appliers' keys overlap heavily.
@@ -797,8 +693,8 @@ func testRollupConcurrentApplies(t *testing.T, open func(t *testing.T) store.Sto
 		wg.Go(func() {
 			for c := a; c < len(recs)/100; c += appliers {
 				rows := rollup.Fold(recs[c*100 : (c+1)*100])
-				if err := s.(rollupApplier).ApplyRollups(ctx(t), rows); err != nil {
-					t.Errorf("ApplyRollups: %v", err)
+				if _, err := s.apply(ctx(t), uuid.NewString(), rows); err != nil {
+					t.Errorf("ApplyRollupsTx: %v", err)
 					return
 				}
 			}
@@ -814,7 +710,7 @@ func testRollupConcurrentApplies(t *testing.T, open func(t *testing.T) store.Sto
 }
 
 // Nothing matching is an empty answer, not a cell of zeros.
-func testRollupEmptyAnswers(t *testing.T, open func(t *testing.T) store.Store) {
+func testRollupEmptyAnswers(t *testing.T, open func(t *testing.T) *subject) {
 	s := open(t)
 	for _, g := range allGroupBys {
 		for _, b := range allBuckets {
@@ -832,13 +728,13 @@ func testRollupEmptyAnswers(t *testing.T, open func(t *testing.T) store.Store) {
 
 // A row whose hour is not a whole hour is refused, and nothing of its call
 // is stored.
-func testRollupApplyRejectsPartialHour(t *testing.T, open func(t *testing.T) store.Store) {
+func testRollupApplyRejectsPartialHour(t *testing.T, open func(t *testing.T) *subject) {
 	s := open(t)
 	rows := rollup.Fold(rollupTraffic(9, 20))
 	rows[len(rows)-1].Hour = rows[len(rows)-1].Hour.Add(30 * time.Minute)
-	err := s.(rollupApplier).ApplyRollups(ctx(t), rows)
+	_, err := s.apply(ctx(t), "batch", rows)
 	if err == nil || !strings.Contains(err.Error(), "not a whole hour") {
-		t.Errorf("ApplyRollups with a half-past row: err = %v, want one saying it is not a whole hour", err)
+		t.Errorf("ApplyRollupsTx with a half-past row: err = %v, want one saying it is not a whole hour", err)
 	}
 	if got := aggregate(t, s, rollupFilters()[0]); len(got) != 0 {
 		t.Errorf("after the refused call: %+v, want nothing stored", got)
@@ -847,7 +743,7 @@ func testRollupApplyRejectsPartialHour(t *testing.T, open func(t *testing.T) sto
 
 // Queries outside the contract fail with ErrInvalidRollupQuery and a message
 // naming the field; whole UTC hours are accepted in any zone.
-func testRollupQueryValidation(t *testing.T, open func(t *testing.T) store.Store) {
+func testRollupQueryValidation(t *testing.T, open func(t *testing.T) *subject) {
 	s := open(t)
 	from := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	to := from.Add(24 * time.Hour)

@@ -1,7 +1,11 @@
 // Package storetest is the conformance suite for store.Store: the cases
 // every driver must pass, so that the gateway behaves the same whichever
-// database it runs on. A driver's own tests call Run with a function that
-// opens a fresh, empty store; a driver is done when Run passes.
+// database it runs on. It has one entry point, Run, generic over the
+// driver's transaction type as River's riverdrivertest.Exercise is: a
+// driver's own tests call it with a way to make a fresh, empty database,
+// and a driver is done when Run passes. Every method of store.Store and
+// store.TxStore is exercised; a concern added to the store adds its cases
+// to Run's list, and both drivers are then held to them.
 //
 // The cases pin down what the store.Traces contract leaves to prose: exact
 // round trips (microsecond UTC times, maps, raw metadata, zero values),
@@ -15,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +28,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
+	"github.com/ongoingai/gateway/internal/rollup"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/trace"
 )
@@ -36,43 +44,132 @@ const (
 	maxLimit     = 200
 )
 
-// Run runs the suite. open must return a new, empty store for t alone and
-// close it when t ends (t.Cleanup). Cases run in parallel, each on its own
-// store.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
-	cases := []struct {
-		name string
-		test func(t *testing.T, s store.Store)
-	}{
-		{"DriverAndPing", testDriverAndPing},
-		{"RoundTripEveryField", testRoundTripEveryField},
-		{"RoundTripZeroValues", testRoundTripZeroValues},
-		{"TimesAreMicrosecondsInUTC", testTimesAreMicrosecondsInUTC},
-		{"TextIsStoredAsValidUTF8", testTextIsStoredAsValidUTF8},
-		{"GetUnknownIsNotFound", testGetUnknownIsNotFound},
-		{"GetIsTenantScoped", testGetIsTenantScoped},
-		{"EmptyBatch", testEmptyBatch},
-		{"RetriedBatchIsIgnored", testRetriedBatchIsIgnored},
-		{"DuplicateWithinBatch", testDuplicateWithinBatch},
-		{"InvalidRecordFailsWholeBatch", testInvalidRecordFailsWholeBatch},
-		{"ListNewestFirst", testListNewestFirst},
-		{"ListReturnsSummaries", testListReturnsSummaries},
-		{"KeysetPagesAcrossEqualTimestamps", testKeysetPagesAcrossEqualTimestamps},
-		{"LastFullPageHasNoCursor", testLastFullPageHasNoCursor},
-		{"LimitIsBounded", testLimitIsBounded},
-		{"Filters", testFilters},
-		{"TimeBoundsAtMicrosecondPrecision", testTimeBoundsAtMicrosecondPrecision},
-		{"CursorAndRangeTogether", testCursorAndRangeTogether},
-		{"LargeBatch", testLargeBatch},
-		{"ConcurrentBatches", testConcurrentBatches},
+// Database makes a new, empty database for t alone and returns how to open
+// a store on it. Each call of the opener returns another handle on that
+// database (as another replica or process would hold), closed when the t it
+// was given ends.
+type Database[TTx any] func(t *testing.T) func(t *testing.T) store.TxStore[TTx]
+
+// Run runs every case of the suite, in parallel, each on a database of its
+// own from newDB: traces, rollups, retention, tenancy and audit, PII salts
+// and key watching.
+func Run[TTx any](t *testing.T, newDB Database[TTx]) {
+	open := func(t *testing.T) *subject { return bind(newDB(t)(t)) }
+	type group struct {
+		name  string
+		cases []namedCase
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			c.test(t, open(t))
+	for _, g := range []group{
+		{"Traces", traceCases}, {"Rollups", rollupCases}, {"Retention", retentionCases},
+		{"Tenancy", tenancyCases}, {"PIISalt", piiCases},
+	} {
+		t.Run(g.name, func(t *testing.T) {
+			for _, c := range g.cases {
+				t.Run(c.name, func(t *testing.T) {
+					t.Parallel()
+					c.test(t, open)
+				})
+			}
 		})
 	}
-	t.Run("Rollups", func(t *testing.T) { RunRollups(t, open) })
+	t.Run("Tenancy/WatchKeysHearsOtherHandles", func(t *testing.T) {
+		t.Parallel()
+		openDB := newDB(t)
+		testWatchKeysHearsOtherHandles(t, openDB(t), openDB(t))
+	})
+}
+
+// namedCase is one case of the suite. It opens the stores it needs (most
+// one, some two) with open.
+type namedCase struct {
+	name string
+	test func(t *testing.T, open func(t *testing.T) *subject)
+}
+
+// one adapts a case that needs one store.
+func one(test func(t *testing.T, s store.Store)) func(t *testing.T, open func(t *testing.T) *subject) {
+	return func(t *testing.T, open func(t *testing.T) *subject) { test(t, open(t)) }
+}
+
+// oneSubject adapts a case that needs one store and its transactional
+// side.
+func oneSubject(test func(t *testing.T, s *subject)) func(t *testing.T, open func(t *testing.T) *subject) {
+	return func(t *testing.T, open func(t *testing.T) *subject) { test(t, open(t)) }
+}
+
+// subject is the store under test with its transactional side bound to its
+// transaction type, so that the cases need no type parameter (store/opener
+// does the same for the gateway).
+type subject struct {
+	store.Store
+	// ingest inserts batch and applies the fold of what it inserted under
+	// a new batch id, in one transaction, as the trace sink and the rollup
+	// job do together minus the queue; it returns what it inserted.
+	ingest func(ctx context.Context, batch []trace.Record) ([]trace.Record, error)
+	// apply applies rows under batchID in a transaction of its own, as
+	// the rollup job does.
+	apply func(ctx context.Context, batchID string, rows []rollup.Row) (bool, error)
+	// exec runs SQL of the suite's own in a transaction of its own;
+	// placeholders are written $1, $2, … and rewritten for engines that
+	// number none.
+	exec func(ctx context.Context, sql string, args ...any) error
+}
+
+func bind[TTx any](st store.TxStore[TTx]) *subject {
+	return &subject{
+		Store: st,
+		ingest: func(ctx context.Context, batch []trace.Record) (inserted []trace.Record, err error) {
+			err = st.InTx(ctx, func(tx TTx) error {
+				if inserted, err = st.InsertTracesTx(ctx, tx, batch); err != nil {
+					return err
+				}
+				_, err := st.ApplyRollupsTx(ctx, tx, uuid.NewString(), rollup.Fold(inserted))
+				return err
+			})
+			return inserted, err
+		},
+		apply: func(ctx context.Context, batchID string, rows []rollup.Row) (applied bool, err error) {
+			err = st.InTx(ctx, func(tx TTx) error {
+				applied, err = st.ApplyRollupsTx(ctx, tx, batchID, rows)
+				return err
+			})
+			return applied, err
+		},
+		exec: func(ctx context.Context, q string, args ...any) error {
+			river := st.River()
+			if river.ArgPlaceholder() != "$" {
+				q = numberedParam.ReplaceAllString(q, river.ArgPlaceholder())
+			}
+			return st.InTx(ctx, func(tx TTx) error { return river.UnwrapExecutor(tx).Exec(ctx, q, args...) })
+		},
+	}
+}
+
+var numberedParam = regexp.MustCompile(`\$[0-9]+`)
+
+var traceCases = []namedCase{
+	{"DriverAndPing", one(testDriverAndPing)},
+	{"RoundTripEveryField", one(testRoundTripEveryField)},
+	{"RoundTripZeroValues", one(testRoundTripZeroValues)},
+	{"TimesAreMicrosecondsInUTC", one(testTimesAreMicrosecondsInUTC)},
+	{"TextIsStoredAsValidUTF8", one(testTextIsStoredAsValidUTF8)},
+	{"GetUnknownIsNotFound", one(testGetUnknownIsNotFound)},
+	{"GetIsTenantScoped", one(testGetIsTenantScoped)},
+	{"EmptyBatch", one(testEmptyBatch)},
+	{"RetriedBatchIsIgnored", one(testRetriedBatchIsIgnored)},
+	{"DuplicateWithinBatch", one(testDuplicateWithinBatch)},
+	{"InvalidRecordFailsWholeBatch", one(testInvalidRecordFailsWholeBatch)},
+	{"ListNewestFirst", one(testListNewestFirst)},
+	{"ListReturnsSummaries", one(testListReturnsSummaries)},
+	{"KeysetPagesAcrossEqualTimestamps", one(testKeysetPagesAcrossEqualTimestamps)},
+	{"LastFullPageHasNoCursor", one(testLastFullPageHasNoCursor)},
+	{"LimitIsBounded", one(testLimitIsBounded)},
+	{"Filters", one(testFilters)},
+	{"TimeBoundsAtMicrosecondPrecision", one(testTimeBoundsAtMicrosecondPrecision)},
+	{"CursorAndRangeTogether", one(testCursorAndRangeTogether)},
+	{"LargeBatch", one(testLargeBatch)},
+	{"ConcurrentBatches", one(testConcurrentBatches)},
+	{"ClassifyWriteError", oneSubject(testClassifyWriteError)},
 }
 
 // base is a start time with microseconds, which every store must keep.
@@ -698,4 +795,18 @@ func testConcurrentBatches(t *testing.T, s store.Store) {
 	}
 	got := listAll(t, s, store.TraceFilter{Limit: maxLimit})
 	assertIDs(t, "after concurrent batches", ids(newestFirst(all)), ids(got))
+}
+
+// A failed write is named by its cause, for the trace writer's failure
+// counts: a constraint the database refused is a constraint failure, and an
+// error the driver does not know is left to the writer ("").
+func testClassifyWriteError(t *testing.T, s *subject) {
+	if got := s.ClassifyWriteError(errors.New("unknown")); got != "" {
+		t.Errorf("ClassifyWriteError(unknown) = %q, want \"\"", got)
+	}
+	mustNil(t, s.CreateOrg(ctx(t), store.Org{ID: "o", Name: "o", CreatedAt: base}))
+	err := s.exec(ctx(t), "INSERT INTO orgs (id, name, created_at) SELECT id, name, created_at FROM orgs")
+	if got := s.ClassifyWriteError(err); got != trace.FailureConstraint {
+		t.Errorf("ClassifyWriteError(%v) = %q, want %q", err, got, trace.FailureConstraint)
+	}
 }

@@ -11,45 +11,25 @@ import (
 	"github.com/ongoingai/gateway/internal/store"
 )
 
-// TenancyStore is what RunTenancy tests: orgs, workspaces, keys and audit.
-type TenancyStore interface {
-	store.Tenancy
-	store.Audit
-}
-
-// RunTenancy runs the conformance cases for store.Tenancy and store.Audit.
-// open must return a new, empty store for t alone and close it when t ends.
-// Cases run in parallel, each on its own store.
-func RunTenancy(t *testing.T, open func(t *testing.T) TenancyStore) {
-	cases := []struct {
-		name string
-		test func(t *testing.T, s TenancyStore)
-	}{
-		{"Orgs", testOrgs},
-		{"Workspaces", testWorkspaces},
-		{"WorkspaceIDsArePerOrg", testWorkspaceIDsPerOrg},
-		{"DeleteOrgWithWorkspacesConflicts", testDeleteOrgWithWorkspaces},
-		{"KeyRoundTrip", testKeyRoundTrip},
-		{"CreateKeyErrors", testCreateKeyErrors},
-		{"ListKeysByTenant", testListKeysByTenant},
-		{"RotateKey", testRotateKey},
-		{"RevokeKey", testRevokeKey},
-		{"RevocationWinsOverAConcurrentRotation", testRevokeRotateRace},
-		{"StaticKeysRefuseAPIChanges", testStaticKeysRefuseAPIChanges},
-		{"DeleteWorkspaceWithLiveKeysConflicts", testDeleteWorkspaceWithLiveKeys},
-		{"ExpireKeys", testExpireKeys},
-		{"TouchKeys", testTouchKeys},
-		{"SyncStaticKeys", testSyncStaticKeys},
-		{"AuditRoundTripAndDuplicates", testAuditRoundTrip},
-		{"AuditCountsOnlyGrow", testAuditCounts},
-		{"AuditPagesFiltersAndTenants", testAuditPages},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			c.test(t, open(t))
-		})
-	}
+var tenancyCases = []namedCase{
+	{"Orgs", one(testOrgs)},
+	{"Workspaces", one(testWorkspaces)},
+	{"WorkspaceIDsArePerOrg", one(testWorkspaceIDsPerOrg)},
+	{"DeleteOrgWithWorkspacesConflicts", one(testDeleteOrgWithWorkspaces)},
+	{"KeyRoundTrip", one(testKeyRoundTrip)},
+	{"CreateKeyErrors", one(testCreateKeyErrors)},
+	{"ListKeysByTenant", one(testListKeysByTenant)},
+	{"RotateKey", one(testRotateKey)},
+	{"RevokeKey", one(testRevokeKey)},
+	{"RevocationWinsOverAConcurrentRotation", one(testRevokeRotateRace)},
+	{"StaticKeysRefuseAPIChanges", one(testStaticKeysRefuseAPIChanges)},
+	{"DeleteWorkspaceWithLiveKeysConflicts", one(testDeleteWorkspaceWithLiveKeys)},
+	{"ExpireKeys", one(testExpireKeys)},
+	{"TouchKeys", one(testTouchKeys)},
+	{"SyncStaticKeys", one(testSyncStaticKeys)},
+	{"AuditRoundTripAndDuplicates", one(testAuditRoundTrip)},
+	{"AuditCountsOnlyGrow", one(testAuditCounts)},
+	{"AuditPagesFiltersAndTenants", one(testAuditPages)},
 }
 
 // tbase has microseconds, which every store keeps, and is in UTC.
@@ -75,7 +55,7 @@ func wantErr(t *testing.T, what string, err, want error) {
 }
 
 // seedWorkspace creates org o and workspace w in it.
-func seedWorkspace(t *testing.T, s TenancyStore, o, w string) {
+func seedWorkspace(t *testing.T, s store.Store, o, w string) {
 	t.Helper()
 	ctx := t.Context()
 	if _, err := s.GetOrg(ctx, o); errors.Is(err, store.ErrNotFound) {
@@ -94,7 +74,7 @@ func newKey(id, o, w string, offset time.Duration) store.GatewayKey {
 	}
 }
 
-func testOrgs(t *testing.T, s TenancyStore) {
+func testOrgs(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	orgs, err := s.ListOrgs(ctx)
 	mustNil(t, err)
@@ -135,7 +115,7 @@ func testOrgs(t *testing.T, s TenancyStore) {
 	wantErr(t, "DeleteOrg again", s.DeleteOrg(ctx, "org_a"), store.ErrNotFound)
 }
 
-func testWorkspaces(t *testing.T, s TenancyStore) {
+func testWorkspaces(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	mustNil(t, s.CreateOrg(ctx, store.Org{ID: "o1", Name: "o1", CreatedAt: tbase}))
 	mustNil(t, s.CreateOrg(ctx, store.Org{ID: "o2", Name: "o2", CreatedAt: tbase}))
@@ -187,7 +167,7 @@ func testWorkspaces(t *testing.T, s TenancyStore) {
 
 // testWorkspaceIDsPerOrg: two orgs each have a workspace of one id, and
 // each keeps its own name, keys and lifecycle.
-func testWorkspaceIDsPerOrg(t *testing.T, s TenancyStore) {
+func testWorkspaceIDsPerOrg(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "oa", "shared")
 	seedWorkspace(t, s, "ob", "shared") // not a conflict: another org
@@ -238,7 +218,7 @@ func testWorkspaceIDsPerOrg(t *testing.T, s TenancyStore) {
 	}
 }
 
-func testDeleteOrgWithWorkspaces(t *testing.T, s TenancyStore) {
+func testDeleteOrgWithWorkspaces(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "o", "w")
 	wantErr(t, "DeleteOrg with a workspace", s.DeleteOrg(ctx, "o"), store.ErrConflict)
@@ -246,7 +226,7 @@ func testDeleteOrgWithWorkspaces(t *testing.T, s TenancyStore) {
 	mustNil(t, s.DeleteOrg(ctx, "o"))
 }
 
-func testKeyRoundTrip(t *testing.T, s TenancyStore) {
+func testKeyRoundTrip(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "o", "w")
 	full := store.GatewayKey{
@@ -292,7 +272,7 @@ func keyIDs(keys []store.GatewayKey) []string {
 	return ids
 }
 
-func testCreateKeyErrors(t *testing.T, s TenancyStore) {
+func testCreateKeyErrors(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "o", "w")
 	k := newKey("k1", "o", "w", 0)
@@ -314,7 +294,7 @@ func testCreateKeyErrors(t *testing.T, s TenancyStore) {
 	wantErr(t, "unknown workspace", s.CreateKey(ctx, newKey("k4", "o", "nope", 0)), store.ErrNotFound)
 }
 
-func testListKeysByTenant(t *testing.T, s TenancyStore) {
+func testListKeysByTenant(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "o1", "w1")
 	seedWorkspace(t, s, "o1", "w2")
@@ -344,7 +324,7 @@ func testListKeysByTenant(t *testing.T, s TenancyStore) {
 	}
 }
 
-func testRotateKey(t *testing.T, s TenancyStore) {
+func testRotateKey(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "o", "w")
 	mustNil(t, s.CreateKey(ctx, newKey("k", "o", "w", 0)))
@@ -398,7 +378,7 @@ func testRotateKey(t *testing.T, s TenancyStore) {
 // testRevokeRotateRace revokes and rotates keys at the same time: whichever
 // lands first, a revoked key stays revoked (a rotation never revives it),
 // and a rotation that lost says ErrConflict.
-func testRevokeRotateRace(t *testing.T, s TenancyStore) {
+func testRevokeRotateRace(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "o", "w")
 	for i := range 20 {
@@ -422,7 +402,7 @@ func testRevokeRotateRace(t *testing.T, s TenancyStore) {
 	}
 }
 
-func testRevokeKey(t *testing.T, s TenancyStore) {
+func testRevokeKey(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "o", "w")
 	mustNil(t, s.CreateKey(ctx, newKey("k", "o", "w", 0)))
@@ -446,7 +426,7 @@ func testRevokeKey(t *testing.T, s TenancyStore) {
 	}
 }
 
-func testStaticKeysRefuseAPIChanges(t *testing.T, s TenancyStore) {
+func testStaticKeysRefuseAPIChanges(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "o", "w")
 	k := newKey("static", "o", "w", 0)
@@ -463,7 +443,7 @@ func testStaticKeysRefuseAPIChanges(t *testing.T, s TenancyStore) {
 	}
 }
 
-func testDeleteWorkspaceWithLiveKeys(t *testing.T, s TenancyStore) {
+func testDeleteWorkspaceWithLiveKeys(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "o", "w")
 	mustNil(t, s.CreateKey(ctx, newKey("live", "o", "w", 0)))
@@ -487,7 +467,7 @@ func testDeleteWorkspaceWithLiveKeys(t *testing.T, s TenancyStore) {
 	}
 }
 
-func testExpireKeys(t *testing.T, s TenancyStore) {
+func testExpireKeys(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "o", "w")
 	now := *at(time.Hour)
@@ -537,7 +517,7 @@ func testExpireKeys(t *testing.T, s TenancyStore) {
 	}
 }
 
-func testTouchKeys(t *testing.T, s TenancyStore) {
+func testTouchKeys(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seedWorkspace(t, s, "o", "w")
 	mustNil(t, s.CreateKey(ctx, newKey("a", "o", "w", 0)))
@@ -555,7 +535,7 @@ func testTouchKeys(t *testing.T, s TenancyStore) {
 	}
 }
 
-func testSyncStaticKeys(t *testing.T, s TenancyStore) {
+func testSyncStaticKeys(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	static := func(id, o, w string) store.GatewayKey {
 		k := newKey(id, o, w, 0)
@@ -644,7 +624,7 @@ func auditEvent(id string, offset time.Duration, o, w, action string) store.Audi
 	}
 }
 
-func testAuditRoundTrip(t *testing.T, s TenancyStore) {
+func testAuditRoundTrip(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	mustNil(t, s.InsertAudit(ctx, nil))
 	e := auditEvent("e1", 0, "o", "w", "key.create")
@@ -669,7 +649,7 @@ func testAuditRoundTrip(t *testing.T, s TenancyStore) {
 // testAuditCounts: an aggregated event is written again as its count
 // grows; the largest count wins, whether it comes later, earlier (a
 // retried older batch) or twice in one batch, and nothing else changes.
-func testAuditCounts(t *testing.T, s TenancyStore) {
+func testAuditCounts(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	agg := auditEvent("agg", 0, "", "", "auth.deny")
 	agg.Count = 1
@@ -687,7 +667,7 @@ func testAuditCounts(t *testing.T, s TenancyStore) {
 	}
 }
 
-func testAuditPages(t *testing.T, s TenancyStore) {
+func testAuditPages(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	var batch []store.AuditEvent
 	for i := range 10 {

@@ -13,12 +13,12 @@ import (
 // measure of their speed.
 const watchBound = 5 * time.Second
 
-// WatchKeysHearsOtherHandles checks store.Tenancy.WatchKeys across two
+// testWatchKeysHearsOtherHandles checks store.Tenancy.WatchKeys across two
 // handles on one database, as two processes (a gateway and the CLI) would
 // hold them: every key change committed through writer, and one through
 // watcher itself, reaches watcher's onChange; and WatchKeys returns nil
 // once its context ends.
-func WatchKeysHearsOtherHandles(t *testing.T, watcher, writer store.Tenancy) {
+func testWatchKeysHearsOtherHandles(t *testing.T, watcher, writer store.Tenancy) {
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	mustNil(t, writer.CreateOrg(ctx, store.Org{ID: "o", Name: "o", CreatedAt: now}))
