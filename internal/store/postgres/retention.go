@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
+	"github.com/ongoingai/gateway/internal/store/internal/retain"
 	"github.com/ongoingai/gateway/internal/store/postgres/pgdb"
 )
 
@@ -24,90 +23,42 @@ var (
 // PurgeBodies blanks the bodies of up to limit traces started before
 // before; see store.Retention.
 func (s *Store) PurgeBodies(ctx context.Context, before time.Time, limit int) (int64, error) {
-	n, err := rowLimit(limit)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: purge bodies: %w", err)
-	}
-	changed, err := pgdb.New(s.pool).PurgeTraceBodies(ctx, pgdb.PurgeTraceBodiesParams{
-		Before: traceconv.CeilMicro(before), RowLimit: n,
+	return retain.Before("postgres: purge bodies", before, limit, func(cutoff time.Time, n int32) (int64, error) {
+		return pgdb.New(s.pool).PurgeTraceBodies(ctx, pgdb.PurgeTraceBodiesParams{Before: cutoff, RowLimit: n})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("postgres: purge bodies: %w", err)
-	}
-	return changed, nil
 }
 
 // DeleteTraces deletes up to limit traces started before before, in any
 // partition; see store.Retention. Whole days go faster by
 // DropTracePartitions.
 func (s *Store) DeleteTraces(ctx context.Context, before time.Time, limit int) (int64, error) {
-	n, err := rowLimit(limit)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: delete traces: %w", err)
-	}
-	deleted, err := pgdb.New(s.pool).DeleteTraces(ctx, pgdb.DeleteTracesParams{
-		Before: traceconv.CeilMicro(before), RowLimit: n,
+	return retain.Before("postgres: delete traces", before, limit, func(cutoff time.Time, n int32) (int64, error) {
+		return pgdb.New(s.pool).DeleteTraces(ctx, pgdb.DeleteTracesParams{Before: cutoff, RowLimit: n})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("postgres: delete traces: %w", err)
-	}
-	return deleted, nil
 }
 
 // DeleteRollups deletes up to limit rollup rows for hours before before;
 // see store.Retention.
 func (s *Store) DeleteRollups(ctx context.Context, before time.Time, limit int) (int64, error) {
-	n, err := rowLimit(limit)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: delete rollups: %w", err)
-	}
-	deleted, err := pgdb.New(s.pool).DeleteRollups(ctx, pgdb.DeleteRollupsParams{
-		Before: traceconv.CeilMicro(before), RowLimit: n,
+	return retain.Before("postgres: delete rollups", before, limit, func(cutoff time.Time, n int32) (int64, error) {
+		return pgdb.New(s.pool).DeleteRollups(ctx, pgdb.DeleteRollupsParams{Before: cutoff, RowLimit: n})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("postgres: delete rollups: %w", err)
-	}
-	return deleted, nil
 }
 
 // DeleteDailyRollups deletes up to limit daily rollup rows for days before
 // before's UTC day; see store.Retention.
 func (s *Store) DeleteDailyRollups(ctx context.Context, before time.Time, limit int) (int64, error) {
-	n, err := rowLimit(limit)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: delete daily rollups: %w", err)
-	}
-	deleted, err := pgdb.New(s.pool).DeleteDailyRollups(ctx, pgdb.DeleteDailyRollupsParams{
-		Before: store.UTCDay(before), RowLimit: n,
+	return retain.DaysBefore("postgres: delete daily rollups", before, limit, func(cutoff time.Time, n int32) (int64, error) {
+		return pgdb.New(s.pool).DeleteDailyRollups(ctx, pgdb.DeleteDailyRollupsParams{Before: cutoff, RowLimit: n})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("postgres: delete daily rollups: %w", err)
-	}
-	return deleted, nil
 }
 
 // DeleteRollupBatches deletes up to limit applied-batch ledger entries
 // recorded before before; see store.Retention.
 func (s *Store) DeleteRollupBatches(ctx context.Context, before time.Time, limit int) (int64, error) {
-	n, err := rowLimit(limit)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: delete rollup batches: %w", err)
-	}
-	deleted, err := pgdb.New(s.pool).DeleteRollupBatches(ctx, pgdb.DeleteRollupBatchesParams{
-		Before: traceconv.CeilMicro(before), RowLimit: n,
+	return retain.Before("postgres: delete rollup batches", before, limit, func(cutoff time.Time, n int32) (int64, error) {
+		return pgdb.New(s.pool).DeleteRollupBatches(ctx, pgdb.DeleteRollupBatchesParams{Before: cutoff, RowLimit: n})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("postgres: delete rollup batches: %w", err)
-	}
-	return deleted, nil
-}
-
-// rowLimit checks a batch size and fits it to the queries' int4 LIMIT.
-func rowLimit(limit int) (int32, error) {
-	if limit < 1 {
-		return 0, fmt.Errorf("batch limit %d: must be at least 1", limit)
-	}
-	return int32(min(limit, math.MaxInt32)), nil
 }
 
 // Day partitions are named traces_pYYYYMMDD after the UTC day they hold.
@@ -255,15 +206,7 @@ func hasCode(err error, codes ...string) bool {
 // DeleteAudit deletes up to limit audit events older than before, oldest
 // first.
 func (s *Store) DeleteAudit(ctx context.Context, before time.Time, limit int) (int64, error) {
-	n, err := rowLimit(limit)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: delete audit: %w", err)
-	}
-	deleted, err := pgdb.New(s.pool).DeleteAudit(ctx, pgdb.DeleteAuditParams{
-		Before: traceconv.CeilMicro(before), RowLimit: n,
+	return retain.Before("postgres: delete audit", before, limit, func(cutoff time.Time, n int32) (int64, error) {
+		return pgdb.New(s.pool).DeleteAudit(ctx, pgdb.DeleteAuditParams{Before: cutoff, RowLimit: n})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("postgres: delete audit: %w", err)
-	}
-	return deleted, nil
 }

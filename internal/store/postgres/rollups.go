@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/ongoingai/gateway/internal/rollup"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/internal/batchwrite"
 	"github.com/ongoingai/gateway/internal/store/internal/rolluptier"
 	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
 	"github.com/ongoingai/gateway/internal/store/postgres/pgdb"
@@ -61,24 +61,13 @@ func (s *Store) ApplyRollups(ctx context.Context, rows []rollup.Row) error {
 // counted at most once however often its job runs. batchID must not be
 // empty.
 func (s *Store) ApplyRollupsTx(ctx context.Context, tx pgx.Tx, batchID string, rows []rollup.Row) (applied bool, err error) {
-	if batchID == "" {
-		return false, errors.New("postgres: apply rollups: empty batch id")
-	}
 	q := pgdb.New(tx)
 	if err := q.LockRollups(ctx, rollupLockKey); err != nil {
 		return false, fmt.Errorf("postgres: apply rollups: lock: %w", err)
 	}
-	n, err := q.RecordRollupBatch(ctx, pgdb.RecordRollupBatchParams{ID: batchID, AppliedAt: time.Now().UTC()})
-	if err != nil {
-		return false, fmt.Errorf("postgres: apply rollups: record batch: %w", err)
-	}
-	if n == 0 {
-		return false, nil // applied before
-	}
-	if err := s.applyRollups(ctx, q, rows); err != nil {
-		return false, err
-	}
-	return true, nil
+	return batchwrite.ApplyRollups("postgres", batchID, func() (int64, error) {
+		return q.RecordRollupBatch(ctx, pgdb.RecordRollupBatchParams{ID: batchID, AppliedAt: time.Now().UTC()})
+	}, func() error { return s.applyRollups(ctx, q, rows) })
 }
 
 // applyRollups merges rows into both tiers through q, which must be in a
@@ -291,13 +280,11 @@ func (s *Store) RollupHistograms(ctx context.Context, q store.RollupQuery) ([]ro
 	if err != nil {
 		return nil, fmt.Errorf("postgres: rollup histograms: %w", err)
 	}
-	var out []rollup.GroupHistograms
-	for i := range rows {
-		r := &rows[i]
-		out, err = rollup.AddGroupHistograms(out, r.GroupKey, r.LatencyHist, r.TtftHist)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: rollup histograms: %w", err)
-		}
+	out, err := rolluptier.GroupHistograms(len(rows), func(i int) (string, string, string) {
+		return rows[i].GroupKey, rows[i].LatencyHist, rows[i].TtftHist
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: rollup histograms: %w", err)
 	}
 	return out, nil
 }
@@ -305,16 +292,8 @@ func (s *Store) RollupHistograms(ctx context.Context, q store.RollupQuery) ([]ro
 // rowFromStored maps a stored row back to the model. pgx hands times back in
 // the process's local zone; keys carry UTC.
 func rowFromStored(r *pgdb.TraceRollup) (rollup.Row, error) {
-	latency, err := rollup.ParseHistogram(r.LatencyHist)
-	if err != nil {
-		return rollup.Row{}, fmt.Errorf("stored latency histogram: %w", err)
-	}
-	ttft, err := rollup.ParseHistogram(r.TtftHist)
-	if err != nil {
-		return rollup.Row{}, fmt.Errorf("stored ttft histogram: %w", err)
-	}
-	return rollup.Row{
-		Key: rollup.Key{
+	return rolluptier.Stored(
+		rollup.Key{
 			Hour:         time.Unix(r.Hour.Unix(), 0).UTC(), // as rollup.Canonical has it
 			OrgID:        r.OrgID,
 			WorkspaceID:  r.WorkspaceID,
@@ -324,7 +303,7 @@ func rowFromStored(r *pgdb.TraceRollup) (rollup.Row, error) {
 			APIKeyHash:   r.ApiKeyHash,
 			StatusClass:  r.StatusClass,
 		},
-		Sums: rollup.Sums{
+		rollup.Sums{
 			Requests:          r.Requests,
 			ClientErrors:      r.ClientErrors,
 			ServerErrors:      r.ServerErrors,
@@ -346,9 +325,8 @@ func rowFromStored(r *pgdb.TraceRollup) (rollup.Row, error) {
 			TTFTMaxUS:         r.TtftMaxUs,
 			LastActiveAt:      r.LastActiveAt.UTC(),
 		},
-		Latency: latency,
-		TTFT:    ttft,
-	}, nil
+		r.LatencyHist, r.TtftHist,
+	)
 }
 
 // appendUpsert adds row to the column arrays of UpsertRollups.

@@ -9,11 +9,7 @@ import (
 // fullRecord maps a whole row back to a record. pgx hands times back in the
 // process's local zone; records carry UTC.
 func fullRecord(row *pgdb.Trace) (trace.Record, error) {
-	reqHeaders, err := traceconv.ParseHeaders(row.RequestHeaders)
-	if err != nil {
-		return trace.Record{}, err
-	}
-	respHeaders, err := traceconv.ParseHeaders(row.ResponseHeaders)
+	reqHeaders, respHeaders, err := traceconv.DecodeHeaders(row.RequestHeaders, row.ResponseHeaders)
 	if err != nil {
 		return trace.Record{}, err
 	}

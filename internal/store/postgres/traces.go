@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/internal/batchwrite"
 	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
 	"github.com/ongoingai/gateway/internal/store/postgres/pgdb"
 	"github.com/ongoingai/gateway/internal/trace"
@@ -15,13 +16,7 @@ import (
 
 // InsertTraces writes batch in one transaction; see InsertTracesTx.
 func (s *Store) InsertTraces(ctx context.Context, batch []trace.Record) error {
-	if len(batch) == 0 {
-		return nil
-	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := s.InsertTracesTx(ctx, tx, batch)
-		return err
-	})
+	return batchwrite.InsertTraces(ctx, "postgres", s, batch)
 }
 
 // InsertTracesTx writes batch inside tx, so a caller can commit other work
@@ -172,16 +167,9 @@ func (p planEachCall) Query(ctx context.Context, sql string, args ...any) (pgx.R
 // copyParams maps a record to a row, with text made storable by
 // traceconv.Text, the same way the SQLite store does it.
 func copyParams(r *trace.Record) (pgdb.CopyTracesParams, error) {
-	if err := traceconv.Validate(r); err != nil {
+	reqHeaders, respHeaders, err := traceconv.EncodeHeaders(r)
+	if err != nil {
 		return pgdb.CopyTracesParams{}, err
-	}
-	reqHeaders, err := traceconv.Headers(r.RequestHeaders)
-	if err != nil {
-		return pgdb.CopyTracesParams{}, fmt.Errorf("trace %q: request headers: %w", r.ID, err)
-	}
-	respHeaders, err := traceconv.Headers(r.ResponseHeaders)
-	if err != nil {
-		return pgdb.CopyTracesParams{}, fmt.Errorf("trace %q: response headers: %w", r.ID, err)
 	}
 	text := traceconv.Text
 	return pgdb.CopyTracesParams{

@@ -2,11 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
+	"github.com/ongoingai/gateway/internal/store/internal/retain"
 	"github.com/ongoingai/gateway/internal/store/sqlite/litedb"
 )
 
@@ -21,98 +20,47 @@ var _ store.Retention = (*Store)(nil)
 // file does not shrink, which needs a VACUUM that would lock it for as long
 // as rewriting it takes.
 func (s *Store) PurgeBodies(ctx context.Context, before time.Time, limit int) (int64, error) {
-	if err := checkLimit(limit); err != nil {
-		return 0, fmt.Errorf("sqlite: purge bodies: %w", err)
-	}
-	n, err := litedb.New(s.writer).PurgeTraceBodies(ctx, litedb.PurgeTraceBodiesParams{
-		Before: micros(traceconv.CeilMicro(before)), RowLimit: int64(limit),
+	return retain.Before("sqlite: purge bodies", before, limit, func(cutoff time.Time, n int32) (int64, error) {
+		return litedb.New(s.writer).PurgeTraceBodies(ctx, litedb.PurgeTraceBodiesParams{Before: micros(cutoff), RowLimit: int64(n)})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: purge bodies: %w", err)
-	}
-	return n, nil
 }
 
 // DeleteTraces deletes up to limit traces started before before; see
 // store.Retention.
 func (s *Store) DeleteTraces(ctx context.Context, before time.Time, limit int) (int64, error) {
-	if err := checkLimit(limit); err != nil {
-		return 0, fmt.Errorf("sqlite: delete traces: %w", err)
-	}
-	n, err := litedb.New(s.writer).DeleteTraces(ctx, litedb.DeleteTracesParams{
-		Before: micros(traceconv.CeilMicro(before)), RowLimit: int64(limit),
+	return retain.Before("sqlite: delete traces", before, limit, func(cutoff time.Time, n int32) (int64, error) {
+		return litedb.New(s.writer).DeleteTraces(ctx, litedb.DeleteTracesParams{Before: micros(cutoff), RowLimit: int64(n)})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete traces: %w", err)
-	}
-	return n, nil
 }
 
 // DeleteRollups deletes up to limit rollup rows for hours before before;
 // see store.Retention.
 func (s *Store) DeleteRollups(ctx context.Context, before time.Time, limit int) (int64, error) {
-	if err := checkLimit(limit); err != nil {
-		return 0, fmt.Errorf("sqlite: delete rollups: %w", err)
-	}
-	n, err := litedb.New(s.writer).DeleteRollups(ctx, litedb.DeleteRollupsParams{
-		Before: micros(traceconv.CeilMicro(before)), RowLimit: int64(limit),
+	return retain.Before("sqlite: delete rollups", before, limit, func(cutoff time.Time, n int32) (int64, error) {
+		return litedb.New(s.writer).DeleteRollups(ctx, litedb.DeleteRollupsParams{Before: micros(cutoff), RowLimit: int64(n)})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete rollups: %w", err)
-	}
-	return n, nil
 }
 
 // DeleteDailyRollups deletes up to limit daily rollup rows for days before
 // before's UTC day; see store.Retention.
 func (s *Store) DeleteDailyRollups(ctx context.Context, before time.Time, limit int) (int64, error) {
-	if err := checkLimit(limit); err != nil {
-		return 0, fmt.Errorf("sqlite: delete daily rollups: %w", err)
-	}
-	n, err := litedb.New(s.writer).DeleteDailyRollups(ctx, litedb.DeleteDailyRollupsParams{
-		Before: micros(store.UTCDay(before)), RowLimit: int64(limit),
+	return retain.DaysBefore("sqlite: delete daily rollups", before, limit, func(cutoff time.Time, n int32) (int64, error) {
+		return litedb.New(s.writer).DeleteDailyRollups(ctx, litedb.DeleteDailyRollupsParams{Before: micros(cutoff), RowLimit: int64(n)})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete daily rollups: %w", err)
-	}
-	return n, nil
 }
 
 // DeleteRollupBatches deletes up to limit applied-batch ledger entries
 // recorded before before; see store.Retention.
 func (s *Store) DeleteRollupBatches(ctx context.Context, before time.Time, limit int) (int64, error) {
-	if err := checkLimit(limit); err != nil {
-		return 0, fmt.Errorf("sqlite: delete rollup batches: %w", err)
-	}
-	n, err := litedb.New(s.writer).DeleteRollupBatches(ctx, litedb.DeleteRollupBatchesParams{
-		Before: micros(traceconv.CeilMicro(before)), RowLimit: int64(limit),
+	return retain.Before("sqlite: delete rollup batches", before, limit, func(cutoff time.Time, n int32) (int64, error) {
+		return litedb.New(s.writer).DeleteRollupBatches(ctx, litedb.DeleteRollupBatchesParams{Before: micros(cutoff), RowLimit: int64(n)})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete rollup batches: %w", err)
-	}
-	return n, nil
-}
-
-// checkLimit rejects a batch size that would change nothing (or, negative,
-// everything: SQLite reads LIMIT -1 as no limit).
-func checkLimit(limit int) error {
-	if limit < 1 {
-		return fmt.Errorf("batch limit %d: must be at least 1", limit)
-	}
-	return nil
 }
 
 // DeleteAudit deletes up to limit audit events older than before, oldest
 // first.
 func (s *Store) DeleteAudit(ctx context.Context, before time.Time, limit int) (int64, error) {
-	if err := checkLimit(limit); err != nil {
-		return 0, fmt.Errorf("sqlite: delete audit: %w", err)
-	}
-	n, err := litedb.New(s.writer).DeleteAudit(ctx, litedb.DeleteAuditParams{
-		Before: micros(traceconv.CeilMicro(before)), RowLimit: int64(limit),
+	return retain.Before("sqlite: delete audit", before, limit, func(cutoff time.Time, n int32) (int64, error) {
+		return litedb.New(s.writer).DeleteAudit(ctx, litedb.DeleteAuditParams{Before: micros(cutoff), RowLimit: int64(n)})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete audit: %w", err)
-	}
-	return n, nil
 }

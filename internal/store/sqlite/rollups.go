@@ -9,6 +9,7 @@ import (
 
 	"github.com/ongoingai/gateway/internal/rollup"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/internal/batchwrite"
 	"github.com/ongoingai/gateway/internal/store/internal/rolluptier"
 	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
 	"github.com/ongoingai/gateway/internal/store/sqlite/litedb"
@@ -58,20 +59,9 @@ func (s *Store) ApplyRollups(ctx context.Context, rows []rollup.Row) error {
 // counted at most once however often its job runs. batchID must not be
 // empty.
 func (s *Store) ApplyRollupsTx(ctx context.Context, tx *sql.Tx, batchID string, rows []rollup.Row) (applied bool, err error) {
-	if batchID == "" {
-		return false, errors.New("sqlite: apply rollups: empty batch id")
-	}
-	n, err := litedb.New(tx).RecordRollupBatch(ctx, litedb.RecordRollupBatchParams{ID: batchID, AppliedAt: micros(time.Now())})
-	if err != nil {
-		return false, fmt.Errorf("sqlite: apply rollups: record batch: %w", err)
-	}
-	if n == 0 {
-		return false, nil // applied before
-	}
-	if err := s.applyRollups(ctx, tx, rows); err != nil {
-		return false, err
-	}
-	return true, nil
+	return batchwrite.ApplyRollups("sqlite", batchID, func() (int64, error) {
+		return litedb.New(tx).RecordRollupBatch(ctx, litedb.RecordRollupBatchParams{ID: batchID, AppliedAt: micros(time.Now())})
+	}, func() error { return s.applyRollups(ctx, tx, rows) })
 }
 
 // applyRollups merges rows into both tiers inside tx.
@@ -278,13 +268,11 @@ func (s *Store) RollupHistograms(ctx context.Context, q store.RollupQuery) ([]ro
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: rollup histograms: %w", err)
 	}
-	var out []rollup.GroupHistograms
-	for i := range rows {
-		r := &rows[i]
-		out, err = rollup.AddGroupHistograms(out, r.GroupKey, r.LatencyHist, r.TtftHist)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: rollup histograms: %w", err)
-		}
+	out, err := rolluptier.GroupHistograms(len(rows), func(i int) (string, string, string) {
+		return rows[i].GroupKey, rows[i].LatencyHist, rows[i].TtftHist
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: rollup histograms: %w", err)
 	}
 	return out, nil
 }
@@ -316,16 +304,8 @@ func (s *Store) histogramRows(ctx context.Context, arg litedb.RollupHistogramsPa
 
 // rowFromStored maps a stored row back to the model.
 func rowFromStored(r *litedb.TraceRollup) (rollup.Row, error) {
-	latency, err := rollup.ParseHistogram(r.LatencyHist)
-	if err != nil {
-		return rollup.Row{}, fmt.Errorf("stored latency histogram: %w", err)
-	}
-	ttft, err := rollup.ParseHistogram(r.TtftHist)
-	if err != nil {
-		return rollup.Row{}, fmt.Errorf("stored ttft histogram: %w", err)
-	}
-	return rollup.Row{
-		Key: rollup.Key{
+	return rolluptier.Stored(
+		rollup.Key{
 			Hour:         fromMicros(r.Hour),
 			OrgID:        r.OrgID,
 			WorkspaceID:  r.WorkspaceID,
@@ -335,7 +315,7 @@ func rowFromStored(r *litedb.TraceRollup) (rollup.Row, error) {
 			APIKeyHash:   r.ApiKeyHash,
 			StatusClass:  r.StatusClass,
 		},
-		Sums: rollup.Sums{
+		rollup.Sums{
 			Requests:          r.Requests,
 			ClientErrors:      r.ClientErrors,
 			ServerErrors:      r.ServerErrors,
@@ -357,9 +337,8 @@ func rowFromStored(r *litedb.TraceRollup) (rollup.Row, error) {
 			TTFTMaxUS:         r.TtftMaxUs,
 			LastActiveAt:      fromMicros(r.LastActiveAt),
 		},
-		Latency: latency,
-		TTFT:    ttft,
-	}, nil
+		r.LatencyHist, r.TtftHist,
+	)
 }
 
 // upsertParams maps a merged row to UpsertRollup's arguments.

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
@@ -13,16 +12,9 @@ import (
 // booleans 0 or 1, and text is made storable by traceconv.Text, the same way
 // the Postgres store does it.
 func insertParams(r *trace.Record) (litedb.InsertTraceParams, error) {
-	if err := traceconv.Validate(r); err != nil {
+	reqHeaders, respHeaders, err := traceconv.EncodeHeaders(r)
+	if err != nil {
 		return litedb.InsertTraceParams{}, err
-	}
-	reqHeaders, err := traceconv.Headers(r.RequestHeaders)
-	if err != nil {
-		return litedb.InsertTraceParams{}, fmt.Errorf("trace %q: request headers: %w", r.ID, err)
-	}
-	respHeaders, err := traceconv.Headers(r.ResponseHeaders)
-	if err != nil {
-		return litedb.InsertTraceParams{}, fmt.Errorf("trace %q: response headers: %w", r.ID, err)
 	}
 	text := traceconv.Text
 	return litedb.InsertTraceParams{
@@ -66,11 +58,7 @@ func insertParams(r *trace.Record) (litedb.InsertTraceParams, error) {
 
 // fullRecord maps a whole row back to a record.
 func fullRecord(row *litedb.Trace) (trace.Record, error) {
-	reqHeaders, err := traceconv.ParseHeaders(row.RequestHeaders)
-	if err != nil {
-		return trace.Record{}, err
-	}
-	respHeaders, err := traceconv.ParseHeaders(row.ResponseHeaders)
+	reqHeaders, respHeaders, err := traceconv.DecodeHeaders(row.RequestHeaders, row.ResponseHeaders)
 	if err != nil {
 		return trace.Record{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/internal/batchwrite"
 	"github.com/ongoingai/gateway/internal/store/internal/traceconv"
 	"github.com/ongoingai/gateway/internal/store/sqlite/litedb"
 	"github.com/ongoingai/gateway/internal/trace"
@@ -15,21 +16,7 @@ import (
 
 // InsertTraces writes batch in one transaction; see InsertTracesTx.
 func (s *Store) InsertTraces(ctx context.Context, batch []trace.Record) error {
-	if len(batch) == 0 {
-		return nil
-	}
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: insert traces: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := s.InsertTracesTx(ctx, tx, batch); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: insert traces: %w", err)
-	}
-	return nil
+	return batchwrite.InsertTraces(ctx, "sqlite", s, batch)
 }
 
 // InsertTracesTx writes batch inside tx, which must come from DB(), so a

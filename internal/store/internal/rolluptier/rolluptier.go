@@ -9,6 +9,7 @@
 package rolluptier
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/ongoingai/gateway/internal/rollup"
@@ -50,4 +51,34 @@ func Daily(rows []rollup.Row) ([]rollup.Row, error) {
 		out[i] = r // Canonical clones before merging, so sharing histograms is fine
 	}
 	return rollup.Canonical(out, func(s string) string { return s })
+}
+
+// Stored assembles a stored hourly row read back: key and sums as the
+// driver maps them from its columns, histograms as stored text, parsed
+// here (the one part of the mapping that is not a column copy).
+func Stored(key rollup.Key, sums rollup.Sums, latency, ttft string) (rollup.Row, error) {
+	lat, err := rollup.ParseHistogram(latency)
+	if err != nil {
+		return rollup.Row{}, fmt.Errorf("stored latency histogram: %w", err)
+	}
+	tt, err := rollup.ParseHistogram(ttft)
+	if err != nil {
+		return rollup.Row{}, fmt.Errorf("stored ttft histogram: %w", err)
+	}
+	return rollup.Row{Key: key, Sums: sums, Latency: lat, TTFT: tt}, nil
+}
+
+// GroupHistograms merges the histogram rows of a RollupHistograms query,
+// one per (group, stored row), into one entry per group; at says what row
+// i holds.
+func GroupHistograms(n int, at func(i int) (group, latency, ttft string)) ([]rollup.GroupHistograms, error) {
+	var out []rollup.GroupHistograms
+	for i := range n {
+		group, latency, ttft := at(i)
+		var err error
+		if out, err = rollup.AddGroupHistograms(out, group, latency, ttft); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

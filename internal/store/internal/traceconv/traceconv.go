@@ -156,6 +156,32 @@ func ParseHeaders(s string) (map[string]string, error) {
 	return h, nil
 }
 
+// EncodeHeaders validates r and encodes both its header maps, as both
+// drivers store a record.
+func EncodeHeaders(r *trace.Record) (request, response string, err error) {
+	if err := Validate(r); err != nil {
+		return "", "", err
+	}
+	if request, err = Headers(r.RequestHeaders); err != nil {
+		return "", "", fmt.Errorf("trace %q: request headers: %w", r.ID, err)
+	}
+	if response, err = Headers(r.ResponseHeaders); err != nil {
+		return "", "", fmt.Errorf("trace %q: response headers: %w", r.ID, err)
+	}
+	return request, response, nil
+}
+
+// DecodeHeaders parses both stored header maps of a row.
+func DecodeHeaders(request, response string) (req, resp map[string]string, err error) {
+	if req, err = ParseHeaders(request); err != nil {
+		return nil, nil, err
+	}
+	if resp, err = ParseHeaders(response); err != nil {
+		return nil, nil, err
+	}
+	return req, resp, nil
+}
+
 // Metadata keeps metadata byte for byte (as far as Text allows); none at all
 // is "".
 func Metadata(m json.RawMessage) string { return Text(string(m)) }
