@@ -9,7 +9,6 @@ import (
 
 	"github.com/ongoingai/gateway/bench/internal/tracegen"
 	"github.com/ongoingai/gateway/internal/spool"
-	"github.com/ongoingai/gateway/internal/store/postgres"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
@@ -32,11 +31,7 @@ func (s *switchSink) InsertTraces(ctx context.Context, b []trace.Record) error {
 //
 //	go test . -run '^$' -bench SpoolReplay -benchtime 100000x
 func BenchmarkSpoolReplay(b *testing.B) {
-	st, err := postgres.Open(context.Background(), testdb.PostgresDSN(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := testdb.OpenPostgres(b)
 	sp, err := spool.Open(b.TempDir(), 1<<40)
 	if err != nil {
 		b.Fatal(err)

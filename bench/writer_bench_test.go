@@ -7,8 +7,6 @@ import (
 
 	"github.com/ongoingai/gateway/bench/internal/tracegen"
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
@@ -25,20 +23,10 @@ import (
 // the first iterations only fill the queue and the figure is meaningless.
 func BenchmarkWriter(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
-		s, err := sqlite.Open(context.Background(), testdb.SQLitePath(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		benchWriter(b, s)
+		benchWriter(b, testdb.OpenSQLite(b))
 	})
 	b.Run("postgres", func(b *testing.B) {
-		s, err := postgres.Open(context.Background(), testdb.PostgresDSN(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		benchWriter(b, s)
+		benchWriter(b, testdb.OpenPostgres(b))
 	})
 }
 

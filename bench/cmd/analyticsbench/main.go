@@ -45,6 +45,7 @@ import (
 	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/opener"
 	"github.com/ongoingai/gateway/internal/store/postgres"
 	"github.com/ongoingai/gateway/internal/store/sqlite"
 )
@@ -98,20 +99,17 @@ func run() error {
 	ctx := context.Background()
 	loadStart := harness.LoadAverage()
 
-	var st store.Store
-	var err error
-	switch *driver {
-	case "postgres":
-		st, err = postgres.Open(ctx, *dsn)
-	case "sqlite":
-		st, err = sqlite.Open(ctx, *dsn)
-	default:
+	if *driver != "postgres" && *driver != "sqlite" {
 		return fmt.Errorf("-driver: unknown driver %q", *driver)
 	}
+	db, err := opener.Open(ctx, config.Storage{Driver: *driver, DSN: *dsn, Path: *dsn, ConnectTimeout: time.Hour})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer db.Close()
+	// The driver's own store: the raw SQL this tool times against the
+	// store's queries is each engine's own, on its own handles.
+	st := db.Store
 
 	info, err := describeStore(ctx, st)
 	if err != nil {
