@@ -15,8 +15,7 @@ import (
 	"github.com/ongoingai/gateway/db/migrations"
 	"github.com/ongoingai/gateway/internal/analytics"
 	"github.com/ongoingai/gateway/internal/config"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
+	"github.com/ongoingai/gateway/internal/store/opener"
 	"github.com/ongoingai/gateway/internal/tenancy"
 	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/internal/testdb"
@@ -129,14 +128,14 @@ func TestUpgradeToPerOrgWorkspacesKeepsData(t *testing.T) {
 		switch driver {
 		case config.DriverSQLite:
 			path = testdb.SQLitePath(t)
-			db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)&_txlock=immediate")
+			if _, err := opener.Migrate(ctx, config.Storage{Driver: driver, Path: path}, before(t, migrations.SQLite, 4)); err != nil {
+				t.Fatal(err)
+			}
+			db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			if _, err := sqlite.Migrate(ctx, db, before(t, migrations.SQLite, 4)); err != nil {
-				t.Fatal(err)
-			}
 			exec = func(q string) {
 				if _, err := db.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
@@ -144,14 +143,14 @@ func TestUpgradeToPerOrgWorkspacesKeepsData(t *testing.T) {
 			}
 		case config.DriverPostgres:
 			dsn = testdb.EmptyPostgresDSN(t)
+			if _, err := opener.Migrate(ctx, config.Storage{Driver: driver, DSN: dsn}, before(t, migrations.Postgres, 4)); err != nil {
+				t.Fatal(err)
+			}
 			pool, err := pgxpool.New(ctx, dsn)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer pool.Close()
-			if _, err := postgres.Migrate(ctx, pool, before(t, migrations.Postgres, 4)); err != nil {
-				t.Fatal(err)
-			}
 			exec = func(q string) {
 				if _, err := pool.Exec(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)

@@ -24,6 +24,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/migrate"
 	"github.com/ongoingai/gateway/internal/store/postgres"
 	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/trace"
@@ -118,6 +120,21 @@ func Open(ctx context.Context, cfg config.Storage) (*DB, error) {
 			return nil, fmt.Errorf("storage (sqlite %s): %w", cfg.Path, timedOut(err))
 		}
 		return New(st), nil
+	default:
+		return nil, fmt.Errorf("storage.driver: unknown driver %q", cfg.Driver)
+	}
+}
+
+// Migrate applies the migrations in fsys that the database cfg names has not
+// recorded yet, without opening a store (which would apply the embedded
+// ones): for tools, and for tests of migration that feed it their own
+// files. It returns those it applied.
+func Migrate(ctx context.Context, cfg config.Storage, fsys fs.FS) ([]migrate.Migration, error) {
+	switch cfg.Driver {
+	case config.DriverPostgres:
+		return postgres.MigrateDSN(ctx, cfg.DSN, fsys)
+	case config.DriverSQLite, "":
+		return sqlite.MigrateFile(ctx, cfg.Path, fsys)
 	default:
 		return nil, fmt.Errorf("storage.driver: unknown driver %q", cfg.Driver)
 	}

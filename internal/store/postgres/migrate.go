@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"time"
 
@@ -22,6 +23,18 @@ const migrationLockKey int64 = 0x6f6e676f696e6761
 // many, queue on a Postgres advisory lock, so each migration runs once.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) ([]migrate.Migration, error) {
 	return migrate.Up(ctx, &migrator{pool: pool}, fsys)
+}
+
+// MigrateDSN applies the migrations in fsys that the database dsn names has
+// not recorded yet, on a pool of its own, without opening a store: for
+// tools, and for tests of migration that feed it their own files.
+func MigrateDSN(ctx context.Context, dsn string, fsys fs.FS) ([]migrate.Migration, error) {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	defer pool.Close()
+	return Migrate(ctx, pool, fsys)
 }
 
 // migrator runs a migration on one pooled session: the advisory lock is

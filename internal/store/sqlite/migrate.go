@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"io/fs"
+	"net/url"
 	"time"
 
 	"github.com/ongoingai/gateway/internal/store/migrate"
@@ -17,6 +18,20 @@ import (
 // processes migrating one file from interleaving.
 func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS) ([]migrate.Migration, error) {
 	return migrate.Up(ctx, migrator{db: db}, fsys)
+}
+
+// MigrateFile applies the migrations in fsys that the file at path has not
+// recorded yet, through a writer handle of its own with the store's
+// connection settings, without opening a store: for tools, and for tests of
+// migration that feed it their own files.
+func MigrateFile(ctx context.Context, path string, fsys fs.FS) ([]migrate.Migration, error) {
+	writer, err := openDB(path, url.Values{"_txlock": {"immediate"}})
+	if err != nil {
+		return nil, err
+	}
+	defer writer.Close()
+	writer.SetMaxOpenConns(1)
+	return Migrate(ctx, writer, fsys)
 }
 
 // migrator needs no lock of its own: each Apply runs in a transaction that
