@@ -41,7 +41,9 @@ import (
 
 // DB is an opened store with the background jobs that share its
 // database, bound to its engine's transaction type. Close it (the Store's
-// Close) after stopping any runner started from it.
+// Close) after stopping any runner started from it. DB has the methods of
+// store.Store only; an interface only some engines implement
+// (store.TracePartitions) is asked of DB.Store, the driver's own value.
 type DB struct {
 	store.Store
 	startJobs  func(context.Context, jobs.Options) (*jobs.Runner, error)
