@@ -20,23 +20,6 @@ import (
 // runner's and the test template's keys.
 const rollupLockKey int64 = 0x6f6e676f726f6c6c
 
-// ApplyRollups adds rows to the rollups in one transaction of its own, as
-// ApplyRollupsTx does but without a batch id: nothing keeps the same rows
-// from being added twice. For seeding and tools; the rollup job uses
-// ApplyRollupsTx.
-func (s *Store) ApplyRollups(ctx context.Context, rows []rollup.Row) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		q := pgdb.New(tx)
-		if err := q.LockRollups(ctx, rollupLockKey); err != nil {
-			return fmt.Errorf("postgres: apply rollups: lock: %w", err)
-		}
-		return s.applyRollups(ctx, q, rows)
-	})
-}
-
 // ApplyRollupsTx adds rows (any order, keys may repeat) to trace_rollups,
 // and folded into their days to trace_rollups_daily, inside tx: a key not
 // stored yet is inserted, a stored one gets the sums added, minima and

@@ -15,28 +15,6 @@ import (
 	"github.com/ongoingai/gateway/internal/store/sqlite/litedb"
 )
 
-// ApplyRollups adds rows to the rollups in one transaction of its own, as
-// ApplyRollupsTx does but without a batch id: nothing keeps the same rows
-// from being added twice. For seeding and tools; the rollup job uses
-// ApplyRollupsTx.
-func (s *Store) ApplyRollups(ctx context.Context, rows []rollup.Row) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: apply rollups: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := s.applyRollups(ctx, tx, rows); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: apply rollups: %w", err)
-	}
-	return nil
-}
-
 // ApplyRollupsTx adds rows (any order, keys may repeat) to trace_rollups,
 // and folded into their days to trace_rollups_daily, inside tx, which must
 // come from DB(): a key not stored yet is inserted, a stored one gets the
