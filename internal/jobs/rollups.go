@@ -101,8 +101,6 @@ type rollupStore[TTx any] interface {
 	ApplyRollupsTx(ctx context.Context, tx TTx, batchID string, rows []rollup.Row) (applied bool, err error)
 }
 
-var _ rollupStore[any] = store.TxStore[any](nil)
-
 // addRollups registers the rollup worker and its queue in cfg.
 func addRollups[TTx any](cfg *river.Config, rs rollupStore[TTx], logger *slog.Logger) {
 	river.AddWorker(cfg.Workers, &rollupWorker[TTx]{store: rs, logger: logger})
