@@ -72,7 +72,7 @@ func Run[TTx any](t *testing.T, newDB Database[TTx]) {
 			}
 		})
 	}
-	t.Run("Tenancy/WatchKeysHearsOtherHandles", func(t *testing.T) {
+	t.Run("WatchKeysHearsOtherHandles", func(t *testing.T) {
 		t.Parallel()
 		openDB := newDB(t)
 		testWatchKeysHearsOtherHandles(t, openDB(t), openDB(t))
