@@ -8,16 +8,17 @@
 // is generic over it, as River is over its Driver[TTx]. Go chooses a type
 // parameter at compile time, and the engine is chosen from configuration at
 // run time, so one runtime switch has to exist: it is Open's, here. Each
-// branch fixes the type parameter once and closes over it; what Open hands
-// back, DB, is no longer generic: the Store itself and the jobs entry
+// branch fixes the type parameter once and closes over it (New); what Open
+// hands back, DB, is no longer generic: the Store itself and the jobs entry
 // points (StartJobs, CatchUpRollups, NewInsertOnlySink) already bound to
-// the engine's transaction type.
+// the engine's transaction type. Migrate, which applies a chosen set of
+// migrations without opening a store (tests of migration), asks the same
+// question of the same setting.
 //
 // The package lives beside the drivers rather than in package store because
 // the drivers import store: store cannot import them back. It imports
-// internal/jobs for the same reason jobs cannot import it: the generic side
-// (jobs) must not know the engines, and the engines' side (here) must pick
-// the instantiation.
+// internal/jobs and never the reverse: jobs is generic and knows no engine,
+// this package knows the engines and picks the instantiation.
 package opener
 
 import (
