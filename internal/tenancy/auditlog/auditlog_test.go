@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/tenancy/auditlog"
 	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/internal/testdb"
@@ -21,23 +19,12 @@ func eachStore(t *testing.T, fn func(t *testing.T, st store.Audit)) {
 	for _, driver := range []string{"sqlite", "postgres"} {
 		t.Run(driver, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
-			var (
-				st interface {
-					store.Audit
-					Close() error
-				}
-				err error
-			)
+			var st store.Audit
 			if driver == "sqlite" {
-				st, err = sqlite.Open(ctx, testdb.SQLitePath(t))
+				st = testdb.OpenSQLite(t)
 			} else {
-				st, err = postgres.Open(ctx, testdb.PostgresDSN(t))
+				st = testdb.OpenPostgres(t)
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
 			fn(t, st)
 		})
 	}
