@@ -148,6 +148,11 @@ func checkStorage(cfg config.Config, timeout time.Duration) doctorCheck {
 	start := time.Now()
 	st, err := opener.Open(ctx, cfg.Storage)
 	if err != nil {
+		// The target already names the store; the cause is what follows
+		// Open's "storage (driver ...)" prefix.
+		if cause := errors.Unwrap(err); cause != nil {
+			err = cause
+		}
 		chk.Status, chk.Message = statusFail, target+": "+err.Error()
 		return chk
 	}

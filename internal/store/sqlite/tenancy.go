@@ -57,15 +57,7 @@ func notFound(err error) error {
 
 // inTx runs fn in one write transaction on the writer connection.
 func (s *Store) inTx(ctx context.Context, fn func(q *litedb.Queries) error) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(litedb.New(tx)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.InTx(ctx, func(tx *sql.Tx) error { return fn(litedb.New(tx)) })
 }
 
 // ListOrgs returns every org, oldest first.
