@@ -208,11 +208,18 @@ func TestCommandTableHasUniqueNames(t *testing.T) {
 }
 
 // A PII mode the gateway does not enforce is refused by config validate,
-// naming the field, when it comes from the environment too.
+// naming the field, when it comes from the environment too; so is
+// redact_storage when nothing is captured to redact.
 func TestConfigValidateRefusesUnenforcedPIIMode(t *testing.T) {
-	r := runCLI(t, map[string]string{"ONGOINGAI_PII_MODE": "redact_storage"}, "", "config", "validate")
+	r := runCLI(t, map[string]string{"ONGOINGAI_PII_MODE": "mask"}, "", "config", "validate")
 	r.expect(t, 1)
-	want := `pii.mode: must be one of "off", "redact_upstream", "block", got "redact_storage"`
+	want := `pii.mode: must be one of "off", "redact_storage", "redact_upstream", "block", got "mask"`
+	if r.stdout != "config is invalid\n" || !strings.Contains(r.stderr, want) {
+		t.Errorf("stdout=%q stderr=%q, want %q", r.stdout, r.stderr, want)
+	}
+	r = runCLI(t, map[string]string{"ONGOINGAI_PII_MODE": "redact_storage"}, "", "config", "validate")
+	r.expect(t, 1)
+	want = `pii.mode: redact_storage needs tracing.capture_bodies or tracing.capture_headers`
 	if r.stdout != "config is invalid\n" || !strings.Contains(r.stderr, want) {
 		t.Errorf("stdout=%q stderr=%q, want %q", r.stdout, r.stderr, want)
 	}

@@ -119,9 +119,24 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, err
 	}
 	var policy proxy.Policy
-	if policy, err = piiPolicy(ctx, cfg, st); err != nil {
+	engine, err := piiPolicy(ctx, cfg, st, a.keys.audit)
+	if err != nil {
 		a.Close(ctx)
 		return nil, err
+	}
+	if engine != nil {
+		policy = engine
+		err = a.tel.ObservePII(func() telemetry.PIIStats {
+			s := engine.Stats()
+			return telemetry.PIIStats{
+				Redactions: s.Redactions, Blocked: s.Blocked,
+				RequestFailures: s.Unevaluable, StorageFailures: writer.Stats().RedactionFailures,
+			}
+		})
+		if err != nil {
+			a.Close(ctx)
+			return nil, fmt.Errorf("observability: %w", err)
+		}
 	}
 	px := proxy.New(proxy.Options{
 		Transport: proxy.NewTransport(proxy.TransportOptions{
@@ -432,8 +447,9 @@ func priceOverrides(p config.Pricing) map[string]pricing.Override {
 
 // piiPolicy builds the PII engine (pii.*), or nil when no request can be
 // affected, so the default configuration adds nothing to the request path.
-func piiPolicy(ctx context.Context, cfg config.Config, st store.PIISalts) (proxy.Policy, error) {
-	probe := pii.NewEngine(cfg, nil)
+// Blocked requests are audited through audit (asynchronously).
+func piiPolicy(ctx context.Context, cfg config.Config, st store.PIISalts, audit pii.Auditor) (*pii.Engine, error) {
+	probe := pii.NewEngine(cfg, nil, nil)
 	if !probe.Active() {
 		return nil, nil
 	}
@@ -441,5 +457,5 @@ func piiPolicy(ctx context.Context, cfg config.Config, st store.PIISalts) (proxy
 	if err != nil {
 		return nil, fmt.Errorf("pii: %w", err)
 	}
-	return pii.NewEngine(cfg, salt), nil
+	return pii.NewEngine(cfg, salt, audit), nil
 }

@@ -148,7 +148,8 @@ type StaticKey struct {
 // scanned, and whether a finding blocks the request, is redacted before it
 // goes upstream, or is redacted only in what the gateway stores.
 type PII struct {
-	// Mode is "" (auto, which is off), off, redact_upstream or block.
+	// Mode is "" (auto: redact_storage when tracing.capture_bodies is
+	// on, else off), off, redact_storage, redact_upstream or block.
 	// EffectiveMode resolves "".
 	Mode string `yaml:"mode"`
 	// PolicyID names the policy in trace metadata (redaction_policy_id),
@@ -167,7 +168,7 @@ type PII struct {
 // PIIScope is one policy override and the requests it applies to.
 type PIIScope struct {
 	Match    PIIMatch `yaml:"match"`
-	Mode     string   `yaml:"mode"`      // required: off, redact_upstream or block
+	Mode     string   `yaml:"mode"`      // required: off, redact_storage, redact_upstream or block
 	PolicyID string   `yaml:"policy_id"` // default: pii.policy_id
 }
 
@@ -182,8 +183,9 @@ type PIIMatch struct {
 }
 
 // PIIStages switch scanning per part of the exchange; all default to true.
-// The request body is what block and redact_upstream look at; the gateway
-// scans no other part today, so the other stages change nothing yet.
+// In every mode but off, each stage on redacts that part's stored copy
+// (captured headers, captured bodies); the request body is also what block
+// and redact_upstream look at, so those modes require it.
 type PIIStages struct {
 	RequestHeaders  bool `yaml:"request_headers"`
 	RequestBody     bool `yaml:"request_body"`

@@ -28,7 +28,11 @@ const (
 	PIIModeBlock = "block"
 	// PIIModeRedactUpstream redacts the request before it is forwarded.
 	PIIModeRedactUpstream = "redact_upstream"
-	// PIIModeAuto, the default, resolves to off (Config.EffectiveMode).
+	// PIIModeRedactStorage forwards and answers unchanged and redacts what
+	// the gateway stores.
+	PIIModeRedactStorage = "redact_storage"
+	// PIIModeAuto, the default, resolves to redact_storage when bodies are
+	// captured, off otherwise (Config.EffectiveMode).
 	PIIModeAuto = ""
 
 	// DefaultPIIFormat is the placeholder format.

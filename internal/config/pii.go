@@ -10,21 +10,48 @@ import (
 // piiModes is every mode the gateway enforces (auto aside). Validation
 // refuses any other value naming its field: a privacy setting that is
 // accepted and silently ignored is worse than one that is refused.
-var piiModes = []string{PIIModeOff, PIIModeRedactUpstream, PIIModeBlock}
+var piiModes = []string{PIIModeOff, PIIModeRedactStorage, PIIModeRedactUpstream, PIIModeBlock}
 
-// EffectiveMode resolves the auto mode ("") to off; explicit modes are
-// returned as written.
+// EffectiveMode resolves the auto mode (""): redact_storage when bodies
+// are captured (what is stored is then redacted), off otherwise. Explicit
+// modes are returned as written.
 func (c Config) EffectiveMode() string {
 	if c.PII.Mode != PIIModeAuto {
 		return c.PII.Mode
 	}
+	if c.Tracing.CaptureBodies {
+		return PIIModeRedactStorage
+	}
 	return PIIModeOff
+}
+
+// validatePIIStages refuses stage and mode combinations where a setting
+// would have no effect: block and redact_upstream look at the request
+// body, so they need its stage; a mode other than off needs some stage;
+// redact_storage needs something stored to redact.
+func (c Config) validatePIIStages(v *validator, field, mode string) {
+	st := c.PII.Stages
+	switch mode {
+	case PIIModeBlock, PIIModeRedactUpstream:
+		if !st.RequestBody {
+			v.add("pii.stages.request_body", "must be true when %s is %s (it inspects the request body)", field, mode)
+		}
+	case PIIModeRedactStorage:
+		if st == (PIIStages{}) {
+			v.add("pii.stages", "must enable at least one stage when %s is %s", field, mode)
+		}
+		if !c.Tracing.CaptureBodies && len(c.Tracing.CaptureHeaders) == 0 {
+			v.add(field, "redact_storage needs tracing.capture_bodies or tracing.capture_headers: nothing else is stored to redact")
+		}
+	}
 }
 
 func (c Config) validatePII(v *validator) {
 	p := c.PII
 	if p.Mode != PIIModeAuto {
-		validPIIMode(v, "pii.mode", p.Mode)
+		if validPIIMode(v, "pii.mode", p.Mode) {
+			c.validatePIIStages(v, "pii.mode", p.Mode)
+		}
 	}
 	if strings.TrimSpace(p.PolicyID) == "" {
 		v.add("pii.policy_id", "required")
@@ -41,8 +68,8 @@ func (c Config) validatePII(v *validator) {
 		base := fmt.Sprintf("pii.scopes[%d]", i)
 		if s.Mode == "" {
 			v.add(base+".mode", "required")
-		} else {
-			validPIIMode(v, base+".mode", s.Mode)
+		} else if validPIIMode(v, base+".mode", s.Mode) {
+			c.validatePIIStages(v, base+".mode", s.Mode)
 		}
 		if len(s.PolicyID) > 128 {
 			v.add(base+".policy_id", "must be at most 128 characters")
@@ -67,10 +94,12 @@ func (c Config) validatePII(v *validator) {
 	}
 }
 
-func validPIIMode(v *validator, field, mode string) {
+func validPIIMode(v *validator, field, mode string) bool {
 	if !slices.Contains(piiModes, mode) {
 		v.add(field, "must be one of %s, got %q", quoteList(piiModes), mode)
+		return false
 	}
+	return true
 }
 
 // EndpointURL is the OTLP/HTTP base URL to export to. An endpoint written

@@ -131,28 +131,80 @@ func TestPIIValidation(t *testing.T) {
 	}
 }
 
-// A mode the gateway does not enforce (redact_storage, which the
-// documentation of other gateways names) is refused, naming the field,
-// both in pii.mode and in a scope: never accepted and ignored. The modes
-// it does enforce validate.
+// Every mode the gateway enforces validates; any other value is refused,
+// naming the field, in pii.mode and in a scope: never accepted and
+// ignored.
 func TestOnlyEnforcedPIIModesValidate(t *testing.T) {
 	for _, mode := range piiModes {
 		c := Default()
+		c.Tracing.CaptureBodies = true
 		c.PII.Mode = mode
 		if err := c.Validate(); err != nil {
 			t.Errorf("mode %q: %v", mode, err)
 		}
 	}
 	c := Default()
-	c.PII.Mode = "redact_storage"
-	want := `pii.mode: must be one of "off", "redact_upstream", "block", got "redact_storage"`
+	c.PII.Mode = "redact"
+	want := `pii.mode: must be one of "off", "redact_storage", "redact_upstream", "block", got "redact"`
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("redact_storage: %v, want %q", err, want)
+		t.Errorf("redact: %v, want %q", err, want)
 	}
 	c = Default()
-	c.PII.Scopes = []PIIScope{{Mode: "redact_storage", Match: PIIMatch{OrgID: "o"}}}
+	c.PII.Scopes = []PIIScope{{Mode: "mask", Match: PIIMatch{OrgID: "o"}}}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "pii.scopes[0].mode: must be one of") {
-		t.Errorf("scope redact_storage: %v", err)
+		t.Errorf("scope mask: %v", err)
+	}
+}
+
+// Stage and mode combinations that would leave a setting without effect
+// are refused, naming the field and the rule.
+func TestPIIStageRules(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*Config)
+		want   string // "" valid
+	}{
+		{"block without request body", func(c *Config) {
+			c.PII.Mode = PIIModeBlock
+			c.PII.Stages.RequestBody = false
+		}, "pii.stages.request_body: must be true when pii.mode is block (it inspects the request body)"},
+		{"scope redact_upstream without request body", func(c *Config) {
+			c.PII.Scopes = []PIIScope{{Mode: PIIModeRedactUpstream, Match: PIIMatch{OrgID: "o"}}}
+			c.PII.Stages.RequestBody = false
+		}, "pii.stages.request_body: must be true when pii.scopes[0].mode is redact_upstream"},
+		{"redact_storage without stages", func(c *Config) {
+			c.Tracing.CaptureBodies = true
+			c.PII.Mode = PIIModeRedactStorage
+			c.PII.Stages = PIIStages{}
+		}, "pii.stages: must enable at least one stage when pii.mode is redact_storage"},
+		{"redact_storage with nothing captured", func(c *Config) {
+			c.PII.Mode = PIIModeRedactStorage
+		}, "pii.mode: redact_storage needs tracing.capture_bodies or tracing.capture_headers"},
+		{"scope redact_storage with nothing captured", func(c *Config) {
+			c.PII.Scopes = []PIIScope{{Mode: PIIModeRedactStorage, Match: PIIMatch{WorkspaceID: "w"}}}
+		}, "pii.scopes[0].mode: redact_storage needs tracing.capture_bodies or tracing.capture_headers"},
+		{"redact_storage of headers only", func(c *Config) {
+			c.PII.Mode = PIIModeRedactStorage
+			c.Tracing.CaptureHeaders = []string{"X-User"}
+			c.PII.Stages = PIIStages{RequestHeaders: true}
+		}, ""},
+		{"block with only the request body", func(c *Config) {
+			c.PII.Mode = PIIModeBlock
+			c.PII.Stages = PIIStages{RequestBody: true}
+		}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.mutate(&c)
+			err := c.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
 
@@ -161,8 +213,11 @@ func TestEffectiveMode(t *testing.T) {
 	if m := c.EffectiveMode(); m != PIIModeOff {
 		t.Errorf("auto without capture = %q", m)
 	}
-	c.PII.Mode = PIIModeOff
 	c.Tracing.CaptureBodies = true
+	if m := c.EffectiveMode(); m != PIIModeRedactStorage {
+		t.Errorf("auto with capture = %q", m)
+	}
+	c.PII.Mode = PIIModeOff
 	if m := c.EffectiveMode(); m != PIIModeOff {
 		t.Errorf("explicit off = %q", m)
 	}

@@ -122,7 +122,7 @@ func TestValidateRules(t *testing.T) {
 			b.Token = "tok-a"
 			c.Auth.Keys = []StaticKey{validKey("a"), b}
 		}, `auth.keys[1].token: duplicates auth.keys[0].token`},
-		{"pii mode", func(c *Config) { c.PII.Mode = "mask" }, `pii.mode: must be one of "off", "redact_upstream", "block", got "mask"`},
+		{"pii mode", func(c *Config) { c.PII.Mode = "mask" }, `pii.mode: must be one of "off", "redact_storage", "redact_upstream", "block", got "mask"`},
 		{"sampling above 1", func(c *Config) { c.Observability.OTel.SamplingRatio = 1.5 }, "observability.otel.sampling_ratio: must be between 0 and 1"},
 		{"sampling below 0", func(c *Config) { c.Observability.OTel.SamplingRatio = -0.1 }, "observability.otel.sampling_ratio: must be between 0 and 1"},
 		{"otel endpoint", func(c *Config) { c.Observability.OTel.Endpoint = "ftp://collector:4318" }, `observability.otel.endpoint: must use scheme "http" or "https"`},
@@ -232,7 +232,7 @@ func TestValidateReportsAllErrorsInStableOrder(t *testing.T) {
 		"auth.keys[0].workspace_id: required",
 		`auth.keys[0].role: must be one of "owner", "admin", "developer", "member", "viewer", "operator", got ""`,
 		`auth.keys[1].id: duplicates auth.keys[0].id "k"`,
-		`pii.mode: must be one of "off", "redact_upstream", "block", got "loud"`,
+		`pii.mode: must be one of "off", "redact_storage", "redact_upstream", "block", got "loud"`,
 		"retention.bodies_days: must not exceed retention.traces_days (30)",
 		`debug.pprof_addr: must be a loopback address (127.0.0.1, ::1 or localhost), got "10.0.0.1"`,
 	}, "\n")

@@ -12,18 +12,29 @@ import (
 	"strings"
 )
 
-// Type is the kind of a finding; it names the placeholder.
-type Type string
+// Type is the kind of a finding; its name (String) names the placeholder.
+type Type uint8
 
 // The finding types, in the order reports list them.
 const (
-	Email Type = "EMAIL"
-	Phone Type = "PHONE"
-	SSN   Type = "SSN"
-	Card  Type = "CARD"
-	Token Type = "TOKEN"
-	Field Type = "FIELD"
+	Email Type = iota
+	Phone
+	SSN
+	Card
+	Token
+	Field
+	numTypes
 )
+
+var typeNames = [numTypes]string{"EMAIL", "PHONE", "SSN", "CARD", "TOKEN", "FIELD"}
+
+// String is the type's name: EMAIL, PHONE, SSN, CARD, TOKEN or FIELD.
+func (t Type) String() string {
+	if t < numTypes {
+		return typeNames[t]
+	}
+	return "UNKNOWN"
+}
 
 // Finding is one detected value: s[Start:End] in the scanned text.
 type Finding struct {
@@ -50,23 +61,73 @@ var (
 	tokenRe = regexp.MustCompile(`sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,}|ghp_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abp]-[A-Za-z0-9\-]{10,}|AKIA[0-9A-Z]{16}|ogw_[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}`)
 )
 
-// tokenHints are substrings without which tokenRe cannot match; checking
-// them first keeps ordinary prose off the regexp engine.
-var tokenHints = []string{"sk-", "ghp_", "github_pat_", "xox", "AKIA", "ogw_", "eyJ"}
+// Byte classes of the pre-filter: one pass over a string says which
+// detectors can fire at all, so ordinary prose never reaches a regexp.
+const (
+	classDigit     = 1 << iota
+	classAt        // '@': an email is possible
+	classTokenHint // first byte of a secret's prefix (sk-, ghp_, ...)
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = classDigit
+	}
+	t['@'] = classAt
+	for _, c := range "sgxAoe" {
+		t[c] = classTokenHint
+	}
+	return t
+}()
+
+// tokenPrefixAt reports whether a secret's prefix starts s: without one
+// of them tokenRe cannot match.
+func tokenPrefixAt(s string) bool {
+	switch s[0] {
+	case 's':
+		return strings.HasPrefix(s, "sk-")
+	case 'g':
+		return strings.HasPrefix(s, "ghp_") || strings.HasPrefix(s, "github_pat_")
+	case 'x':
+		return strings.HasPrefix(s, "xox")
+	case 'A':
+		return strings.HasPrefix(s, "AKIA")
+	case 'o':
+		return strings.HasPrefix(s, "ogw_")
+	case 'e':
+		return strings.HasPrefix(s, "eyJ")
+	}
+	return false
+}
 
 // Scan returns the findings in s, ordered by position and not
-// overlapping (an earlier, then longer, finding wins).
+// overlapping (an earlier, then longer, finding wins). A string in which
+// no detector can fire costs one table lookup per byte and allocates
+// nothing.
 func Scan(s string) []Finding {
-	var out []Finding
-	digits := countDigits(s)
-	if strings.IndexByte(s, '@') >= 0 {
-		out = appendMatches(out, s, emailRe, Email, nil)
-	}
-	for _, h := range tokenHints {
-		if strings.Contains(s, h) {
-			out = appendMatches(out, s, tokenRe, Token, nil)
-			break
+	digits, at, token := 0, false, -1
+	for i := 0; i < len(s); i++ {
+		switch byteClass[s[i]] {
+		case 0:
+		case classDigit:
+			digits++
+		case classAt:
+			at = true
+		case classTokenHint:
+			if token < 0 && tokenPrefixAt(s[i:]) {
+				token = i
+			}
 		}
+	}
+	if !at && token < 0 && digits < 9 {
+		return nil
+	}
+	var out []Finding
+	if at {
+		out = appendMatches(out, s, 0, emailRe, Email, nil)
+	}
+	if token >= 0 {
+		out = appendMatches(out, s, token, tokenRe, Token, nil)
 	}
 	if digits >= 9 {
 		out = scanNumbers(out, s)
@@ -155,8 +216,10 @@ func digitsAhead(s string) int {
 	return n
 }
 
-func appendMatches(out []Finding, s string, re *regexp.Regexp, t Type, valid func(string) bool) []Finding {
-	for _, m := range re.FindAllStringIndex(s, -1) {
+// appendMatches adds re's accepted matches in s[from:].
+func appendMatches(out []Finding, s string, from int, re *regexp.Regexp, t Type, valid func(string) bool) []Finding {
+	for _, m := range re.FindAllStringIndex(s[from:], -1) {
+		m[0], m[1] = m[0]+from, m[1]+from
 		if !bounded(s, m[0], m[1], t) {
 			continue
 		}
@@ -234,16 +297,6 @@ func validCard(m string) bool {
 		sum += v
 	}
 	return sum%10 == 0
-}
-
-func countDigits(s string) int {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if isDigit(s[i]) {
-			n++
-		}
-	}
-	return n
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

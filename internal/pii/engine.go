@@ -2,15 +2,17 @@ package pii
 
 import (
 	"bytes"
+	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jsonstr"
 	"github.com/ongoingai/gateway/internal/proxy"
+	"github.com/ongoingai/gateway/internal/store"
 )
 
 // BlockedMessage is the error of a request refused by block mode.
@@ -30,25 +32,72 @@ type Engine struct {
 	stages   config.PIIStages
 	format   string
 	salt     []byte
+	audit    Auditor
 
 	redactors sync.Map // workspace id -> *Redactor
+
+	redactions           [numTypes]atomic.Int64
+	blocked, unevaluable atomic.Int64
 }
+
+// Auditor receives the audit event of each blocked request; Record must
+// not block (tenancy.AuditLog queues it for its own writer goroutine).
+type Auditor interface {
+	Record(ev store.AuditEvent)
+}
+
+// AuditActionBlock is the audit action of a request block mode refused.
+// The event names the route, the policy and the types found, never a
+// value.
+const AuditActionBlock = "pii.block"
 
 var _ proxy.Policy = (*Engine)(nil)
 
 // NewEngine builds the engine for cfg with the installation's salt (the
 // configured pii.replacement.hash_salt, or the one kept in the store).
-func NewEngine(cfg config.Config, salt []byte) *Engine {
+// audit, when not nil, receives an event for each blocked request.
+func NewEngine(cfg config.Config, salt []byte, audit Auditor) *Engine {
 	e := &Engine{
 		mode:     cfg.EffectiveMode(),
 		policyID: cfg.PII.PolicyID,
 		stages:   cfg.PII.Stages,
 		format:   cfg.PII.Replacement.Format,
 		salt:     salt,
+		audit:    audit,
 		scopes:   slices.Clone(cfg.PII.Scopes),
 	}
 	slices.SortStableFunc(e.scopes, func(a, b config.PIIScope) int { return compareSpecificity(b.Match, a.Match) })
 	return e
+}
+
+// Stats are the engine's counters since start.
+type Stats struct {
+	// Redactions counts the values replaced by placeholders, by type name
+	// (EMAIL, PHONE, SSN, CARD, TOKEN, FIELD), every type present.
+	Redactions map[string]int64
+	// Blocked counts requests block mode refused.
+	Blocked int64
+	// Unevaluable counts requests refused because the policy could not be
+	// evaluated on them (redact_upstream and a body that is not JSON).
+	Unevaluable int64
+}
+
+// Stats returns the counters.
+func (e *Engine) Stats() Stats {
+	s := Stats{Redactions: make(map[string]int64, numTypes), Blocked: e.blocked.Load(), Unevaluable: e.unevaluable.Load()}
+	for t := range numTypes {
+		s.Redactions[t.String()] = e.redactions[t].Load()
+	}
+	return s
+}
+
+// count adds c to the redaction counters.
+func (e *Engine) count(c *Counts) {
+	for t, n := range c {
+		if n > 0 {
+			e.redactions[t].Add(int64(n))
+		}
+	}
 }
 
 // compareSpecificity orders matches: key beats workspace beats org, then
@@ -104,20 +153,24 @@ func (e *Engine) Redactor(workspaceID string) *Redactor {
 	return r.(*Redactor)
 }
 
-// Check implements proxy.Policy: block refuses a request whose body a
-// detector fires on, with 403 and the types found; the refusal's stored
-// body is redacted. Other modes forward unchanged here.
+// Check implements proxy.Policy. Every mode but off stores redacted
+// copies (the decision's Storage, run by the trace writer). On top of it,
+// block refuses a request whose body a detector fires on, with 403 and the
+// types found, and redact_upstream forwards the body redacted. Both look
+// at the body only when stages.request_body is on.
 func (e *Engine) Check(r *http.Request, provider string, id proxy.Identity, body []byte) proxy.PolicyDecision {
 	mode, policyID := e.resolve(r, provider, id)
-	if !e.stages.RequestBody || len(body) == 0 {
+	if mode == config.PIIModeOff || mode == config.PIIModeAuto {
 		return proxy.PolicyDecision{}
 	}
-	switch mode {
-	case config.PIIModeBlock:
-	case config.PIIModeRedactUpstream:
-		return e.redactUpstream(body, id, policyID)
-	default:
-		return proxy.PolicyDecision{}
+	st := &storage{e: e, red: e.Redactor(id.WorkspaceID), policyID: policyID, stages: e.stages, requestBody: e.stages.RequestBody}
+	if mode == config.PIIModeRedactStorage || !e.stages.RequestBody || len(body) == 0 {
+		return proxy.PolicyDecision{Storage: st}
+	}
+	// The request body is handled here; the stored copy is final.
+	st.requestBody = false
+	if mode == config.PIIModeRedactUpstream {
+		return e.redactUpstream(body, st)
 	}
 	isJSON := looksJSON(r, body)
 	counts, err := Detect(body, isJSON)
@@ -128,9 +181,9 @@ func (e *Engine) Check(r *http.Request, provider string, id proxy.Identity, body
 		isJSON = false
 	}
 	if counts.Total() == 0 {
-		return proxy.PolicyDecision{}
+		return proxy.PolicyDecision{Storage: st}
 	}
-	red := e.Redactor(id.WorkspaceID)
+	red := st.red
 	var stored []byte
 	if isJSON {
 		if out, c, err := red.RedactJSON(body); err == nil {
@@ -138,16 +191,50 @@ func (e *Engine) Check(r *http.Request, provider string, id proxy.Identity, body
 		}
 	}
 	if stored == nil {
-		c := Counts{}
-		stored = []byte(red.RedactText(string(body), c))
+		var c Counts
+		stored = []byte(red.RedactText(string(body), &c))
 		counts = c
 	}
-	return proxy.PolicyDecision{
-		Status:   http.StatusForbidden,
-		Answer:   blockedAnswer(counts),
-		Stored:   stored,
-		Metadata: Metadata(counts, policyID),
+	e.count(&counts)
+	e.blocked.Add(1)
+	st.counts = counts
+	if e.audit != nil {
+		e.audit.Record(store.AuditEvent{
+			OrgID: id.OrgID, WorkspaceID: id.WorkspaceID, ActorKeyID: id.GatewayKeyID,
+			Action:    AuditActionBlock,
+			Target:    "route:" + r.Method + " " + r.URL.Path,
+			Outcome:   "denied",
+			Reason:    "pii policy " + policyID + " detected " + typeList(&counts),
+			ClientIP:  clientIP(r),
+			RequestID: r.Header.Get("X-Request-Id"),
+		})
 	}
+	return proxy.PolicyDecision{
+		Status:  http.StatusForbidden,
+		Answer:  blockedAnswer(&counts),
+		Stored:  stored,
+		Storage: st,
+	}
+}
+
+// typeList is "SSN,CARD": the types found, never the values.
+func typeList(c *Counts) string {
+	var b strings.Builder
+	for i, t := range c.Types() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(t.String())
+	}
+	return b.String()
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func looksJSON(r *http.Request, body []byte) bool {
@@ -159,46 +246,32 @@ func looksJSON(r *http.Request, body []byte) bool {
 }
 
 // blockedAnswer is {"error":"request blocked by pii policy","detected":[...]}.
-func blockedAnswer(c Counts) []byte {
+func blockedAnswer(c *Counts) []byte {
 	out := []byte(`{"error":"` + BlockedMessage + `","detected":[`)
 	for i, t := range c.Types() {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = jsonstr.Append(out, string(t))
+		out = jsonstr.Append(out, t.String())
 	}
 	return append(out, "]}\n"...)
-}
-
-// Metadata is the trace metadata members that describe a redaction:
-// redaction_applied, redaction_counts by type and redaction_policy_id.
-func Metadata(c Counts, policyID string) []byte {
-	out := []byte(`"redaction_applied":`)
-	out = strconv.AppendBool(out, c.Total() > 0)
-	out = append(out, `,"redaction_counts":{`...)
-	for i, t := range c.Types() {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = jsonstr.Append(out, string(t))
-		out = append(out, ':')
-		out = strconv.AppendInt(out, int64(c[t]), 10)
-	}
-	out = append(out, `},"redaction_policy_id":`...)
-	return jsonstr.Append(out, policyID)
 }
 
 // redactUpstream forwards (and stores) the body with every finding
 // replaced; JSON outside the redacted strings is unchanged, so the model,
 // the stream flag and accounting are unaffected.
-func (e *Engine) redactUpstream(body []byte, id proxy.Identity, policyID string) proxy.PolicyDecision {
-	out, counts, err := e.Redactor(id.WorkspaceID).RedactJSON(body)
+func (e *Engine) redactUpstream(body []byte, st *storage) proxy.PolicyDecision {
+	out, counts, err := st.red.RedactJSON(body)
 	if err != nil {
+		e.unevaluable.Add(1)
 		return proxy.PolicyDecision{
-			Status: http.StatusForbidden,
-			Answer: []byte(`{"error":"` + UnevaluableMessage + `"}` + "\n"),
-			Stored: []byte{}, // what could not be inspected is not stored either
+			Status:  http.StatusForbidden,
+			Answer:  []byte(`{"error":"` + UnevaluableMessage + `"}` + "\n"),
+			Stored:  []byte{}, // what could not be inspected is not stored either
+			Storage: st,
 		}
 	}
-	return proxy.PolicyDecision{Forward: out, Stored: out, Metadata: Metadata(counts, policyID)}
+	e.count(&counts)
+	st.counts = counts
+	return proxy.PolicyDecision{Forward: out, Stored: out, Storage: st}
 }

@@ -20,7 +20,7 @@ func TestScopePrecedence(t *testing.T) {
 		{Match: config.PIIMatch{OrgID: "o", RoutePrefix: "/openai/v1"}, Mode: "org+prefix"},
 		{Match: config.PIIMatch{OrgID: "o", RoutePrefix: "/openai/v1/chat"}, Mode: "org+longer"},
 	}
-	e := NewEngine(cfg, []byte("s"))
+	e := NewEngine(cfg, []byte("s"), nil)
 	cases := []struct {
 		id       proxy.Identity
 		provider string
@@ -57,7 +57,7 @@ func chatBody4K() []byte {
 func benchCheck(b *testing.B, mode string) {
 	cfg := config.Default()
 	cfg.PII.Mode = mode
-	e := NewEngine(cfg, []byte("salt"))
+	e := NewEngine(cfg, []byte("salt"), nil)
 	body := chatBody4K()
 	r := httptest.NewRequest("POST", "/openai/v1/chat/completions", nil)
 	r.Header.Set("Content-Type", "application/json")

@@ -161,13 +161,16 @@ func TestDetect(t *testing.T) {
 	}
 }
 
-// FuzzRedactJSON: for any input, redaction never panics, valid JSON stays
-// valid, and no detected value survives redaction.
+// FuzzRedactJSON: for any input, redaction never panics, accepts exactly
+// the documents encoding/json.Valid accepts (the scanner validates in its
+// own single pass), valid JSON stays valid, and no detected value survives
+// redaction.
 func FuzzRedactJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"content":"My SSN is 123-45-6789"}`, `{"password":"x","max_tokens":1}`,
 		`["4111 1111 1111 1111","a@b.io"]`, `"\u0041\"sk-abcdefghijklmnop1234"`,
 		`{"email":{"nested":"+14155550100"}}`, `not json`, `{"a":"\ud800"}`, `123`, `{"k":"v"}`,
+		`-0.5e+7`, `[1,]`, `{"a" : [true,false,null] }`, `01`, `"\x"`, "\"\t\"", `{"a":1}x`, `1.`, `[[[]]]`, "\xff\"",
 	} {
 		f.Add([]byte(s))
 	}
@@ -182,6 +185,9 @@ func FuzzRedactJSON(f *testing.F) {
 				t.Fatalf("valid JSON refused: %v", err)
 			}
 			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("invalid JSON accepted: %q", body)
 		}
 		if !json.Valid(out) {
 			t.Fatalf("redaction produced invalid JSON: %q -> %q", body, out)

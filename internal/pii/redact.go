@@ -17,11 +17,11 @@ import (
 // not: the policy cannot be evaluated on it, so callers fail closed.
 var ErrNotJSON = errors.New("pii: body is not valid JSON")
 
-// Counts is the number of findings per type.
-type Counts map[Type]int
+// Counts is the number of findings per type, indexed by Type.
+type Counts [numTypes]int
 
 // Total is the number of findings of every type.
-func (c Counts) Total() int {
+func (c *Counts) Total() int {
 	n := 0
 	for _, v := range c {
 		n += v
@@ -29,12 +29,19 @@ func (c Counts) Total() int {
 	return n
 }
 
+// Add adds o's findings to c.
+func (c *Counts) Add(o *Counts) {
+	for i, v := range o {
+		c[i] += v
+	}
+}
+
 // Types lists the types present, in the fixed order of the constants.
-func (c Counts) Types() []Type {
+func (c *Counts) Types() []Type {
 	var out []Type
-	for _, t := range []Type{Email, Phone, SSN, Card, Token, Field} {
-		if c[t] > 0 {
-			out = append(out, t)
+	for t, v := range c {
+		if v > 0 {
+			out = append(out, Type(t))
 		}
 	}
 	return out
@@ -53,43 +60,80 @@ func WorkspaceKey(salt []byte, workspaceID string) []byte {
 // Redactor replaces findings with placeholders for one workspace. It is
 // immutable and safe for concurrent use.
 type Redactor struct {
-	key    []byte
-	format string
+	key []byte
+	// format split around its {type} and {hash} fields, parsed once.
+	parts []formatPart
+}
+
+// formatPart is a literal, or the {type} or {hash} field.
+type formatPart struct {
+	lit   string
+	field byte // 0 literal, 't' type, 'h' hash
 }
 
 // NewRedactor returns a redactor keyed by key (see WorkspaceKey) that
 // writes placeholders in format, whose {type} and {hash} are substituted.
 func NewRedactor(key []byte, format string) *Redactor {
-	return &Redactor{key: key, format: format}
+	r := &Redactor{key: key}
+	for format != "" {
+		t, h := strings.Index(format, "{type}"), strings.Index(format, "{hash}")
+		i, field := t, byte('t')
+		if i < 0 || (h >= 0 && h < i) {
+			i, field = h, 'h'
+		}
+		if i < 0 {
+			r.parts = append(r.parts, formatPart{lit: format})
+			break
+		}
+		if i > 0 {
+			r.parts = append(r.parts, formatPart{lit: format[:i]})
+		}
+		r.parts = append(r.parts, formatPart{field: field})
+		format = format[i+len("{type}"):]
+	}
+	return r
 }
 
 // Placeholder is the replacement of value: the format with {type} and the
 // first 12 hex digits of HMAC-SHA256(key, value).
 func (r *Redactor) Placeholder(t Type, value string) string {
+	return string(r.appendPlaceholder(nil, t, value))
+}
+
+func (r *Redactor) appendPlaceholder(out []byte, t Type, value string) []byte {
 	m := hmac.New(sha256.New, r.key)
 	m.Write([]byte(value))
 	var sum [sha256.Size]byte
-	h := hex.EncodeToString(m.Sum(sum[:0])[:6])
-	return strings.NewReplacer("{type}", string(t), "{hash}", h).Replace(r.format)
+	m.Sum(sum[:0])
+	for _, p := range r.parts {
+		switch p.field {
+		case 't':
+			out = append(out, t.String()...)
+		case 'h':
+			out = hex.AppendEncode(out, sum[:6])
+		default:
+			out = append(out, p.lit...)
+		}
+	}
+	return out
 }
 
 // RedactText replaces every finding in s.
-func (r *Redactor) RedactText(s string, counts Counts) string {
+func (r *Redactor) RedactText(s string, counts *Counts) string {
 	fs := Scan(s)
 	if len(fs) == 0 {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
+	b := make([]byte, 0, len(s)+32*len(fs))
 	last := 0
 	for _, f := range fs {
-		b.WriteString(s[last:f.Start])
-		b.WriteString(r.Placeholder(f.Type, s[f.Start:f.End]))
+		b = append(b, s[last:f.Start]...)
+		b = r.appendPlaceholder(b, f.Type, s[f.Start:f.End])
 		counts[f.Type]++
 		last = f.End
 	}
-	b.WriteString(s[last:])
-	return b.String()
+	b = append(b, s[last:]...)
+	return string(b)
 }
 
 // RedactJSON returns body with every finding inside a string value
@@ -98,10 +142,19 @@ func (r *Redactor) RedactText(s string, counts Counts) string {
 // are copied unchanged, so the document stays valid and otherwise
 // identical. A body that is not valid JSON yields ErrNotJSON.
 func (r *Redactor) RedactJSON(body []byte) ([]byte, Counts, error) {
-	counts := Counts{}
-	var out []byte // allocated at the first change
+	out, counts, _, ok := r.redactJSON(body)
+	if !ok {
+		return nil, Counts{}, ErrNotJSON
+	}
+	return out, counts, nil
+}
+
+// redactJSON redacts body; for a body that is not valid JSON it returns
+// ok false and the redacted part before the offset where the walk stopped
+// (see walkJSONPrefix), kept is that offset.
+func (r *Redactor) redactJSON(body []byte) (out []byte, counts Counts, kept int, ok bool) {
 	last := 0
-	err := walkJSON(body, func(start, end int, str, denied bool) {
+	stop, ok := walkJSONPrefix(body, func(start, end int, str, denied bool) {
 		raw := body[start:end]
 		var repl []byte
 		if denied {
@@ -109,11 +162,11 @@ func (r *Redactor) RedactJSON(body []byte) ([]byte, Counts, error) {
 			if str {
 				value = decodeString(raw)
 			}
-			repl = jsonstr.Append(nil, r.Placeholder(Field, value))
+			repl = jsonstr.Append(nil, string(r.appendPlaceholder(nil, Field, value)))
 			counts[Field]++
 		} else if str {
 			s := decodeString(raw)
-			red := r.RedactText(s, counts)
+			red := r.RedactText(s, &counts)
 			if red == s {
 				return
 			}
@@ -122,26 +175,23 @@ func (r *Redactor) RedactJSON(body []byte) ([]byte, Counts, error) {
 			return
 		}
 		if out == nil {
-			out = make([]byte, 0, len(body)+64)
+			out = make([]byte, 0, len(body)+64) // allocated at the first change
 		}
 		out = append(out, body[last:start]...)
 		out = append(out, repl...)
 		last = end
 	})
-	if err != nil {
-		return nil, nil, err
+	if out == nil && ok {
+		return body, counts, len(body), true
 	}
-	if out == nil {
-		return body, counts, nil
-	}
-	return append(out, body[last:]...), counts, nil
+	return append(out, body[last:stop]...), counts, stop, ok
 }
 
 // Detect reports the types found in a body without building a redacted
 // copy: JSON is scanned string by string (and denied fields count as
 // FIELD); anything else is scanned as text. It is what block mode uses.
 func Detect(body []byte, isJSON bool) (Counts, error) {
-	counts := Counts{}
+	var counts Counts
 	if !isJSON {
 		for _, f := range Scan(string(body)) {
 			counts[f.Type]++
@@ -160,7 +210,7 @@ func Detect(body []byte, isJSON bool) (Counts, error) {
 		}
 	})
 	if err != nil {
-		return nil, err
+		return Counts{}, err
 	}
 	return counts, nil
 }
@@ -185,57 +235,249 @@ func decodeString(raw []byte) string {
 // walkJSON calls visit for every value that is a string (str true) and
 // for every scalar under a denied key, with the value's byte range. denied
 // says the value belongs to a key DeniedField names (null is never
-// reported as denied: there is nothing to hide).
+// reported as denied: there is nothing to hide). It validates the document
+// in the same pass, as strictly as encoding/json.Valid (the fuzz target
+// holds them equal), and returns ErrNotJSON for one that is not valid;
+// visit may have been called for part of it by then.
 func walkJSON(b []byte, visit func(start, end int, str, denied bool)) error {
-	if !json.Valid(b) {
+	if _, ok := walkJSONPrefix(b, visit); !ok {
 		return ErrNotJSON
-	}
-	denied := false
-	for i := 0; i < len(b); {
-		switch c := b[i]; c {
-		case ' ', '\t', '\n', '\r', ',', '}', ']':
-			i++
-		case '{', '[':
-			denied = false // containers under a denied key are scanned, not dropped
-			i++
-		case '"':
-			end := stringEnd(b, i)
-			k := end
-			for k < len(b) && (b[k] == ' ' || b[k] == '\t' || b[k] == '\n' || b[k] == '\r') {
-				k++
-			}
-			if k < len(b) && b[k] == ':' {
-				denied = DeniedField(decodeString(b[i:end]))
-				i = k + 1
-				continue
-			}
-			visit(i, end, true, denied)
-			denied = false
-			i = end
-		default:
-			j := i
-			for j < len(b) && !strings.ContainsRune(" \t\n\r,}]", rune(b[j])) {
-				j++
-			}
-			if denied && string(b[i:j]) != "null" {
-				visit(i, j, false, true)
-			}
-			denied = false
-			i = j
-		}
 	}
 	return nil
 }
 
-// stringEnd returns the index just past the string literal starting at i.
-func stringEnd(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
+// walkJSONPrefix is walkJSON that also says, for a document that is not
+// valid, where the walk stopped: every value before that offset was
+// visited, and the token it stopped in was not (a string cut short is not
+// reported). For a document cut at a size limit, b[:stop] is what can be
+// kept.
+func walkJSONPrefix(b []byte, visit func(start, end int, str, denied bool)) (stop int, ok bool) {
+	w := jsonWalker{b: b, visit: visit}
+	w.space()
+	if !w.value(false, 0) {
+		return w.i, false
+	}
+	w.space()
+	return w.i, w.i == len(b)
+}
+
+// maxJSONDepth is encoding/json's nesting limit.
+const maxJSONDepth = 10000
+
+// jsonWalker is a recursive-descent JSON validator that reports values as
+// it goes: one pass, no allocation.
+type jsonWalker struct {
+	b     []byte
+	i     int
+	visit func(start, end int, str, denied bool)
+}
+
+func (w *jsonWalker) space() {
+	for w.i < len(w.b) {
+		switch w.b[w.i] {
+		case ' ', '\t', '\n', '\r':
+			w.i++
+		default:
+			return
 		}
 	}
-	return len(b)
+}
+
+// value reads one value; denied says it belongs to a denied key.
+func (w *jsonWalker) value(denied bool, depth int) bool {
+	if w.i >= len(w.b) {
+		return false
+	}
+	start := w.i
+	switch c := w.b[w.i]; {
+	case c == '"':
+		if !w.str() {
+			return false
+		}
+		w.visit(start, w.i, true, denied)
+		return true
+	case c == '{':
+		if depth >= maxJSONDepth {
+			return false
+		}
+		return w.object(depth + 1)
+	case c == '[':
+		if depth >= maxJSONDepth {
+			return false
+		}
+		return w.array(depth + 1)
+	case c == 't':
+		return w.literal("true", denied)
+	case c == 'f':
+		return w.literal("false", denied)
+	case c == 'n':
+		return w.literal("null", false)
+	case c == '-' || isDigit(c):
+		if !w.number() {
+			return false
+		}
+		if denied {
+			w.visit(start, w.i, false, true)
+		}
+		return true
+	}
+	return false
+}
+
+func (w *jsonWalker) literal(lit string, denied bool) bool {
+	if !bytes.HasPrefix(w.b[w.i:], []byte(lit)) {
+		return false
+	}
+	start := w.i
+	w.i += len(lit)
+	if denied {
+		w.visit(start, w.i, false, true)
+	}
+	return true
+}
+
+func (w *jsonWalker) object(depth int) bool {
+	w.i++ // {
+	w.space()
+	if w.i < len(w.b) && w.b[w.i] == '}' {
+		w.i++
+		return true
+	}
+	for {
+		if w.i >= len(w.b) || w.b[w.i] != '"' {
+			return false
+		}
+		keyStart := w.i
+		if !w.str() {
+			return false
+		}
+		denied := DeniedField(decodeString(w.b[keyStart:w.i]))
+		w.space()
+		if w.i >= len(w.b) || w.b[w.i] != ':' {
+			return false
+		}
+		w.i++
+		w.space()
+		if !w.value(denied, depth) {
+			return false
+		}
+		w.space()
+		if w.i >= len(w.b) {
+			return false
+		}
+		switch w.b[w.i] {
+		case ',':
+			w.i++
+			w.space()
+		case '}':
+			w.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (w *jsonWalker) array(depth int) bool {
+	w.i++ // [
+	w.space()
+	if w.i < len(w.b) && w.b[w.i] == ']' {
+		w.i++
+		return true
+	}
+	for {
+		if !w.value(false, depth) {
+			return false
+		}
+		w.space()
+		if w.i >= len(w.b) {
+			return false
+		}
+		switch w.b[w.i] {
+		case ',':
+			w.i++
+			w.space()
+		case ']':
+			w.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// str reads a string literal, escapes checked; control characters are
+// refused as encoding/json does.
+func (w *jsonWalker) str() bool {
+	b := w.b
+	for i := w.i + 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			w.i = i + 1
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			i++
+			if i >= len(b) {
+				return false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(b) || !isHex(b[i+1]) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) {
+					return false
+				}
+				i += 4
+			default:
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// number reads -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (w *jsonWalker) number() bool {
+	b, i := w.b, w.i
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || !isDigit(b[i]) {
+			return false
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return false
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	w.i = i
+	return true
+}
+
+func isHex(c byte) bool {
+	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 
+	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/store"
 )
 
@@ -24,11 +25,11 @@ func LoadSalt(ctx context.Context, configured string, s store.PIISalts) ([]byte,
 // a scope is other than off. An inactive engine is not installed, so the
 // default configuration costs the proxy nothing.
 func (e *Engine) Active() bool {
-	if e.mode != "off" {
+	if e.mode != config.PIIModeOff {
 		return true
 	}
 	for _, s := range e.scopes {
-		if s.Mode != "off" {
+		if s.Mode != config.PIIModeOff {
 			return true
 		}
 	}

@@ -53,7 +53,10 @@ var credentialHeaders = map[string]bool{
 	"Set-Cookie":          true,
 }
 
-const redacted = "[REDACTED]"
+const redacted = Redacted
+
+// Redacted is what a captured credential header's value is stored as.
+const Redacted = "[REDACTED]"
 
 // headerCapture is which headers a trace keeps: all of them, or the ones
 // named (canonical, each once). Credentials are redacted either way.

@@ -3,6 +3,8 @@ package proxy
 import (
 	"net/http"
 	"time"
+
+	"github.com/ongoingai/gateway/internal/trace"
 )
 
 // Policy decides, once per request and before anything is forwarded,
@@ -23,10 +25,10 @@ type PolicyDecision struct {
 	Forward []byte
 	// Stored replaces the request body kept with the trace when non-nil.
 	Stored []byte
-	// Metadata are extra members of the trace's metadata object,
-	// `"k":v,...` without braces (redaction_applied, redaction_counts,
-	// redaction_policy_id), or nil.
-	Metadata []byte
+	// Storage, when set, redacts the trace's stored copies and adds the
+	// redaction metadata, on the trace writer's goroutine (see
+	// trace.Redaction): the client never waits for it.
+	Storage trace.Redaction
 }
 
 // refuse answers a refused request and traces it with outcome blocked: the
@@ -43,22 +45,4 @@ func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, u *Upstream, body
 	c.policy = d
 	c.refused = true
 	c.finish()
-}
-
-// mergeMetadata adds extra members (no braces) to a metadata object.
-func mergeMetadata(meta, extra []byte) []byte {
-	if len(extra) == 0 {
-		return meta
-	}
-	if len(meta) < 2 {
-		out := make([]byte, 0, len(extra)+2)
-		out = append(out, '{')
-		out = append(out, extra...)
-		return append(out, '}')
-	}
-	out := make([]byte, 0, len(meta)+len(extra)+1)
-	out = append(out, meta[:len(meta)-1]...)
-	out = append(out, ',')
-	out = append(out, extra...)
-	return append(out, '}')
 }

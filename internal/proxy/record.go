@@ -48,12 +48,14 @@ func (c *call) finish() {
 	}
 	opts := &c.p.opts
 	r.RequestHeaders = c.p.headers.snapshot(c.req.Header)
+	var cuts trace.BodyCuts
 	if opts.CaptureBodies {
 		stored := c.reqBody
 		if c.policy.Stored != nil {
 			stored = c.policy.Stored
 		}
 		r.RequestBody = truncate(stored, opts.BodyMaxSize)
+		cuts.Request = len(r.RequestBody) < len(stored)
 	}
 
 	// The observer's account, read once: the outcome, the token counts and
@@ -69,7 +71,6 @@ func (c *call) finish() {
 	// The header is telemetry.RequestIDHeader, spelled out: telemetry's
 	// tests import this package, so it cannot import telemetry.
 	r.Metadata = metadataJSON(c.req.Header.Get("X-Request-Id"), res.FinishReasons)
-	r.Metadata = mergeMetadata(r.Metadata, c.policy.Metadata)
 	cancelled := c.clientGone()
 	switch {
 	case c.refused:
@@ -117,11 +118,15 @@ func (c *call) finish() {
 		}
 		if opts.CaptureBodies {
 			r.ResponseBody = string(c.tap.capture.b)
+			cuts.Response = c.tap.capture.truncated
 		}
 		c.account(r, res)
 	}
 	if r.Model == "" {
 		r.Model = r.RequestModel
+	}
+	if c.policy.Storage != nil {
+		r.RedactBeforeStore(c.policy.Storage, cuts)
 	}
 	if c.endCall != nil {
 		c.endCall(r)

@@ -169,3 +169,62 @@ func (t *Telemetry) ObserveWriter(stats func() trace.Stats) error {
 		spoolBytes, spoolFiles, spoolPending, spoolSpooled, spoolReplayed, spoolDropped, spoolCorrupt)
 	return err
 }
+
+// Metric names of the PII policy (pii.mode), exported only when the
+// policy is active.
+const (
+	MetricPIIRedactions = "ongoingai.pii.redactions"
+	MetricPIIBlocked    = "ongoingai.pii.blocked"
+	MetricPIIFailures   = "ongoingai.pii.redaction_failures"
+)
+
+// PIIStats are the PII policy's counters since start.
+type PIIStats struct {
+	// Redactions are values replaced by placeholders, by type name (EMAIL,
+	// PHONE, SSN, CARD, TOKEN, FIELD).
+	Redactions map[string]int64
+	// Blocked are requests block mode refused.
+	Blocked int64
+	// RequestFailures are requests refused because the policy could not
+	// be evaluated on them; StorageFailures are traces stored without
+	// headers and bodies because their redaction failed.
+	RequestFailures, StorageFailures int64
+}
+
+// piiTypeKey labels redactions by finding type; piiStageKey labels
+// failures by where redaction failed (request or storage).
+const (
+	piiTypeKey  = attribute.Key("pii.type")
+	piiStageKey = attribute.Key("pii.stage")
+)
+
+// ObservePII exports the PII policy's counters, read from stats once per
+// collection. Call it once; with metrics off it does nothing.
+func (t *Telemetry) ObservePII(stats func() PIIStats) error {
+	if !t.metrics || stats == nil {
+		return nil
+	}
+	m := t.meter
+	redactions, err1 := m.Int64ObservableCounter(MetricPIIRedactions, metric.WithUnit("{value}"),
+		metric.WithDescription("Values the PII policy replaced with placeholders (forwarded or stored), by pii.type."))
+	blocked, err2 := m.Int64ObservableCounter(MetricPIIBlocked, metric.WithUnit("{request}"),
+		metric.WithDescription("Requests refused by pii.mode block."))
+	failures, err3 := m.Int64ObservableCounter(MetricPIIFailures, metric.WithUnit("{event}"),
+		metric.WithDescription("PII redactions that failed, by pii.stage: request (refused, never forwarded) or storage (trace stored without headers and bodies)."))
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return err
+	}
+	requestStage := metric.WithAttributeSet(attribute.NewSet(piiStageKey.String("request")))
+	storageStage := metric.WithAttributeSet(attribute.NewSet(piiStageKey.String("storage")))
+	_, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s := stats()
+		for typ, n := range s.Redactions {
+			o.ObserveInt64(redactions, n, metric.WithAttributes(piiTypeKey.String(typ)))
+		}
+		o.ObserveInt64(blocked, s.Blocked)
+		o.ObserveInt64(failures, s.RequestFailures, requestStage)
+		o.ObserveInt64(failures, s.StorageFailures, storageStage)
+		return nil
+	}, redactions, blocked, failures)
+	return err
+}

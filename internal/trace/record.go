@@ -72,7 +72,57 @@ type Record struct {
 	// Metadata as "finish_reasons", which keeps the row narrow; a record
 	// read back from a store leaves this field empty. Shared: never modify.
 	FinishReasons []string `json:"-"`
+
+	// redaction, when set, rewrites the stored copies before the record is
+	// written (RedactBeforeStore); cuts says which bodies capture cut at
+	// body_max_size. Unexported: neither gob (the spool) nor JSON sees
+	// them, and the writer clears redaction once it has run.
+	redaction Redaction
+	cuts      BodyCuts
 }
+
+// Redaction rewrites what a record stores (headers, bodies, metadata)
+// before it is written: the PII policy's redact_storage. The writer runs it
+// on its own goroutine, never on the request path. An error means the
+// stored copies could not be made safe: the writer then stores the record
+// without its headers and bodies (never a raw body).
+type Redaction interface {
+	Redact(r *Record, cuts BodyCuts) error
+}
+
+// BodyCuts says which captured bodies hit tracing.body_max_size: the bytes
+// past the window were never kept, and the value at its edge may be cut.
+type BodyCuts struct {
+	Request, Response bool
+}
+
+// RedactBeforeStore has the writer apply x to r before storing it; nil
+// stores r as it is.
+func (r *Record) RedactBeforeStore(x Redaction, cuts BodyCuts) {
+	r.redaction, r.cuts = x, cuts
+}
+
+// applyRedaction runs r's redaction, if any, and clears it. On failure the
+// headers and bodies are dropped and the metadata says so; it reports
+// whether it failed.
+func (r *Record) applyRedaction() (failed bool) {
+	x := r.redaction
+	if x == nil {
+		return false
+	}
+	r.redaction = nil
+	if err := x.Redact(r, r.cuts); err != nil {
+		r.RequestHeaders, r.ResponseHeaders = nil, nil
+		r.RequestBody, r.ResponseBody = "", ""
+		r.Metadata = redactionFailedMetadata
+		return true
+	}
+	return false
+}
+
+// redactionFailedMetadata replaces the metadata of a record whose
+// redaction failed: what it held may have been built from the raw values.
+var redactionFailedMetadata = json.RawMessage(`{"redaction_applied":false,"redaction_failed":true}`)
 
 // StorableText makes s storable as text on every engine: Postgres rejects
 // invalid UTF-8 and NUL bytes (in text columns and in jsonb job arguments

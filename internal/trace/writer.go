@@ -71,6 +71,9 @@ type Stats struct {
 	LastFlushAt          time.Time        `json:"last_flush_at"`
 	LastFlushDuration    float64          `json:"last_flush_duration_ms"`
 	LastBatchSize        int              `json:"last_batch_size"`
+	// RedactionFailures counts records whose redaction (pii
+	// redact_storage) failed: they were stored without headers and bodies.
+	RedactionFailures int64 `json:"redaction_failures_total"`
 
 	// LastErrorClass is the class (one of FailureClasses) of LastError, ""
 	// before the first failure. LastError is the store's own text, for the
@@ -128,6 +131,7 @@ type Writer struct {
 	log   *slog.Logger
 
 	enqueued, written, dropped, failures, lost, highWater atomic.Int64
+	redactionFailures                                     atomic.Int64
 	failuresByClass                                       [len(FailureClasses)]atomic.Int64
 
 	spool     *spool.Spool // nil: no spool
@@ -275,6 +279,7 @@ func (w *Writer) Stats() Stats {
 		LastFlushAt:          w.lastFlushAt,
 		LastFlushDuration:    w.lastFlushMS,
 		LastBatchSize:        w.lastBatch,
+		RedactionFailures:    w.redactionFailures.Load(),
 		LastErrorClass:       w.lastClass,
 		Spool:                w.spoolStats(),
 	}
@@ -320,7 +325,7 @@ func (w *Writer) run() {
 	for {
 		select {
 		case r := <-w.queue:
-			batch = append(batch, *r)
+			batch = w.add(batch, r)
 			if len(batch) >= w.opts.BatchSize {
 				batch = w.dispatch(batch)
 			}
@@ -333,7 +338,7 @@ func (w *Writer) run() {
 			for {
 				select {
 				case r := <-w.queue:
-					batch = append(batch, *r)
+					batch = w.add(batch, r)
 					if len(batch) >= w.opts.BatchSize {
 						batch = w.dispatch(batch)
 					}
@@ -348,6 +353,17 @@ func (w *Writer) run() {
 			return
 		}
 	}
+}
+
+// add appends r to batch after its redaction (pii redact_storage), which
+// runs here, on the writer's goroutine, so that the client never waits
+// for it; everything downstream (spool, store) sees only redacted copies.
+func (w *Writer) add(batch []Record, r *Record) []Record {
+	if r.applyRedaction() {
+		w.redactionFailures.Add(1)
+		w.log.Error("trace redaction failed; stored without headers and bodies", "trace_id", r.ID)
+	}
+	return append(batch, *r)
 }
 
 // dispatch sends a batch on its way: to the store, or to the spool when

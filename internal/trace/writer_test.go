@@ -182,3 +182,55 @@ func TestWriterCloseAbandonsAHungWriteAtTheDeadline(t *testing.T) {
 		t.Fatalf("stats = %+v, want 5 lost", s)
 	}
 }
+
+// failingRedaction stands in for a redaction that cannot make a record
+// safe (the pii package's turns any panic into such an error).
+type failingRedaction struct{}
+
+func (failingRedaction) Redact(*Record, BodyCuts) error { return errors.New("cannot redact") }
+
+// upperRedaction rewrites the bodies, so the test sees it ran before the
+// write.
+type upperRedaction struct{}
+
+func (upperRedaction) Redact(r *Record, _ BodyCuts) error {
+	r.RequestBody, r.ResponseBody = "redacted", "redacted"
+	return nil
+}
+
+// A record's redaction runs on the writer's goroutine before the write; a
+// record whose redaction fails is stored without headers and bodies, never
+// raw, and counted.
+func TestWriterRedactsBeforeStoring(t *testing.T) {
+	sink := &memorySink{}
+	w := NewWriter(sink, WriterOptions{BatchSize: 10, FlushInterval: time.Hour})
+	ok := &Record{ID: "ok", RequestBody: "raw 123-45-6789", ResponseBody: "raw"}
+	ok.RedactBeforeStore(upperRedaction{}, BodyCuts{})
+	bad := &Record{ID: "bad", RequestBody: "raw 123-45-6789", ResponseBody: "raw",
+		RequestHeaders: map[string]string{"X-User": "a@b.io"}, Metadata: []byte(`{"request_id":"r"}`)}
+	bad.RedactBeforeStore(failingRedaction{}, BodyCuts{Request: true})
+	plain := &Record{ID: "plain", RequestBody: "as sent"}
+	for _, r := range []*Record{ok, bad, plain} {
+		w.Enqueue(r)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Record{}
+	for _, r := range sink.batches[0] {
+		got[r.ID] = r
+	}
+	if r := got["ok"]; r.RequestBody != "redacted" || r.ResponseBody != "redacted" {
+		t.Errorf("redaction not applied: %+v", r)
+	}
+	if r := got["bad"]; r.RequestBody != "" || r.ResponseBody != "" || r.RequestHeaders != nil ||
+		string(r.Metadata) != `{"redaction_applied":false,"redaction_failed":true}` {
+		t.Errorf("failed redaction stored content: %+v", r)
+	}
+	if r := got["plain"]; r.RequestBody != "as sent" {
+		t.Errorf("record without redaction changed: %+v", r)
+	}
+	if n := w.Stats().RedactionFailures; n != 1 {
+		t.Errorf("redaction failures = %d, want 1", n)
+	}
+}
