@@ -258,3 +258,82 @@ func TestPIIStorageTruncated(t *testing.T) {
 		}
 	})
 }
+
+// Scopes pick the mode per request, most specific first (key over
+// workspace over org): acme's org scope blocks, acme's admin key has its
+// own scope that redacts upstream instead, and globex falls to the global
+// mode (auto: redact_storage, bodies being captured). A block is audited
+// without the value, and the metrics count blocks and redactions by type.
+func TestPIIScopesAuditAndMetrics(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver, withAuth, withOperator, withMetrics, func(c *config.Config) {
+			c.Tracing.CaptureBodies = true
+			c.PII.Scopes = []config.PIIScope{
+				{Match: config.PIIMatch{OrgID: "acme"}, Mode: config.PIIModeBlock, PolicyID: "acme/block"},
+				{Match: config.PIIMatch{KeyID: "acme-admin"}, Mode: config.PIIModeRedactUpstream},
+			}
+		})
+		body := `{"model":"gpt-4o","messages":[{"role":"user","content":"` + piiPrompt + `"}]}`
+		send := func(token string) (int, string) {
+			return g.do("POST", "/openai/v1/chat/completions", body,
+				map[string]string{gatewayHeader: token, "Authorization": "Bearer " + openAIKey, "Content-Type": "application/json"})
+		}
+		status, resp := send(acmeOwnerToken)
+		expect(t, "acme owner (org scope: block)", status, 403)
+		expect(t, "403 body", strings.TrimSpace(resp), `{"error":"request blocked by pii policy","detected":["SSN","CARD"]}`)
+		if status, resp := send(acmeAdminToken); status != 200 {
+			t.Fatalf("acme admin (key scope: redact_upstream): %d %s", status, resp)
+		}
+		if status, resp := send(globexOwnerToken); status != 200 {
+			t.Fatalf("globex (global: redact_storage): %d %s", status, resp)
+		}
+		reqs := g.fake.Requests()
+		if len(reqs) != 2 {
+			t.Fatalf("%d upstream requests, want 2", len(reqs))
+		}
+		if b := string(reqs[0].Body); strings.Contains(b, "123-45-6789") || !strings.Contains(b, "[SSN_REDACTED:") {
+			t.Errorf("acme admin's request forwarded unredacted: %s", b)
+		}
+		if b := string(reqs[1].Body); !strings.Contains(b, "123-45-6789") {
+			t.Errorf("globex's request changed: %s", b)
+		}
+
+		evs := g.auditAs(acmeOwnerToken, "action=pii.block", func(evs []auditItem) bool { return len(evs) == 1 })
+		ev := evs[0]
+		expect(t, "audit target", ev.Target, "route:POST /openai/v1/chat/completions")
+		expect(t, "audit outcome", ev.Outcome, "denied")
+		expect(t, "audit actor", ev.ActorKeyID, "acme-owner")
+		expect(t, "audit reason", ev.Reason, "pii policy acme/block detected SSN,CARD")
+
+		for _, tr := range append(g.traceDetails(acmeOwnerToken, 2), g.traceDetails(globexOwnerToken, 1)...) {
+			for _, raw := range rawValues {
+				if strings.Contains(storedText(tr), raw) {
+					t.Errorf("trace %s (%s) stores %q", tr.ID, tr.Outcome, raw)
+				}
+			}
+		}
+
+		status, metrics := g.call(http.MethodGet, "/metrics", operatorToken, "")
+		expect(t, "metrics status", status, 200)
+		for _, want := range []*regexp.Regexp{
+			regexp.MustCompile(`(?m)^ongoingai_pii_blocked_total(\{[^}]*\})? 1$`),
+			regexp.MustCompile(`(?m)^ongoingai_pii_redactions_total\{[^}]*pii_type="SSN"[^}]*\} 3$`),
+			regexp.MustCompile(`(?m)^ongoingai_pii_redaction_failures_total\{[^}]*pii_stage="storage"[^}]*\} 0$`),
+		} {
+			if !want.MatchString(metrics) {
+				t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "ongoingai_pii"))
+			}
+		}
+	})
+}
+
+// grepLines keeps the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
