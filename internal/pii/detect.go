@@ -67,6 +67,7 @@ const (
 	classDigit     = 1 << iota
 	classAt        // '@': an email is possible
 	classTokenHint // first byte of a secret's prefix (sk-, ghp_, ...)
+	classSpecial   // a byte a JSON string reader stops at (strClass only)
 )
 
 var byteClass = func() (t [256]uint8) {
@@ -104,32 +105,55 @@ func tokenPrefixAt(s string) bool {
 // overlapping (an earlier, then longer, finding wins). A string in which
 // no detector can fire costs one table lookup per byte and allocates
 // nothing.
-func Scan(s string) []Finding {
-	digits, at, token := 0, false, -1
+func Scan(s string) []Finding { return scanWith(s, classify(s)) }
+
+// summary is what the pre-filter learned about a string: how many digits,
+// whether it has an '@', where the first secret prefix starts (-1: none).
+// escaped says it was taken from a JSON string with escapes, so it must be
+// classified again once decoded.
+type summary struct {
+	digits, token int32
+	at, escaped   bool
+}
+
+// maybe reports whether some detector can fire.
+func (s summary) maybe() bool { return s.at || s.token >= 0 || s.digits >= 9 }
+
+// classify is the pre-filter's pass over s.
+func classify(s string) summary {
+	sum := summary{token: -1}
 	for i := 0; i < len(s); i++ {
 		switch byteClass[s[i]] {
 		case 0:
 		case classDigit:
-			digits++
+			sum.digits++
 		case classAt:
-			at = true
+			sum.at = true
 		case classTokenHint:
-			if token < 0 && tokenPrefixAt(s[i:]) {
-				token = i
+			if sum.token < 0 && tokenPrefixAt(s[i:]) {
+				sum.token = int32(i)
 			}
 		}
 	}
-	if !at && token < 0 && digits < 9 {
+	return sum
+}
+
+// scanWith is Scan given s's summary.
+func scanWith(s string, sum summary) []Finding {
+	if sum.escaped {
+		sum = classify(s)
+	}
+	if !sum.maybe() {
 		return nil
 	}
 	var out []Finding
-	if at {
+	if sum.at {
 		out = appendMatches(out, s, 0, emailRe, Email, nil)
 	}
-	if token >= 0 {
-		out = appendMatches(out, s, token, tokenRe, Token, nil)
+	if sum.token >= 0 {
+		out = appendMatches(out, s, int(sum.token), tokenRe, Token, nil)
 	}
-	if digits >= 9 {
+	if sum.digits >= 9 {
 		out = scanNumbers(out, s)
 	}
 	if len(out) < 2 {
@@ -305,21 +329,18 @@ func isAlnum(c byte) bool {
 	return isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }
 
-// deniedFields are JSON keys whose values are redacted whole, compared
-// after lower-casing and treating '-' as '_'. Exact match only: max_tokens,
-// prompt_tokens and input_tokens are not "token".
-var deniedFields = map[string]bool{
-	"email": true, "phone": true, "password": true, "token": true,
-	"secret": true, "ssn": true, "api_key": true, "authorization": true,
-}
-
 // DeniedField reports whether a JSON key names a field whose value is
-// always redacted.
+// always redacted: email, phone, password, token, secret, ssn, api_key,
+// authorization, compared after lower-casing and treating '-' as '_'.
+// Exact match only: max_tokens, prompt_tokens and input_tokens are not
+// "token".
 func DeniedField(key string) bool {
-	if len(key) > 16 {
-		return false
+	switch len(key) {
+	case 3, 5, 6, 7, 8, 13:
+	default:
+		return false // no denied name has this length
 	}
-	var b [16]byte
+	var b [13]byte
 	for i := 0; i < len(key); i++ {
 		c := key[i]
 		switch {
@@ -330,5 +351,9 @@ func DeniedField(key string) bool {
 		}
 		b[i] = c
 	}
-	return deniedFields[string(b[:len(key)])]
+	switch string(b[:len(key)]) {
+	case "email", "phone", "password", "token", "secret", "ssn", "api_key", "authorization":
+		return true
+	}
+	return false
 }

@@ -2,11 +2,13 @@ package pii
 
 import (
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/proxy"
+	"github.com/ongoingai/gateway/internal/trace"
 )
 
 func TestScopePrecedence(t *testing.T) {
@@ -44,21 +46,25 @@ func TestScopePrecedence(t *testing.T) {
 }
 
 // chatBody4K is a realistic 4 KB chat request without PII.
-func chatBody4K() []byte {
+func chatBody4K() []byte { return chatBody(4000) }
+
+// chatBody is a realistic chat request without PII of about size bytes.
+func chatBody(size int) []byte {
 	var b strings.Builder
 	b.WriteString(`{"model":"gpt-4o-mini","max_tokens":512,"messages":[{"role":"system","content":"You are a helpful assistant."}`)
-	for b.Len() < 4000 {
+	for b.Len() < size {
 		b.WriteString(`,{"role":"user","content":"Please summarise the meeting notes from 2024-01-15 about release v1.2.3 and ticket 4521; the build took 1733612345 ms."}`)
 	}
 	b.WriteString(`]}`)
 	return []byte(b.String())
 }
 
-func benchCheck(b *testing.B, mode string) {
+func benchCheck(b *testing.B, mode string) { benchCheckBody(b, mode, chatBody4K()) }
+
+func benchCheckBody(b *testing.B, mode string, body []byte) {
 	cfg := config.Default()
 	cfg.PII.Mode = mode
 	e := NewEngine(cfg, []byte("salt"), nil)
-	body := chatBody4K()
 	r := httptest.NewRequest("POST", "/openai/v1/chat/completions", nil)
 	r.Header.Set("Content-Type", "application/json")
 	b.SetBytes(int64(len(body)))
@@ -72,6 +78,46 @@ func benchCheck(b *testing.B, mode string) {
 
 // BenchmarkBlock4KB is the cost block mode adds to a clean 4 KB chat body.
 func BenchmarkBlock4KB(b *testing.B) { benchCheck(b, config.PIIModeBlock) }
+
+// BenchmarkRedactUpstream4KB is the cost redact_upstream adds to a clean
+// 4 KB chat body (the scan, no copy: nothing found).
+func BenchmarkRedactUpstream4KB(b *testing.B) { benchCheck(b, config.PIIModeRedactUpstream) }
+
+// BenchmarkRedactStorage4KB is what redact_storage adds on the request
+// path: resolving the scope and attaching the stored-copy redaction.
+func BenchmarkRedactStorage4KB(b *testing.B) { benchCheck(b, config.PIIModeRedactStorage) }
+
+// BenchmarkBlockSize shows the cost is linear in the body size.
+func BenchmarkBlockSize(b *testing.B) {
+	for _, size := range []int{1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10} {
+		b.Run(strconv.Itoa(size>>10)+"KB", func(b *testing.B) { benchCheckBody(b, config.PIIModeBlock, chatBody(size)) })
+	}
+}
+
+// BenchmarkStoredRecord is the writer-side cost of redact_storage for a
+// trace with a 4 KB request and a 4 KB streamed answer, both with PII: off
+// the request path, on the trace writer's goroutine.
+func BenchmarkStoredRecord(b *testing.B) {
+	cfg := config.Default()
+	cfg.Tracing.CaptureBodies = true
+	e := NewEngine(cfg, []byte("salt"), nil)
+	r := httptest.NewRequest("POST", "/openai/v1/chat/completions", nil)
+	body := append(chatBody4K()[:0:0], chatBody4K()...)
+	body = append(body[:len(body)-2], `,{"role":"user","content":"My SSN is 123-45-6789"}]}`...)
+	var stream strings.Builder
+	for stream.Len() < 4000 {
+		stream.WriteString(`data: {"choices":[{"delta":{"content":" write to bob@example.com today"}}]}` + "\n\n")
+	}
+	b.SetBytes(int64(len(body) + stream.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		d := e.Check(r, "openai", proxy.Identity{WorkspaceID: "w"}, body)
+		rec := &trace.Record{RequestBody: string(body), ResponseBody: stream.String(), Streaming: true}
+		if err := d.Storage.Redact(rec, trace.BodyCuts{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
 
 // BenchmarkRedactJSON4KB is the cost of redacting a 4 KB chat body.
 func BenchmarkRedactJSON4KB(b *testing.B) {

@@ -120,7 +120,13 @@ func (r *Redactor) appendPlaceholder(out []byte, t Type, value string) []byte {
 
 // RedactText replaces every finding in s.
 func (r *Redactor) RedactText(s string, counts *Counts) string {
-	fs := Scan(s)
+	return r.redactText(s, summary{escaped: true}, counts)
+}
+
+// redactText is RedactText with what the JSON walker's pre-filter learned
+// about s (an escaped string is classified again, decoded).
+func (r *Redactor) redactText(s string, sum summary, counts *Counts) string {
+	fs := scanWith(s, sum)
 	if len(fs) == 0 {
 		return s
 	}
@@ -154,7 +160,7 @@ func (r *Redactor) RedactJSON(body []byte) ([]byte, Counts, error) {
 // (see walkJSONPrefix), kept is that offset.
 func (r *Redactor) redactJSON(body []byte) (out []byte, counts Counts, kept int, ok bool) {
 	last := 0
-	stop, ok := walkJSONPrefix(body, func(start, end int, str, denied bool) {
+	stop, ok := walkJSONPrefix(body, func(start, end int, str, denied bool, sum summary) {
 		raw := body[start:end]
 		var repl []byte
 		if denied {
@@ -165,8 +171,11 @@ func (r *Redactor) redactJSON(body []byte) (out []byte, counts Counts, kept int,
 			repl = jsonstr.Append(nil, string(r.appendPlaceholder(nil, Field, value)))
 			counts[Field]++
 		} else if str {
+			if !sum.escaped && !sum.maybe() {
+				return // the pre-filter says no detector can fire
+			}
 			s := decodeString(raw)
-			red := r.RedactText(s, &counts)
+			red := r.redactText(s, sum, &counts)
 			if red == s {
 				return
 			}
@@ -198,13 +207,13 @@ func Detect(body []byte, isJSON bool) (Counts, error) {
 		}
 		return counts, nil
 	}
-	err := walkJSON(body, func(start, end int, str, denied bool) {
+	err := walkJSON(body, func(start, end int, str, denied bool, sum summary) {
 		if denied {
 			counts[Field]++
 			return
 		}
-		if str {
-			for _, f := range Scan(decodeString(body[start:end])) {
+		if str && (sum.escaped || sum.maybe()) {
+			for _, f := range scanWith(decodeString(body[start:end]), sum) {
 				counts[f.Type]++
 			}
 		}
@@ -239,7 +248,7 @@ func decodeString(raw []byte) string {
 // in the same pass, as strictly as encoding/json.Valid (the fuzz target
 // holds them equal), and returns ErrNotJSON for one that is not valid;
 // visit may have been called for part of it by then.
-func walkJSON(b []byte, visit func(start, end int, str, denied bool)) error {
+func walkJSON(b []byte, visit func(start, end int, str, denied bool, sum summary)) error {
 	if _, ok := walkJSONPrefix(b, visit); !ok {
 		return ErrNotJSON
 	}
@@ -251,7 +260,7 @@ func walkJSON(b []byte, visit func(start, end int, str, denied bool)) error {
 // visited, and the token it stopped in was not (a string cut short is not
 // reported). For a document cut at a size limit, b[:stop] is what can be
 // kept.
-func walkJSONPrefix(b []byte, visit func(start, end int, str, denied bool)) (stop int, ok bool) {
+func walkJSONPrefix(b []byte, visit func(start, end int, str, denied bool, sum summary)) (stop int, ok bool) {
 	w := jsonWalker{b: b, visit: visit}
 	w.space()
 	if !w.value(false, 0) {
@@ -269,7 +278,8 @@ const maxJSONDepth = 10000
 type jsonWalker struct {
 	b     []byte
 	i     int
-	visit func(start, end int, str, denied bool)
+	visit func(start, end int, str, denied bool, sum summary)
+	sum   summary // of the last string read
 }
 
 func (w *jsonWalker) space() {
@@ -294,7 +304,7 @@ func (w *jsonWalker) value(denied bool, depth int) bool {
 		if !w.str() {
 			return false
 		}
-		w.visit(start, w.i, true, denied)
+		w.visit(start, w.i, true, denied, w.sum)
 		return true
 	case c == '{':
 		if depth >= maxJSONDepth {
@@ -317,7 +327,7 @@ func (w *jsonWalker) value(denied bool, depth int) bool {
 			return false
 		}
 		if denied {
-			w.visit(start, w.i, false, true)
+			w.visit(start, w.i, false, true, summary{})
 		}
 		return true
 	}
@@ -331,7 +341,7 @@ func (w *jsonWalker) literal(lit string, denied bool) bool {
 	start := w.i
 	w.i += len(lit)
 	if denied {
-		w.visit(start, w.i, false, true)
+		w.visit(start, w.i, false, true, summary{})
 	}
 	return true
 }
@@ -407,17 +417,40 @@ func (w *jsonWalker) array(depth int) bool {
 }
 
 // str reads a string literal, escapes checked; control characters are
-// refused as encoding/json does.
+// refused as encoding/json does. It classifies the bytes as it goes (see
+// byteClass), so the detectors' pre-filter costs no second pass.
 func (w *jsonWalker) str() bool {
 	b := w.b
-	for i := w.i + 1; i < len(b); i++ {
-		switch c := b[i]; {
+	content := w.i + 1
+	sum := summary{token: -1}
+	for i := content; i < len(b); i++ {
+		c := b[i]
+		cl := strClass[c]
+		if cl == 0 {
+			continue
+		}
+		switch cl {
+		case classDigit:
+			sum.digits++
+			continue
+		case classAt:
+			sum.at = true
+			continue
+		case classTokenHint:
+			if sum.token < 0 && tokenPrefixAt(unsafe.String(&b[i], len(b)-i)) {
+				sum.token = int32(i - content)
+			}
+			continue
+		}
+		switch {
 		case c == '"':
 			w.i = i + 1
+			w.sum = sum
 			return true
 		case c < 0x20:
 			return false
 		case c == '\\':
+			sum.escaped = true
 			i++
 			if i >= len(b) {
 				return false
@@ -436,6 +469,17 @@ func (w *jsonWalker) str() bool {
 	}
 	return false
 }
+
+// strClass is byteClass plus the bytes a JSON string reader must stop at:
+// the closing quote, a backslash, control characters.
+var strClass = func() (t [256]uint8) {
+	t = byteClass
+	for c := range 0x20 {
+		t[c] = classSpecial
+	}
+	t['"'], t['\\'] = classSpecial, classSpecial
+	return t
+}()
 
 // number reads -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?.
 func (w *jsonWalker) number() bool {
