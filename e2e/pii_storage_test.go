@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -336,4 +338,64 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// The README's Privacy example, loaded as written, does what it says: the
+// ci key (acme/compliance) is under the block scope on /openai/v1, so its
+// request with personal data is refused and audited, while the same
+// request on the anthropic route (no scope; the global auto mode is off,
+// bodies not being captured) is forwarded as sent. Only the machine's
+// particulars are set over it: the store, the fake upstream, and
+// telemetry off (the example exports to a collector on localhost:4318).
+func TestPIIREADMEExampleHasItsEffect(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	i := strings.Index(s, "<!-- pii-example -->")
+	if i < 0 {
+		t.Fatal("README has no <!-- pii-example -->")
+	}
+	s = s[i:]
+	start := strings.Index(s, "```yaml\n") + len("```yaml\n")
+	end := start + strings.Index(s[start:], "```")
+	path := filepath.Join(t.TempDir(), "ongoingai.yaml")
+	if err := os.WriteFile(path, []byte(s[start:end]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eachDriver(t, func(t *testing.T, driver string) {
+		example, err := config.Load(path, true, nil)
+		if err != nil {
+			t.Fatalf("README example: %v", err)
+		}
+		g := startGateway(t, driver, func(c *config.Config) {
+			storage, providers, flush := c.Storage, c.Providers, c.Tracing.FlushInterval
+			*c = example
+			c.Storage, c.Providers, c.Tracing.FlushInterval = storage, providers, flush
+			c.Server.Host = "127.0.0.1"
+			c.Observability.OTel.Enabled = false
+		})
+		const ciToken = "ogw_example_token_0001"
+		body := `{"model":"gpt-4o","max_tokens":64,"messages":[{"role":"user","content":"` + piiPrompt + `"}]}`
+		status, resp := g.do("POST", "/openai/v1/chat/completions", body,
+			map[string]string{gatewayHeader: ciToken, "Authorization": "Bearer " + openAIKey, "Content-Type": "application/json"})
+		expect(t, "scoped request", status, 403)
+		expect(t, "403 body", strings.TrimSpace(resp), `{"error":"request blocked by pii policy","detected":["SSN","CARD"]}`)
+		status, resp = g.do("POST", "/anthropic/v1/messages", strings.Replace(body, "gpt-4o", "claude-sonnet-4-5", 1),
+			map[string]string{gatewayHeader: ciToken, "x-api-key": anthropicKey, "anthropic-version": "2023-06-01", "Content-Type": "application/json"})
+		if status != 200 {
+			t.Fatalf("unscoped request: %d %s", status, resp)
+		}
+		reqs := g.fake.Requests()
+		if len(reqs) != 1 || !strings.Contains(string(reqs[0].Body), "123-45-6789") {
+			t.Errorf("upstream requests: %d", len(reqs))
+		}
+		trs := g.traceDetails(ciToken, 2)
+		blocked := trs[1]
+		expect(t, "blocked outcome", string(blocked.Outcome), "blocked")
+		if !strings.Contains(string(blocked.Metadata), `"redaction_policy_id":"workspace-compliance/v1"`) {
+			t.Errorf("metadata %s", blocked.Metadata)
+		}
+	})
 }
