@@ -131,3 +131,30 @@ func TestStorageFailureIsAnError(t *testing.T) {
 		t.Fatal("no error")
 	}
 }
+
+// block and redact_upstream store redacted copies too: the request body
+// they handled is final (not redacted twice), and the stages govern the
+// rest as in redact_storage.
+func TestStorageInRequestModes(t *testing.T) {
+	for _, mode := range []string{config.PIIModeBlock, config.PIIModeRedactUpstream} {
+		cfg := config.Default()
+		cfg.Tracing.CaptureBodies = true
+		cfg.PII.Mode = mode
+		cfg.PII.Stages.ResponseHeaders = false
+		_, d := storageFor(t, cfg, `{"content":"clean"}`)
+		st := d.Storage.(*storage)
+		if st.requestBody {
+			t.Errorf("%s: the request body would be redacted again", mode)
+		}
+		r := &trace.Record{
+			RequestBody:     `{"content":"clean"}`,
+			ResponseHeaders: map[string]string{"X-U": "a@b.io"}, ResponseBody: `{"content":"a@b.io"}`,
+		}
+		if err := d.Storage.Redact(r, trace.BodyCuts{}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(r.ResponseBody, "a@b.io") || r.ResponseHeaders["X-U"] != "a@b.io" {
+			t.Errorf("%s: response body %q, header (stage off) %q", mode, r.ResponseBody, r.ResponseHeaders["X-U"])
+		}
+	}
+}
