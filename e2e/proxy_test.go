@@ -325,6 +325,9 @@ func TestCaptureBodiesTruncatesAtBodyMaxSize(t *testing.T) {
 	g := startGateway(t, "sqlite", func(c *config.Config) {
 		c.Tracing.CaptureBodies = true
 		c.Tracing.BodyMaxSize = 64
+		// The raw window; with the default (auto) pii.mode the stored
+		// copy is redacted and its cut token dropped (TestPIIStorageTruncated).
+		c.PII.Mode = config.PIIModeOff
 	})
 	if _, err := g.openai(fakeupstream.HeaderInputTokens, "3", fakeupstream.HeaderEvents, "40").
 		Chat.Completions.New(context.Background(), chatParams("gpt-4o")); err != nil {

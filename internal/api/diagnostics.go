@@ -51,6 +51,9 @@ type pipelineRecords struct {
 	Written  int64 `json:"written_total"`
 	Dropped  int64 `json:"dropped_total"`
 	Lost     int64 `json:"lost_total"`
+	// RedactionFailed were stored without headers and bodies because
+	// their redaction (pii.mode) failed.
+	RedactionFailed int64 `json:"redaction_failures_total"`
 }
 
 // pipelineFailures are the failed batch inserts, by cause. Each failed
@@ -129,6 +132,7 @@ func newTracePipelineResponse(s trace.Stats) tracePipelineResponse {
 		Queue: pipelineQueue{Capacity: s.Capacity, Depth: s.Depth, HighWater: s.HighWater},
 		Records: pipelineRecords{
 			Enqueued: s.Enqueued, Written: s.Written, Dropped: s.Dropped, Lost: s.Lost,
+			RedactionFailed: s.RedactionFailures,
 		},
 		WriteFailures: pipelineFailures{Total: s.WriteFailures, ByClass: s.WriteFailuresByClass},
 	}

@@ -80,14 +80,14 @@ func getTracePipeline(t *testing.T, s trace.Stats) map[string]any {
 func TestTracePipelineReportsWriterStats(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	body := getTracePipeline(t, trace.Stats{
-		Capacity: 200, Depth: 50, HighWater: 120, Enqueued: 1000, Written: 940, Dropped: 7, WriteFailures: 3, Lost: 2,
+		Capacity: 200, Depth: 50, HighWater: 120, Enqueued: 1000, Written: 940, Dropped: 7, WriteFailures: 3, Lost: 2, RedactionFailures: 1,
 		WriteFailuresByClass: map[string]int64{"timeout": 1, "connection": 2, "constraint": 0, "other": 0},
 		LastError:            "insert traces: connection refused", LastErrorClass: "connection",
 		LastFlushAt: at, LastFlushDuration: 4.25, LastBatchSize: 31,
 	})
 	want := `{"last_flush":{"at":"2026-01-02T03:04:05Z","batch_size":31,"duration_ms":4.25},` +
 		`"queue":{"capacity":200,"depth":50,"high_water":120,"utilization":0.25},` +
-		`"records":{"dropped_total":7,"enqueued_total":1000,"lost_total":2,"written_total":940},` +
+		`"records":{"dropped_total":7,"enqueued_total":1000,"lost_total":2,"redaction_failures_total":1,"written_total":940},` +
 		`"spool":null,` +
 		`"write_failures":{"by_class":{"connection":2,"constraint":0,"other":0,"timeout":1},"last_error":"connection: the store could not be reached; the gateway's log has the details","total":3}}`
 	got, _ := json.Marshal(body) // map keys marshal sorted: a stable comparison
