@@ -114,15 +114,23 @@ func (r *Record) applyRedaction() (failed bool) {
 	if err := x.Redact(r, r.cuts); err != nil {
 		r.RequestHeaders, r.ResponseHeaders = nil, nil
 		r.RequestBody, r.ResponseBody = "", ""
-		r.Metadata = redactionFailedMetadata
+		r.Metadata = appendMember(r.Metadata, `"redaction_applied":false,"redaction_failed":true`)
 		return true
 	}
 	return false
 }
 
-// redactionFailedMetadata replaces the metadata of a record whose
-// redaction failed: what it held may have been built from the raw values.
-var redactionFailedMetadata = json.RawMessage(`{"redaction_applied":false,"redaction_failed":true}`)
+// appendMember adds members (`"k":v,...`) to a metadata object. The
+// proxy's metadata (request id, finish reasons) holds no content, so it is
+// kept when a redaction fails.
+func appendMember(meta json.RawMessage, members string) json.RawMessage {
+	if len(meta) < 2 {
+		return json.RawMessage("{" + members + "}")
+	}
+	out := make(json.RawMessage, 0, len(meta)+len(members)+1)
+	out = append(out, meta[:len(meta)-1]...)
+	return append(append(append(out, ','), members...), '}')
+}
 
 // StorableText makes s storable as text on every engine: Postgres rejects
 // invalid UTF-8 and NUL bytes (in text columns and in jsonb job arguments

@@ -224,7 +224,7 @@ func TestWriterRedactsBeforeStoring(t *testing.T) {
 		t.Errorf("redaction not applied: %+v", r)
 	}
 	if r := got["bad"]; r.RequestBody != "" || r.ResponseBody != "" || r.RequestHeaders != nil ||
-		string(r.Metadata) != `{"redaction_applied":false,"redaction_failed":true}` {
+		string(r.Metadata) != `{"request_id":"r","redaction_applied":false,"redaction_failed":true}` {
 		t.Errorf("failed redaction stored content: %+v", r)
 	}
 	if r := got["plain"]; r.RequestBody != "as sent" {
