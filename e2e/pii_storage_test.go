@@ -399,3 +399,52 @@ func TestPIIREADMEExampleHasItsEffect(t *testing.T) {
 		}
 	})
 }
+
+// Streaming calls through the request-path modes, with both SDKs:
+// redact_upstream (openai) streams the answer of a redacted request, its
+// stream flag and accounting intact; block (anthropic) refuses the stream
+// before anything is forwarded.
+func TestPIIRequestModesStreaming(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver, func(c *config.Config) {
+			c.Tracing.CaptureBodies = true
+			c.PII.Mode = config.PIIModeRedactUpstream
+			c.PII.Scopes = []config.PIIScope{{Match: config.PIIMatch{Provider: "anthropic"}, Mode: config.PIIModeBlock}}
+		})
+		ctx := context.Background()
+		params := chatParams("gpt-4o")
+		params.Messages = []openai.ChatCompletionMessageParamUnion{openai.UserMessage(piiPrompt)}
+		stream := g.openai().Chat.Completions.NewStreaming(ctx, params)
+		var text strings.Builder
+		for stream.Next() {
+			for _, ch := range stream.Current().Choices {
+				text.WriteString(ch.Delta.Content)
+			}
+		}
+		if err := stream.Err(); err != nil || text.Len() == 0 {
+			t.Fatalf("redact_upstream stream: %q %v", text.String(), err)
+		}
+		mp := messageParams("claude-sonnet-4-5")
+		mp.Messages = []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(piiPrompt))}
+		as := g.anthropic().Messages.NewStreaming(ctx, mp)
+		for as.Next() {
+		}
+		if as.Err() == nil {
+			t.Fatal("blocked anthropic stream succeeded")
+		}
+		reqs := g.fake.Requests()
+		if len(reqs) != 1 {
+			t.Fatalf("%d upstream requests, want 1", len(reqs))
+		}
+		if b := string(reqs[0].Body); strings.Contains(b, "123-45-6789") || !strings.Contains(b, `"stream":true`) || !strings.Contains(b, "[SSN_REDACTED:") {
+			t.Errorf("forwarded stream request: %s", b)
+		}
+		trs := g.traces(2)
+		blocked, streamed := trs[0], trs[1]
+		expect(t, "blocked outcome", string(blocked.Outcome), "blocked")
+		expect(t, "streamed outcome", string(streamed.Outcome), "ok")
+		if !streamed.Streaming || streamed.OutputTokens == 0 || strings.Contains(streamed.RequestBody, "123-45-6789") {
+			t.Errorf("streamed trace: streaming %v, output %d, body %s", streamed.Streaming, streamed.OutputTokens, streamed.RequestBody)
+		}
+	})
+}
