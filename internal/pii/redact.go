@@ -7,7 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"hash"
+	"io"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/ongoingai/gateway/internal/jsonstr"
@@ -60,7 +63,8 @@ func WorkspaceKey(salt []byte, workspaceID string) []byte {
 // Redactor replaces findings with placeholders for one workspace. It is
 // immutable and safe for concurrent use.
 type Redactor struct {
-	key []byte
+	key  []byte
+	macs sync.Pool // keyed HMAC states, reset before each use
 	// format split around its {type} and {hash} fields, parsed once.
 	parts []formatPart
 }
@@ -101,10 +105,15 @@ func (r *Redactor) Placeholder(t Type, value string) string {
 }
 
 func (r *Redactor) appendPlaceholder(out []byte, t Type, value string) []byte {
-	m := hmac.New(sha256.New, r.key)
-	m.Write([]byte(value))
+	m, _ := r.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, r.key)
+	}
+	m.Reset()
+	io.WriteString(m, value)
 	var sum [sha256.Size]byte
 	m.Sum(sum[:0])
+	r.macs.Put(m)
 	for _, p := range r.parts {
 		switch p.field {
 		case 't':

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jsonstr"
@@ -96,10 +97,18 @@ func (s *storage) body(b string, cut, stream bool, c *Counts) string {
 func (s *storage) document(b string, cut bool, c *Counts) string {
 	t := strings.TrimLeft(b, " \t\r\n")
 	if t != "" && (t[0] == '{' || t[0] == '[') {
-		out, n, _, ok := s.red.redactJSON([]byte(b))
-		if ok || cut {
+		// Viewed in place: redactJSON only reads its input.
+		raw := unsafe.Slice(unsafe.StringData(b), len(b))
+		out, n, kept, ok := s.red.redactJSON(raw)
+		switch {
+		case ok && n.Total() == 0:
+			return b // nothing found: the stored copy is the captured one
+		case ok || cut:
 			// A cut document keeps what was walked before the cut.
 			c.Add(&n)
+			if n.Total() == 0 {
+				return b[:kept]
+			}
 			return string(out)
 		}
 	}
@@ -127,7 +136,8 @@ func (s *storage) stream(b string, cut bool, c *Counts) string {
 			if strings.HasPrefix(data, " ") {
 				sp, data = " ", data[1:]
 			}
-			out.WriteString("data:" + sp)
+			out.WriteString("data:")
+			out.WriteString(sp)
 			out.WriteString(s.document(data, lineCut, c))
 		} else {
 			if lineCut {
