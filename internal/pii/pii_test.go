@@ -174,6 +174,9 @@ func FuzzRedactJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	for _, depth := range []int{100, 10000, 10001} { // past the walker's inline stack; encoding/json's limit
+		f.Add([]byte(strings.Repeat(`[`, depth) + strings.Repeat(`]`, depth)))
+	}
 	for _, s := range falsePositiveCorpus {
 		f.Add([]byte(`{"x":` + strings.ReplaceAll(`"`+s+`"`, `\`, `\\`) + `}`))
 	}

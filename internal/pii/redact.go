@@ -270,25 +270,110 @@ func walkJSON(b []byte, visit func(start, end int, str, denied bool, sum summary
 // reported). For a document cut at a size limit, b[:stop] is what can be
 // kept.
 func walkJSONPrefix(b []byte, visit func(start, end int, str, denied bool, sum summary)) (stop int, ok bool) {
-	w := jsonWalker{b: b, visit: visit}
+	// Iterative, with an explicit stack of open containers ('{' or '['),
+	// so that visit does not escape (recursion would move it, and what it
+	// captures, to the heap on every call).
+	var open [64]byte
+	stack := open[:0]
+	w := jsonWalker{b: b}
+	denied := false // the value about to be read belongs to a denied key
 	w.space()
-	if !w.value(false, 0) {
-		return w.i, false
+	for {
+		// A value.
+		if w.i >= len(b) {
+			return w.i, false
+		}
+		start := w.i
+		switch c := b[w.i]; {
+		case c == '"':
+			if !w.str() {
+				return w.i, false
+			}
+			visit(start, w.i, true, denied, w.sum)
+		case c == '{' || c == '[':
+			if len(stack) >= maxJSONDepth {
+				return w.i, false
+			}
+			w.i++
+			w.space()
+			if w.i < len(b) && b[w.i] == c+2 { // '}' and ']' follow their openers by two
+				w.i++
+				break
+			}
+			stack = append(stack, c)
+			if c == '{' {
+				if !w.key(&denied) {
+					return w.i, false
+				}
+			} else {
+				denied = false // containers under a denied key are scanned, not dropped
+			}
+			continue
+		case c == 't' || c == 'f' || c == 'n':
+			lit := "true"
+			if c == 'f' {
+				lit = "false"
+			} else if c == 'n' {
+				lit = "null"
+			}
+			if !bytes.HasPrefix(b[w.i:], []byte(lit)) {
+				return w.i, false
+			}
+			w.i += len(lit)
+			if denied && c != 'n' { // null hides nothing
+				visit(start, w.i, false, true, summary{})
+			}
+		case c == '-' || isDigit(c):
+			if !w.number() {
+				return w.i, false
+			}
+			if denied {
+				visit(start, w.i, false, true, summary{})
+			}
+		default:
+			return w.i, false
+		}
+		// After a value: close containers, or move to the next member.
+		for {
+			w.space()
+			if len(stack) == 0 {
+				return w.i, w.i == len(b)
+			}
+			if w.i >= len(b) {
+				return w.i, false
+			}
+			top, c := stack[len(stack)-1], b[w.i]
+			if c == top+2 {
+				w.i++
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			if c != ',' {
+				return w.i, false
+			}
+			w.i++
+			w.space()
+			if top == '{' {
+				if !w.key(&denied) {
+					return w.i, false
+				}
+			} else {
+				denied = false
+			}
+			break
+		}
 	}
-	w.space()
-	return w.i, w.i == len(b)
 }
 
 // maxJSONDepth is encoding/json's nesting limit.
 const maxJSONDepth = 10000
 
-// jsonWalker is a recursive-descent JSON validator that reports values as
-// it goes: one pass, no allocation.
+// jsonWalker reads JSON tokens for walkJSONPrefix, which validates the
+// document and reports values as it goes: one pass, no allocation.
 type jsonWalker struct {
-	b     []byte
-	i     int
-	visit func(start, end int, str, denied bool, sum summary)
-	sum   summary // of the last string read
+	b   []byte
+	i   int
+	sum summary // of the last string read
 }
 
 func (w *jsonWalker) space() {
@@ -302,127 +387,22 @@ func (w *jsonWalker) space() {
 	}
 }
 
-// value reads one value; denied says it belongs to a denied key.
-func (w *jsonWalker) value(denied bool, depth int) bool {
-	if w.i >= len(w.b) {
+// key reads a member's key and the colon after it (and the space around),
+// and says whether its value is denied. On failure w.i is at the key.
+func (w *jsonWalker) key(denied *bool) bool {
+	start := w.i
+	if w.i >= len(w.b) || w.b[w.i] != '"' || !w.str() {
+		w.i = start
 		return false
 	}
-	start := w.i
-	switch c := w.b[w.i]; {
-	case c == '"':
-		if !w.str() {
-			return false
-		}
-		w.visit(start, w.i, true, denied, w.sum)
-		return true
-	case c == '{':
-		if depth >= maxJSONDepth {
-			return false
-		}
-		return w.object(depth + 1)
-	case c == '[':
-		if depth >= maxJSONDepth {
-			return false
-		}
-		return w.array(depth + 1)
-	case c == 't':
-		return w.literal("true", denied)
-	case c == 'f':
-		return w.literal("false", denied)
-	case c == 'n':
-		return w.literal("null", false)
-	case c == '-' || isDigit(c):
-		if !w.number() {
-			return false
-		}
-		if denied {
-			w.visit(start, w.i, false, true, summary{})
-		}
-		return true
-	}
-	return false
-}
-
-func (w *jsonWalker) literal(lit string, denied bool) bool {
-	if !bytes.HasPrefix(w.b[w.i:], []byte(lit)) {
+	*denied = DeniedField(decodeString(w.b[start:w.i]))
+	w.space()
+	if w.i >= len(w.b) || w.b[w.i] != ':' {
 		return false
 	}
-	start := w.i
-	w.i += len(lit)
-	if denied {
-		w.visit(start, w.i, false, true, summary{})
-	}
+	w.i++
+	w.space()
 	return true
-}
-
-func (w *jsonWalker) object(depth int) bool {
-	w.i++ // {
-	w.space()
-	if w.i < len(w.b) && w.b[w.i] == '}' {
-		w.i++
-		return true
-	}
-	for {
-		if w.i >= len(w.b) || w.b[w.i] != '"' {
-			return false
-		}
-		keyStart := w.i
-		if !w.str() {
-			return false
-		}
-		denied := DeniedField(decodeString(w.b[keyStart:w.i]))
-		w.space()
-		if w.i >= len(w.b) || w.b[w.i] != ':' {
-			return false
-		}
-		w.i++
-		w.space()
-		if !w.value(denied, depth) {
-			return false
-		}
-		w.space()
-		if w.i >= len(w.b) {
-			return false
-		}
-		switch w.b[w.i] {
-		case ',':
-			w.i++
-			w.space()
-		case '}':
-			w.i++
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-func (w *jsonWalker) array(depth int) bool {
-	w.i++ // [
-	w.space()
-	if w.i < len(w.b) && w.b[w.i] == ']' {
-		w.i++
-		return true
-	}
-	for {
-		if !w.value(false, depth) {
-			return false
-		}
-		w.space()
-		if w.i >= len(w.b) {
-			return false
-		}
-		switch w.b[w.i] {
-		case ',':
-			w.i++
-			w.space()
-		case ']':
-			w.i++
-			return true
-		default:
-			return false
-		}
-	}
 }
 
 // str reads a string literal, escapes checked; control characters are
