@@ -30,6 +30,7 @@ import (
 	"github.com/ongoingai/gateway/internal/store/opener"
 	"github.com/ongoingai/gateway/internal/telemetry"
 	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/auditlog"
 	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/internal/trace"
 	"github.com/ongoingai/gateway/internal/version"
@@ -448,7 +449,7 @@ func priceOverrides(p config.Pricing) map[string]pricing.Override {
 // piiPolicy builds the PII engine (pii.*), or nil when no request can be
 // affected, so the default configuration adds nothing to the request path.
 // Blocked requests are audited through audit (asynchronously).
-func piiPolicy(ctx context.Context, cfg config.Config, st store.PIISalts, audit pii.Auditor) (*pii.Engine, error) {
+func piiPolicy(ctx context.Context, cfg config.Config, st store.PIISalts, audit auditlog.Auditor) (*pii.Engine, error) {
 	probe := pii.NewEngine(cfg, nil, nil)
 	if !probe.Active() {
 		return nil, nil

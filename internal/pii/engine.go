@@ -13,6 +13,7 @@ import (
 	"github.com/ongoingai/gateway/internal/jsonstr"
 	"github.com/ongoingai/gateway/internal/proxy"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/tenancy/auditlog"
 )
 
 // BlockedMessage is the error of a request refused by block mode.
@@ -32,7 +33,7 @@ type Engine struct {
 	stages   config.PIIStages
 	format   string
 	salt     []byte
-	audit    Auditor
+	audit    auditlog.Auditor
 
 	redactors sync.Map // workspace id -> *Redactor
 
@@ -40,23 +41,13 @@ type Engine struct {
 	blocked, unevaluable atomic.Int64
 }
 
-// Auditor receives the audit event of each blocked request; Record must
-// not block (tenancy.AuditLog queues it for its own writer goroutine).
-type Auditor interface {
-	Record(ev store.AuditEvent)
-}
-
-// AuditActionBlock is the audit action of a request block mode refused.
-// The event names the route, the policy and the types found, never a
-// value.
-const AuditActionBlock = "pii.block"
-
 var _ proxy.Policy = (*Engine)(nil)
 
 // NewEngine builds the engine for cfg with the installation's salt (the
 // configured pii.replacement.hash_salt, or the one kept in the store).
-// audit, when not nil, receives an event for each blocked request.
-func NewEngine(cfg config.Config, salt []byte, audit Auditor) *Engine {
+// audit, when not nil, receives an event for each blocked request; its
+// Record must not block (auditlog.Log queues it for its own writer).
+func NewEngine(cfg config.Config, salt []byte, audit auditlog.Auditor) *Engine {
 	e := &Engine{
 		mode:     cfg.EffectiveMode(),
 		policyID: cfg.PII.PolicyID,
@@ -201,9 +192,9 @@ func (e *Engine) Check(r *http.Request, provider string, id proxy.Identity, body
 	if e.audit != nil {
 		e.audit.Record(store.AuditEvent{
 			OrgID: id.OrgID, WorkspaceID: id.WorkspaceID, ActorKeyID: id.GatewayKeyID,
-			Action:    AuditActionBlock,
+			Action:    auditlog.ActionPIIBlock,
 			Target:    "route:" + r.Method + " " + r.URL.Path,
-			Outcome:   "denied",
+			Outcome:   auditlog.OutcomeDenied,
 			Reason:    "pii policy " + policyID + " detected " + typeList(&counts),
 			ClientIP:  clientIP(r),
 			RequestID: r.Header.Get("X-Request-Id"),

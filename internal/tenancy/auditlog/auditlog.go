@@ -33,6 +33,9 @@ const (
 	ActionWorkspaceCreate = "workspace.create"
 	ActionWorkspaceRename = "workspace.rename"
 	ActionWorkspaceDelete = "workspace.delete"
+	// ActionPIIBlock is a request pii.mode block refused (internal/pii):
+	// the route, the policy and the types found, never a value.
+	ActionPIIBlock = "pii.block"
 )
 
 // Audit outcomes.
