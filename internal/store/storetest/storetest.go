@@ -248,6 +248,9 @@ func assertRecord(t *testing.T, want, got trace.Record) {
 	t.Helper()
 	w, g := reflect.ValueOf(want), reflect.ValueOf(got)
 	for i := range w.NumField() {
+		if !w.Type().Field(i).IsExported() {
+			continue // the writer's hand-off (a pending redaction), never stored
+		}
 		name := w.Type().Field(i).Name
 		wf, gf := w.Field(i).Interface(), g.Field(i).Interface()
 		if wt, ok := wf.(time.Time); ok {
