@@ -53,8 +53,6 @@ var credentialHeaders = map[string]bool{
 	"Set-Cookie":          true,
 }
 
-const redacted = Redacted
-
 // Redacted is what a captured credential header's value is stored as.
 const Redacted = "[REDACTED]"
 
@@ -122,10 +120,10 @@ func (hc *headerCapture) snapshot(h http.Header) map[string]string {
 // redaction marker for a credential, whatever the case of k.
 func (hc *headerCapture) value(k string, vs []string) string {
 	if hc.isSecret(k) {
-		return redacted
+		return Redacted
 	}
 	if c := http.CanonicalHeaderKey(k); c != k && hc.isSecret(c) {
-		return redacted
+		return Redacted
 	}
 	return strings.Join(vs, ", ")
 }

@@ -130,7 +130,7 @@ func TestPooledCallsKeepNothingOfEachOther(t *testing.T) {
 		if r.Outcome != trace.OutcomeOK || r.OutputTokens == 0 || r.InputTokens == 0 {
 			t.Fatalf("%s: not accounted: %+v", k.name, r)
 		}
-		if cred := r.RequestHeaders["Authorization"] + r.RequestHeaders["X-Api-Key"]; cred != redacted || r.ResponseHeaders["Content-Type"] == "" || len(r.RequestHeaders) != 3 {
+		if cred := r.RequestHeaders["Authorization"] + r.RequestHeaders["X-Api-Key"]; cred != Redacted || r.ResponseHeaders["Content-Type"] == "" || len(r.RequestHeaders) != 3 {
 			t.Fatalf("%s: captured headers %v / %v", k.name, r.RequestHeaders, r.ResponseHeaders)
 		}
 		k.body, k.rec = body, stable(r)
@@ -196,8 +196,8 @@ func TestHeaderCapture(t *testing.T) {
 		"authorization":           {"non-canonical secret"}, // set by code, not parsed
 	}
 	all := map[string]string{
-		"Authorization": redacted, "X-Api-Key": redacted, "Cookie": redacted, "X-Ongoingai-Gateway-Key": redacted,
-		"X-Request-Id": "req_1", "Accept": "a, b", "authorization": redacted,
+		"Authorization": Redacted, "X-Api-Key": Redacted, "Cookie": Redacted, "X-Ongoingai-Gateway-Key": Redacted,
+		"X-Request-Id": "req_1", "Accept": "a, b", "authorization": Redacted,
 	}
 	cases := []struct {
 		name  string
@@ -207,7 +207,7 @@ func TestHeaderCapture(t *testing.T) {
 		{"none", nil, nil},
 		{"none of these present", []string{"x-other"}, nil},
 		{"named, any case, credentials redacted", []string{"x-request-id", "AUTHORIZATION", "accept", "x-ongoingai-gateway-key", "x-api-key", "Accept"},
-			map[string]string{"X-Request-Id": "req_1", "Authorization": redacted, "Accept": "a, b", "X-Ongoingai-Gateway-Key": redacted, "X-Api-Key": redacted}},
+			map[string]string{"X-Request-Id": "req_1", "Authorization": Redacted, "Accept": "a, b", "X-Ongoingai-Gateway-Key": Redacted, "X-Api-Key": Redacted}},
 		{"star", []string{"*"}, all},
 		{"star among spaces", []string{" * "}, all},
 	}
