@@ -250,7 +250,7 @@ func decodeString(raw []byte) string {
 	return s
 }
 
-// walkJSON calls visit for every value that is a string (str true) and
+// walkJSON calls visit for every string, object keys included (str true), and
 // for every scalar under a denied key, with the value's byte range. denied
 // says the value belongs to a key DeniedField names (null is never
 // reported as denied: there is nothing to hide). It validates the document
@@ -302,7 +302,7 @@ func walkJSONPrefix(b []byte, visit func(start, end int, str, denied bool, sum s
 			}
 			stack = append(stack, c)
 			if c == '{' {
-				if !w.key(&denied) {
+				if !w.key(&denied, visit) {
 					return w.i, false
 				}
 			} else {
@@ -354,7 +354,7 @@ func walkJSONPrefix(b []byte, visit func(start, end int, str, denied bool, sum s
 			w.i++
 			w.space()
 			if top == '{' {
-				if !w.key(&denied) {
+				if !w.key(&denied, visit) {
 					return w.i, false
 				}
 			} else {
@@ -388,13 +388,16 @@ func (w *jsonWalker) space() {
 }
 
 // key reads a member's key and the colon after it (and the space around),
-// and says whether its value is denied. On failure w.i is at the key.
-func (w *jsonWalker) key(denied *bool) bool {
+// and says whether its value is denied. The key is a string like any
+// other: visit sees it (a map keyed by email addresses hides nothing).
+// On failure w.i is at the key.
+func (w *jsonWalker) key(denied *bool, visit func(start, end int, str, denied bool, sum summary)) bool {
 	start := w.i
 	if w.i >= len(w.b) || w.b[w.i] != '"' || !w.str() {
 		w.i = start
 		return false
 	}
+	visit(start, w.i, true, false, w.sum)
 	*denied = DeniedField(decodeString(w.b[start:w.i]))
 	w.space()
 	if w.i >= len(w.b) || w.b[w.i] != ':' {

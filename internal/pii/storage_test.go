@@ -158,3 +158,19 @@ func TestStorageInRequestModes(t *testing.T) {
 		}
 	}
 }
+
+// Object keys are strings like any other: a map keyed by personal data is
+// redacted (and detected), and the document stays valid.
+func TestJSONKeysAreScanned(t *testing.T) {
+	r := NewRedactor(WorkspaceKey([]byte("s"), "w"), config.DefaultPIIFormat)
+	out, counts, err := r.RedactJSON([]byte(`{"vip":{"bob@example.com":"gold"},"max_tokens":5}`))
+	if err != nil || strings.Contains(string(out), "bob@example.com") || counts[Email] != 1 {
+		t.Fatalf("%s %v %v", out, counts, err)
+	}
+	if !strings.HasPrefix(string(out), `{"vip":{"[EMAIL_REDACTED:`) || !strings.HasSuffix(string(out), `":"gold"},"max_tokens":5}`) {
+		t.Errorf("redacted %s", out)
+	}
+	if c, _ := Detect([]byte(`{"123-45-6789":1}`), true); c[SSN] != 1 {
+		t.Errorf("detect on a key: %v", c)
+	}
+}
