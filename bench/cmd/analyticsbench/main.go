@@ -80,7 +80,6 @@ func run() error {
 	workspace := flag.String("workspace", "acme-prod", "workspace of the workspace scope")
 	withHTTP := flag.Bool("http", true, "also measure through HTTP (app.New on the same store)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
-	tier := flag.String("tier", "store", `"store": answer as the store does (daily tier for whole days); "hourly": from hourly rows only, as before the daily tier, for comparison (service path only)`)
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -127,20 +126,7 @@ func run() error {
 	} else {
 		fmt.Printf("analyticsbench: no daily tier (%v)\n", err)
 	}
-	var rollups store.Rollups = st
-	switch *tier {
-	case "store":
-	case "hourly":
-		h := hourlyOnly{}
-		h.pg, _ = st.(*postgres.Store)
-		h.sq, _ = st.(*sqlite.Store)
-		rollups = h
-		*withHTTP = false
-		fmt.Println("analyticsbench: answering from hourly rows only (-tier hourly), through the service only")
-	default:
-		return fmt.Errorf("-tier: want store or hourly, not %q", *tier)
-	}
-	if err := verify(ctx, st, rollups, from, to); err != nil {
+	if err := verify(ctx, st, from, to); err != nil {
 		return err
 	}
 	fmt.Printf("analyticsbench: machine: %s\n", harness.DescribeMachine(ctx, *dsn, *driver == "postgres"))
@@ -152,7 +138,7 @@ func run() error {
 	wsScope := "workspace " + *workspace
 
 	// Through the service, on the store.
-	svc := analytics.New(rollups)
+	svc := analytics.New(st)
 	var queries []*query
 	for _, sc := range []struct {
 		name   string
@@ -427,7 +413,7 @@ func countDaily(ctx context.Context, st store.Store, from, to time.Time) (int64,
 // verify checks the service's usage per model and day and cost per day, for
 // all tenants, against sums computed straight from the hourly rollup rows,
 // whatever tiers the store answers from.
-func verify(ctx context.Context, st store.Store, rollups store.Rollups, from, to time.Time) error {
+func verify(ctx context.Context, st store.Store, from, to time.Time) error {
 	type cell struct {
 		day   time.Time
 		model string
@@ -486,7 +472,7 @@ func verify(ctx context.Context, st store.Store, rollups store.Rollups, from, to
 			return err
 		}
 	}
-	svc := analytics.New(rollups)
+	svc := analytics.New(st)
 	u, err := svc.Usage(ctx, analytics.Query{From: from, To: to, GroupBy: store.GroupModel, Bucket: store.BucketDay})
 	if err != nil {
 		return err

@@ -33,7 +33,6 @@ const (
 type Histogram struct {
 	counts [buckets]atomic.Uint64
 	total  atomic.Uint64
-	sum    atomic.Int64
 	min    atomic.Int64
 	max    atomic.Int64
 }
@@ -78,7 +77,6 @@ func (h *Histogram) Record(d time.Duration) {
 	v := max(int64(d), 0)
 	h.counts[index(v)].Add(1)
 	h.total.Add(1)
-	h.sum.Add(v)
 	for {
 		cur := h.max.Load()
 		if v <= cur || h.max.CompareAndSwap(cur, v) {
@@ -101,7 +99,6 @@ func (h *Histogram) Merge(o *Histogram) {
 		}
 	}
 	h.total.Add(o.total.Load())
-	h.sum.Add(o.sum.Load())
 	if n := o.total.Load(); n > 0 {
 		for {
 			cur, v := h.max.Load(), o.max.Load()
@@ -135,15 +132,6 @@ func (h *Histogram) Min() time.Duration {
 		return 0
 	}
 	return time.Duration(h.min.Load())
-}
-
-// Mean is the arithmetic mean; zero when empty.
-func (h *Histogram) Mean() time.Duration {
-	n := h.Count()
-	if n == 0 {
-		return 0
-	}
-	return time.Duration(h.sum.Load() / n)
 }
 
 // Quantile returns the duration at or below which a fraction q of the

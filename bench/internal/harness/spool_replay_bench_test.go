@@ -1,4 +1,4 @@
-package bench
+package harness
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func (s *switchSink) InsertTraces(ctx context.Context, b []trace.Record) error {
 // BenchmarkSpoolReplay measures how fast a spool of b.N records, spooled
 // while the store was down, is replayed into Postgres once it is back:
 //
-//	go test . -run '^$' -bench SpoolReplay -benchtime 100000x
+//	go test ./internal/harness -run '^$' -bench SpoolReplay -benchtime 100000x
 func BenchmarkSpoolReplay(b *testing.B) {
 	st := testdb.OpenPostgres(b)
 	sp, err := spool.Open(b.TempDir(), 1<<40)

@@ -1,4 +1,4 @@
-package bench
+package harness
 
 import (
 	"bytes"
@@ -7,28 +7,22 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ongoingai/gateway/bench/internal/load"
-	"github.com/ongoingai/gateway/internal/fakeupstream"
 	"github.com/ongoingai/gateway/internal/testdb"
 )
 
 // Flags of the spool benchmarks (after -args), so a smoke run can be short:
 //
-//	go test . -run '^$' -bench 'Spool' -benchtime 1x -timeout 40m -args -spool.outage 5m -spool.rate 2000
+//	go test ./internal/harness -run '^$' -bench 'Spool' -benchtime 1x -timeout 40m -args -spool.outage 5m -spool.rate 2000
 var (
 	spoolRate   = flag.Float64("spool.rate", 2000, "requests per second through the gateway")
 	spoolOutage = flag.Duration("spool.outage", 5*time.Minute, "how long Postgres is down")
@@ -49,7 +43,7 @@ var (
 func BenchmarkSpoolOutage(b *testing.B) {
 	for range b.N {
 		r := newSpoolRun(b)
-		g := r.start(b, nil)
+		g := r.start(b)
 		answered := make(chan *load.Result, 1)
 		go func() { answered <- r.traffic(b, g, 2*(*spoolWarm)+*spoolOutage) }()
 		time.Sleep(*spoolWarm)
@@ -61,7 +55,7 @@ func BenchmarkSpoolOutage(b *testing.B) {
 		b.Log("postgres started again")
 		res := <-answered
 		drained := r.waitDrained(b, g)
-		g.stop(b, syscall.SIGTERM)
+		stopGateway(b, g)
 		stored := r.countStored(b)
 		b.ReportMetric(float64(res.Status[200]), "answered")
 		b.ReportMetric(float64(stored.traces), "stored")
@@ -89,7 +83,7 @@ func BenchmarkSpoolKill(b *testing.B) {
 				continue
 			}
 			r := newSpoolRun(b)
-			g := r.start(b, nil)
+			g := r.start(b)
 			var res *load.Result
 			done := make(chan struct{})
 			go func() { res = r.traffic(b, g, 2*(*spoolWarm)); close(done) }()
@@ -98,15 +92,15 @@ func BenchmarkSpoolKill(b *testing.B) {
 				r.cluster.Stop()
 				time.Sleep(*spoolWarm / 2)
 			}
-			g.stop(b, syscall.SIGKILL)
+			kill(b, g)
 			<-done
 			if outage {
 				r.cluster.Start()
 			}
 			spooled := r.spoolFrames(b)
-			g2 := r.start(b, nil) // replays what the first left in the spool
+			g2 := r.start(b) // replays what the first left in the spool
 			drained := r.waitDrained(b, g2)
-			g2.stop(b, syscall.SIGTERM)
+			stopGateway(b, g2)
 			stored := r.countStored(b)
 			lost := res.Status[200] - stored.distinct
 			b.Logf("outage=%v: answered 200 before the kill: %d; stored: %d (distinct %d, rollup requests %d); lost: %d = %.0f ms of traffic at %.0f/s; "+
@@ -128,93 +122,59 @@ type spoolRun struct {
 func newSpoolRun(b *testing.B) *spoolRun {
 	b.Helper()
 	work := b.TempDir()
-	root, err := filepath.Abs("..")
+	root, err := moduleRoot()
 	if err != nil {
 		b.Fatal(err)
 	}
-	bin := filepath.Join(work, "ongoingai")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/ongoingai")
-	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
+	bin, err := buildGateway(b.Context(), root, work)
+	if err != nil {
+		b.Fatal(err)
 	}
-	fake := fakeupstream.New(fakeupstream.Options{MaxRecorded: -1})
-	up := httptest.NewServer(fake)
-	b.Cleanup(func() { fake.Close(); up.Close() })
+	up, err := startUpstream()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(up.Close)
 	c := testdb.StartCluster(b)
-	return &spoolRun{binary: bin, cluster: c, dsn: c.DSN(), spoolDir: filepath.Join(work, "spool"), work: work, upstream: up.URL}
+	return &spoolRun{binary: bin, cluster: c, dsn: c.DSN(), spoolDir: filepath.Join(work, "spool"), work: work, upstream: up.url}
 }
 
-type gatewayProc struct {
-	url  string
-	cmd  *exec.Cmd
-	done chan error
-	log  string
-}
-
-func (r *spoolRun) start(b *testing.B, extraEnv []string) *gatewayProc {
+// start starts a gateway on the cluster and the spool directory, in a
+// directory of its own (so each keeps its log).
+func (r *spoolRun) start(b *testing.B) *gateway {
 	b.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	dir, err := os.MkdirTemp(r.work, "gateway-")
 	if err != nil {
 		b.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(r.binary, "serve")
-	cmd.Dir = r.work
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ONGOINGAI_") && !strings.HasPrefix(kv, "OTEL_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "ONGOINGAI_HOST=127.0.0.1", fmt.Sprintf("ONGOINGAI_PORT=%d", port),
-		"ONGOINGAI_STORAGE_DRIVER=postgres", "ONGOINGAI_STORAGE_DSN="+r.dsn,
-		"ONGOINGAI_OPENAI_UPSTREAM="+r.upstream, "ONGOINGAI_ANTHROPIC_UPSTREAM="+r.upstream,
-		"ONGOINGAI_TRACE_SPOOL_DIR="+r.spoolDir)
-	cmd.Env = append(cmd.Env, extraEnv...)
-	g := &gatewayProc{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan error, 1),
-		log: filepath.Join(r.work, fmt.Sprintf("gateway-%d.log", time.Now().UnixNano()))}
-	f, err := os.Create(g.log)
+	g, err := startGateway(b.Context(), gatewaySpec{binary: r.binary, driver: "postgres", dsn: r.dsn, upstream: r.upstream, dir: dir,
+		env: []string{"ONGOINGAI_TRACE_SPOOL_DIR=" + r.spoolDir}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
+	b.Cleanup(func() { g.cmd.Process.Kill() })
+	return g
+}
+
+// stopGateway drains and stops g as an orchestrator would (SIGTERM).
+func stopGateway(b *testing.B, g *gateway) {
+	b.Helper()
+	if err := g.stop(); err != nil {
 		b.Fatal(err)
 	}
-	go func() { g.done <- cmd.Wait(); f.Close() }()
-	b.Cleanup(func() { cmd.Process.Kill() })
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(g.url + "/api/health"); err == nil {
-			resp.Body.Close()
-			return g
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("gateway did not start; log:\n%s", readTail(g.log))
-		}
-	}
 }
 
-func (g *gatewayProc) stop(b *testing.B, sig syscall.Signal) {
+// kill stops g with SIGKILL: no drain, whatever the writer holds is lost
+// or left in the spool.
+func kill(b *testing.B, g *gateway) {
 	b.Helper()
-	g.cmd.Process.Signal(sig)
-	select {
-	case <-g.done:
-	case <-time.After(2 * time.Minute):
-		b.Fatalf("gateway did not stop on %v; log:\n%s", sig, readTail(g.log))
-	}
-}
-
-func readTail(path string) string {
-	raw, _ := os.ReadFile(path)
-	if len(raw) > 4000 {
-		raw = raw[len(raw)-4000:]
-	}
-	return string(raw)
+	_ = g.cmd.Process.Kill()
+	<-g.exited
+	g.logFile.Close()
 }
 
 // traffic sends small OpenAI chat completions at -spool.rate for d.
-func (r *spoolRun) traffic(b *testing.B, g *gatewayProc, d time.Duration) *load.Result {
+func (r *spoolRun) traffic(b *testing.B, g *gateway, d time.Duration) *load.Result {
 	client := load.NewClient(256)
 	body := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Summarise the plot of Hamlet in one sentence."}]}`)
 	var seq atomic.Int64
@@ -264,9 +224,9 @@ type pipeline struct {
 	at time.Time
 }
 
-func (g *gatewayProc) pipeline() (pipeline, error) {
+func (g *gateway) pipeline() (pipeline, error) {
 	var p pipeline
-	resp, err := http.Get(g.url + "/api/diagnostics/trace-pipeline")
+	resp, err := g.client.Get(g.url + "/api/diagnostics/trace-pipeline")
 	if err != nil {
 		return p, err
 	}
@@ -280,7 +240,7 @@ func (g *gatewayProc) pipeline() (pipeline, error) {
 }
 
 // watchSpool polls the spool for d and returns its largest extent.
-func (r *spoolRun) watchSpool(b *testing.B, g *gatewayProc, d time.Duration) (peak struct {
+func (r *spoolRun) watchSpool(b *testing.B, g *gateway, d time.Duration) (peak struct {
 	Bytes          int64
 	Files          int
 	PendingBatches int64
@@ -299,7 +259,7 @@ func (r *spoolRun) watchSpool(b *testing.B, g *gatewayProc, d time.Duration) (pe
 
 // waitDrained waits until every enqueued trace is written, dropped or lost
 // and the spool is empty.
-func (r *spoolRun) waitDrained(b *testing.B, g *gatewayProc) pipeline {
+func (r *spoolRun) waitDrained(b *testing.B, g *gateway) pipeline {
 	b.Helper()
 	for deadline := time.Now().Add(20 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
 		p, err := g.pipeline()
@@ -341,13 +301,13 @@ func (r *spoolRun) countStored(b *testing.B) storedCounts {
 		b.Fatal(err)
 	}
 	if pending > 0 {
-		g := r.start(b, nil)
+		g := r.start(b)
 		for deadline := time.Now().Add(10 * time.Minute); pending > 0 && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 			if err := conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'rollup_batch' AND state <> 'completed'`).Scan(&pending); err != nil {
 				b.Fatal(err)
 			}
 		}
-		g.stop(b, syscall.SIGTERM)
+		stopGateway(b, g)
 	}
 	if err := conn.QueryRow(ctx, `SELECT coalesce(sum(requests), 0) FROM trace_rollups`).Scan(&c.rollupRequests); err != nil {
 		b.Fatal(err)
