@@ -42,10 +42,6 @@ type doctorReport struct {
 	Checks []doctorCheck `json:"checks"`
 }
 
-// defaultOTLPEndpoint mirrors the telemetry package's fallback, so the
-// doctor dials what the gateway would export to.
-const defaultOTLPEndpoint = "http://localhost:4318"
-
 func doctorCmd(c *cli, args []string) int {
 	f := newFlags("doctor", "ongoingai doctor [--config FILE] [--format text|json] [--timeout DURATION] [--allow-open]",
 		"Checks that the gateway can run with this configuration: the config is\n"+
@@ -243,11 +239,9 @@ func checkOTLP(cfg config.Config, timeout time.Duration) doctorCheck {
 		chk.Status, chk.Message = statusSkip, "OTLP export is disabled"
 		return chk
 	}
-	endpoint := o.Endpoint
-	if endpoint == "" {
-		endpoint = defaultOTLPEndpoint
-	}
-	u, err := url.Parse(endpoint)
+	// The URL the exporters use, so the doctor dials what the gateway
+	// would export to.
+	u, err := url.Parse(o.EndpointURL())
 	if err != nil || u.Hostname() == "" {
 		chk.Status, chk.Message = statusFail, "observability.otel.endpoint is not a URL with a host"
 		return chk
@@ -262,7 +256,7 @@ func checkOTLP(cfg config.Config, timeout time.Duration) doctorCheck {
 	addr := net.JoinHostPort(u.Hostname(), port)
 	shown := cfg.Masked().Observability.OTel.Endpoint
 	if shown == "" {
-		shown = endpoint + " (default)"
+		shown = config.DefaultOTLPEndpoint + " (default)"
 	}
 	conn, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {

@@ -87,6 +87,22 @@ func TestDoctorHealthySQLiteOnLoopback(t *testing.T) {
 	}
 }
 
+// An endpoint written without a scheme, as collectors document it, is
+// dialled as the exporters would reach it (plain HTTP with insecure).
+func TestDoctorOTLPEndpointWithoutScheme(t *testing.T) {
+	collector, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer collector.Close()
+	path := writeFile(t, "otel.yaml", "observability:\n  otel:\n    enabled: true\n    insecure: true\n    endpoint: "+collector.Addr().String()+"\n")
+	env := map[string]string{"ONGOINGAI_HOST": "127.0.0.1", "ONGOINGAI_STORAGE_PATH": filepath.Join(t.TempDir(), "gw.db")}
+	rep := runDoctorJSON(t, env, 0, "--config", path)
+	if c := statusOf(t, rep, "otel"); c.Status != statusOK {
+		t.Errorf("otel = %+v, want ok", c)
+	}
+}
+
 func TestDoctorPostgres(t *testing.T) {
 	env := map[string]string{
 		"ONGOINGAI_HOST":           "127.0.0.1",

@@ -211,6 +211,12 @@ type Observability struct {
 	Log        Log        `yaml:"log"`
 }
 
+// DefaultOTLPEndpoint is where OTLP goes when OTel is enabled without an
+// endpoint (see OTel.EndpointURL): a collector on the same host. It is
+// plain HTTP because the exporters' own default (https://localhost:4318)
+// fails against the collector's out-of-the-box plaintext receiver.
+const DefaultOTLPEndpoint = "http://localhost:4318"
+
 // OTel configures OTLP/HTTP export.
 type OTel struct {
 	Enabled        bool              `yaml:"enabled"`

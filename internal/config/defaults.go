@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/ongoingai/gateway/internal/trace"
+)
 
 // Names the configuration accepts for enumerated settings. They are
 // constants so that the composition root can switch on them without
@@ -90,9 +94,9 @@ func Default() Config {
 		Tracing: Tracing{
 			CaptureBodies: false,
 			BodyMaxSize:   64 << 10,
-			QueueSize:     65536,
-			BatchSize:     1000,
-			FlushInterval: 50 * time.Millisecond,
+			QueueSize:     trace.DefaultQueueSize,
+			BatchSize:     trace.DefaultBatchSize,
+			FlushInterval: trace.DefaultFlushInterval,
 			Spool:         TraceSpool{MaxBytes: 1 << 30},
 		},
 		Auth: Auth{

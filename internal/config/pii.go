@@ -102,12 +102,15 @@ func validPIIMode(v *validator, field, mode string) bool {
 	return true
 }
 
-// EndpointURL is the OTLP/HTTP base URL to export to. An endpoint written
-// without a scheme ("localhost:4318", as collectors document it) is plain
-// HTTP when Insecure is set and HTTPS otherwise; "" stays "" (the
-// telemetry package's default applies).
+// EndpointURL is the OTLP/HTTP base URL to export to, for the exporters
+// and for the doctor's check alike. An endpoint written without a scheme
+// ("localhost:4318", as collectors document it) is plain HTTP when
+// Insecure is set and HTTPS otherwise; no endpoint is DefaultOTLPEndpoint.
 func (o OTel) EndpointURL() string {
-	if o.Endpoint == "" || strings.Contains(o.Endpoint, "://") {
+	if o.Endpoint == "" {
+		return DefaultOTLPEndpoint
+	}
+	if strings.Contains(o.Endpoint, "://") {
 		return o.Endpoint
 	}
 	if o.Insecure {

@@ -57,7 +57,7 @@ func TestOTelEndpointScheme(t *testing.T) {
 		{"localhost:4318", true, "http://localhost:4318"},
 		{"localhost:4318", false, "https://localhost:4318"},
 		{"http://c:4318", false, "http://c:4318"},
-		{"", true, ""},
+		{"", false, DefaultOTLPEndpoint},
 	}
 	for _, tc := range cases {
 		if got := (OTel{Endpoint: tc.endpoint, Insecure: tc.insecure}).EndpointURL(); got != tc.want {

@@ -64,9 +64,8 @@ const rollupFetchCooldown = 5 * time.Millisecond
 // smaller than the traces they sum.
 type RollupArgs struct {
 	// BatchID names the batch in the applied-batch ledger: a UUID made
-	// when the batch is enqueued. A job without one (enqueued by an older
-	// build) is named by its River job ID instead, see batchID.
-	BatchID string       `json:"batch_id,omitempty"`
+	// when the batch is enqueued.
+	BatchID string       `json:"batch_id"`
 	Rows    []rollup.Row `json:"rows"`
 }
 
@@ -153,7 +152,7 @@ func (w *rollupWorker[TTx]) Work(ctx context.Context, job *river.Job[RollupArgs]
 			return err
 		}
 		var err error
-		applied, err = w.store.ApplyRollupsTx(ctx, tx, batchID(job), job.Args.Rows)
+		applied, err = w.store.ApplyRollupsTx(ctx, tx, job.Args.BatchID, job.Args.Rows)
 		return err
 	})
 	if errors.Is(err, rivertype.ErrNotFound) {
@@ -164,19 +163,9 @@ func (w *rollupWorker[TTx]) Work(ctx context.Context, job *river.Job[RollupArgs]
 	}
 	if err == nil && !applied {
 		w.logger.InfoContext(ctx, "rollup batch already applied; job completed without applying it again",
-			"job_id", job.ID, "batch_id", batchID(job))
+			"job_id", job.ID, "batch_id", job.Args.BatchID)
 	}
 	return err // River retries with backoff; nothing of this attempt was kept
-}
-
-// batchID is the job's batch id in the applied-batch ledger: the one it
-// was enqueued with, or for a job enqueued without one, one made of its
-// River job ID, which is as unique and the same on every run of the job.
-func batchID(job *river.Job[RollupArgs]) string {
-	if job.Args.BatchID != "" {
-		return job.Args.BatchID
-	}
-	return fmt.Sprintf("river-job-%d", job.ID)
 }
 
 // traceSink is the trace writer's sink when rollups are on: each batch

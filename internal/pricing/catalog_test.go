@@ -62,13 +62,13 @@ func TestCatalogPricesArePlausible(t *testing.T) {
 			t.Errorf("%s: input price %d is not positive", p.Model, p.Input)
 		}
 		if p.CachedInput > p.Input {
-			t.Errorf("%s: cached input %s costs more than input %s", p.Model, FormatPerMillion(p.CachedInput), FormatPerMillion(p.Input))
+			t.Errorf("%s: cached input %d costs more than input %d (pico-USD per token)", p.Model, p.CachedInput, p.Input)
 		}
 		if p.CacheWrite < p.Input {
-			t.Errorf("%s: cache write %s costs less than input %s", p.Model, FormatPerMillion(p.CacheWrite), FormatPerMillion(p.Input))
+			t.Errorf("%s: cache write %d costs less than input %d (pico-USD per token)", p.Model, p.CacheWrite, p.Input)
 		}
 		if p.Output != 0 && p.Output < p.Input {
-			t.Errorf("%s: output %s costs less than input %s", p.Model, FormatPerMillion(p.Output), FormatPerMillion(p.Input))
+			t.Errorf("%s: output %d costs less than input %d (pico-USD per token)", p.Model, p.Output, p.Input)
 		}
 	}
 }

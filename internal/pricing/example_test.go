@@ -22,7 +22,10 @@ func ExampleCatalog_Cost() {
 	// false 0
 }
 
+// Prices are exact integers of pico-USD per token, which is also USD per
+// million tokens times a million.
 func ExampleCatalog_Lookup() {
+	perMillion := func(pico int64) float64 { return float64(pico) / 1e6 }
 	c := pricing.Default()
 	for _, name := range []string{"claude-sonnet-4-20250514", "openai/gpt-4o-mini-2024-07-18", "gpt-4o-mini-foo"} {
 		p, ok := c.Lookup(name)
@@ -30,14 +33,12 @@ func ExampleCatalog_Lookup() {
 			fmt.Printf("%s: unknown\n", name)
 			continue
 		}
-		fmt.Printf("%s: %s (%s) input $%s, cache read $%s, cache write $%s, output $%s per 1M\n",
-			name, p.Model, p.Provider,
-			pricing.FormatPerMillion(p.Input), pricing.FormatPerMillion(p.CachedInput),
-			pricing.FormatPerMillion(p.CacheWrite), pricing.FormatPerMillion(p.Output))
+		fmt.Printf("%s: %s (%s) input $%g, cache read $%g, cache write $%g, output $%g per 1M\n",
+			name, p.Model, p.Provider, perMillion(p.Input), perMillion(p.CachedInput), perMillion(p.CacheWrite), perMillion(p.Output))
 	}
 	// Output:
-	// claude-sonnet-4-20250514: claude-sonnet-4 (anthropic) input $3.00, cache read $0.30, cache write $3.75, output $15.00 per 1M
-	// openai/gpt-4o-mini-2024-07-18: gpt-4o-mini (openai) input $0.15, cache read $0.075, cache write $0.15, output $0.60 per 1M
+	// claude-sonnet-4-20250514: claude-sonnet-4 (anthropic) input $3, cache read $0.3, cache write $3.75, output $15 per 1M
+	// openai/gpt-4o-mini-2024-07-18: gpt-4o-mini (openai) input $0.15, cache read $0.075, cache write $0.15, output $0.6 per 1M
 	// gpt-4o-mini-foo: unknown
 }
 

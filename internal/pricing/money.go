@@ -84,24 +84,6 @@ func overridePrice(v float64) (int64, error) {
 	return parsePrice(strconv.FormatFloat(v, 'f', -1, 64))
 }
 
-// FormatPerMillion renders a per-token pico-USD price as exact USD per 1M
-// tokens, the unit price pages use, with at least two decimals ("2.50",
-// "0.075"), for showing the catalog to people.
-func FormatPerMillion(picoPerToken int64) string {
-	sign := ""
-	u := uint64(picoPerToken)
-	if picoPerToken < 0 {
-		sign = "-"
-		u = -u
-	}
-	frac := fmt.Sprintf("%06d", u%picoPerUSDPerMillion)
-	frac = strings.TrimRight(frac, "0")
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	return fmt.Sprintf("%s%d.%s", sign, u/picoPerUSDPerMillion, frac)
-}
-
 // picoSum accumulates token × price products in 128 bits. A single product
 // of two int64 values can exceed int64, and a cost must never wrap around
 // into a small or negative number, so the sum is kept wide and saturated

@@ -93,39 +93,6 @@ func TestOverridePrice(t *testing.T) {
 	}
 }
 
-func TestFormatPerMillion(t *testing.T) {
-	cases := []struct {
-		pico int64
-		want string
-	}{
-		{2_500_000, "2.50"},
-		{10_000_000, "10.00"},
-		{75_000, "0.075"},
-		{275_000, "0.275"},
-		{1, "0.000001"},
-		{0, "0.00"},
-		{-1_250_000, "-1.25"},
-	}
-	for _, tc := range cases {
-		if got := FormatPerMillion(tc.pico); got != tc.want {
-			t.Errorf("FormatPerMillion(%d) = %q, want %q", tc.pico, got, tc.want)
-		}
-	}
-}
-
-// FormatPerMillion is what the console shows, so it must print exactly the
-// number the catalog parsed, for every price in it.
-func TestFormatPerMillionRoundTripsCatalog(t *testing.T) {
-	for _, p := range Default().Models() {
-		for _, v := range []int64{p.Input, p.Output, p.CachedInput, p.CacheWrite, p.Reasoning} {
-			back, err := parsePrice(FormatPerMillion(v))
-			if err != nil || back != v {
-				t.Errorf("%s: %d formats as %q, which parses back as %d, %v", p.Model, v, FormatPerMillion(v), back, err)
-			}
-		}
-	}
-}
-
 func TestPicoSumRoundsHalfUpToNano(t *testing.T) {
 	cases := []struct {
 		pico int64

@@ -52,8 +52,8 @@ var Roles = []string{RoleOwner, RoleAdmin, RoleDeveloper, RoleMember, RoleViewer
 // Permissions lists every permission. Like Roles, it is informational.
 var Permissions = []string{PermProxyWrite, PermAnalyticsRead, PermKeysManage, PermWorkspacesManage, PermAuditRead, PermInstallationRead}
 
-// roleDef is the single definition of a role; the Casbin policy, RolePermissions
-// and CanGrant are all derived from it so they cannot drift apart.
+// roleDef is the single definition of a role; the Casbin policy, CanGrant
+// and CanGrantPermissions are all derived from it so they cannot drift apart.
 type roleDef struct {
 	rank int
 	// orgWide roles hold their permissions in every workspace of their
@@ -136,18 +136,6 @@ func ValidPermission(p string) bool {
 	}
 	_, ok = lookupPermission(resource, action)
 	return ok
-}
-
-// RolePermissions returns the permissions role grants, or nil for an unknown
-// role. Where they apply differs by role: an owner holds them in every
-// workspace of its organization, an operator installation-wide, every other
-// role only in its own workspace.
-func RolePermissions(role string) []string {
-	def, ok := lookupRole(role)
-	if !ok {
-		return nil
-	}
-	return def.perms
 }
 
 // CanGrant reports whether a key with callerRole may mint or rotate a key with

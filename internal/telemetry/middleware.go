@@ -100,15 +100,6 @@ func exchangeFrom(ctx context.Context) *exchange {
 	return ex
 }
 
-// RequestID returns the request id the middleware assigned to ctx's
-// request, or "" outside the middleware.
-func RequestID(ctx context.Context) string {
-	if ex := exchangeFrom(ctx); ex != nil {
-		return ex.requestID
-	}
-	return ""
-}
-
 // Middleware wraps the whole router: it assigns the request id (see
 // ValidRequestID), continues an incoming W3C traceparent with a server
 // span, and when the response is complete records the request metrics and

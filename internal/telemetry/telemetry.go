@@ -48,12 +48,6 @@ import (
 // gateway produces.
 const ScopeName = "github.com/ongoingai/gateway"
 
-// defaultEndpoint is where OTLP goes when OTel is enabled without an
-// endpoint: a collector on the same host. It is plain HTTP because the
-// exporters' own default (https://localhost:4318) fails against the
-// collector's out-of-the-box plaintext receiver.
-const defaultEndpoint = "http://localhost:4318"
-
 // Options carries what Telemetry needs beyond the observability settings.
 type Options struct {
 	// Version is reported as service.version.
@@ -233,8 +227,6 @@ func newResource(ctx context.Context, serviceName, version string) (*resource.Re
 	return res, nil
 }
 
-// signalURL appends an OTLP signal path to the configured base URL, as the
-// OTLP specification does for OTEL_EXPORTER_OTLP_ENDPOINT.
 // exportTimeout bounds each OTLP request; zero (a Config built in code
 // without defaults) keeps the exporters' own 10 s.
 func exportTimeout(o config.OTel) time.Duration {
@@ -244,10 +236,9 @@ func exportTimeout(o config.OTel) time.Duration {
 	return 10 * time.Second
 }
 
+// signalURL appends an OTLP signal path to the configured base URL, as the
+// OTLP specification does for OTEL_EXPORTER_OTLP_ENDPOINT.
 func signalURL(base, signal string) string {
-	if base == "" {
-		base = defaultEndpoint
-	}
 	u, err := url.JoinPath(base, signal)
 	if err != nil {
 		return base // validation already rejected such endpoints

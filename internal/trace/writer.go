@@ -17,11 +17,19 @@ type Sink interface {
 	InsertTraces(ctx context.Context, batch []Record) error
 }
 
+// The writer's batching defaults, which are also the configuration's
+// (tracing.queue_size, batch_size and flush_interval in config.Default).
+const (
+	DefaultQueueSize     = 65536
+	DefaultBatchSize     = 1000
+	DefaultFlushInterval = 50 * time.Millisecond
+)
+
 // WriterOptions tunes batching. Zero values take the defaults.
 type WriterOptions struct {
-	QueueSize     int           // records held in memory before drops; default 65536
-	BatchSize     int           // records per insert; default 1000
-	FlushInterval time.Duration // a partial batch is written after this long; default 50ms
+	QueueSize     int           // records held in memory before drops; default DefaultQueueSize
+	BatchSize     int           // records per insert; default DefaultBatchSize
+	FlushInterval time.Duration // a partial batch is written after this long; default DefaultFlushInterval
 	// RetryBackoffMax caps the wait between attempts to write a failed
 	// batch (database outage); default 1s.
 	RetryBackoffMax time.Duration
@@ -165,13 +173,13 @@ type Writer struct {
 // NewWriter starts a writer on sink.
 func NewWriter(sink Sink, opts WriterOptions) *Writer {
 	if opts.QueueSize <= 0 {
-		opts.QueueSize = 65536
+		opts.QueueSize = DefaultQueueSize
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 1000
+		opts.BatchSize = DefaultBatchSize
 	}
 	if opts.FlushInterval <= 0 {
-		opts.FlushInterval = 50 * time.Millisecond
+		opts.FlushInterval = DefaultFlushInterval
 	}
 	if opts.RetryBackoffMax <= 0 {
 		opts.RetryBackoffMax = time.Second
