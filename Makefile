@@ -23,6 +23,11 @@ check-generated:
 	go tool -modfile=tools.mod sqlc diff
 	@git diff --exit-code -- '*_templ.go' >/dev/null 2>&1 || (echo "templ output is stale: run make generate" && exit 1)
 
+# The quick benchmark (bench/, its own module): under two minutes, run it
+# before a commit that touches the request path (see bench/README.md).
+bench:
+	cd bench && go run ./cmd/bench -quick
+
 # A static binary.
 build:
 	CGO_ENABLED=0 go build -trimpath -o bin/ongoingai ./cmd/ongoingai

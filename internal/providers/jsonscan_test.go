@@ -242,6 +242,7 @@ func BenchmarkScanBaselineValid(b *testing.B) {
 	for _, body := range scanBodies() {
 		b.Run(body.name, func(b *testing.B) {
 			b.SetBytes(int64(len(body.doc)))
+			b.ReportAllocs()
 			for b.Loop() {
 				json.Valid(body.doc)
 			}

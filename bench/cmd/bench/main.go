@@ -5,7 +5,7 @@
 // the sections written by hand.
 //
 //	go run ./cmd/bench                      # everything, both stores (~6 min)
-//	go run ./cmd/bench -quick               # smoke run, seconds
+//	go run ./cmd/bench -quick               # before a commit touching the request path, < 2 min
 //	go run ./cmd/bench -scenarios latency,throughput -drivers sqlite
 //
 // Run it from bench/, a module of its own: it builds the repository's
@@ -39,7 +39,8 @@ func run() int {
 	scenarios := fs.String("scenarios", "all", "comma-separated: "+strings.Join(harness.AllScenarios, ", ")+", or all")
 	drivers := fs.String("drivers", "sqlite,postgres", "comma-separated stores: sqlite, postgres")
 	out := fs.String("out", "RESULTS.md", "the report file: its generated part is replaced, hand-written sections kept; empty: standard output only")
-	quick := fs.Bool("quick", false, "smoke run with tiny counts (seconds); its figures mean nothing")
+	quick := fs.Bool("quick", false, "before a commit that touches the request path (under 2 minutes): "+
+		strings.Join(harness.QuickScenarios, ", ")+" on sqlite with fewer samples, printed instead of written (unless -scenarios, -drivers or -out say otherwise)")
 	gateway := fs.String("gateway", "build", `"build": compile ./cmd/ongoingai and measure it; "self": run the gateway from this binary`)
 	profileDir := fs.String("profile-dir", "", "keep profile files (.pb.gz) here for go tool pprof; empty: discarded with the work directory")
 	workDir := fs.String("work-dir", "", "keep databases and gateway logs here instead of a removed temporary directory")
@@ -47,6 +48,20 @@ func run() int {
 	round := fs.Duration("round", 0, "override the length of each latency and throughput round")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *quick {
+		// A quick run's figures do not replace a full run's in RESULTS.md.
+		if !set["scenarios"] {
+			*scenarios = strings.Join(harness.QuickScenarios, ",")
+		}
+		if !set["drivers"] {
+			*drivers = "sqlite"
+		}
+		if !set["out"] {
+			*out = ""
+		}
 	}
 
 	o := harness.Options{

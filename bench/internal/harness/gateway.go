@@ -46,6 +46,7 @@ const (
 	envRelayUpstream = "ONGOINGAI_BENCH_RELAY_UPSTREAM"
 	roleGateway      = "gateway"
 	roleRelay        = "relay"
+	rolePipe         = "pipe"
 )
 
 // RunRole runs this process as a helper role when the harness started it as
@@ -58,6 +59,8 @@ func RunRole() (code int, ran bool) {
 		err = serveGatewayRole()
 	case roleRelay:
 		err = serveRelayRole()
+	case rolePipe:
+		err = servePipeRole()
 	default:
 		return 0, false
 	}
@@ -96,8 +99,8 @@ func serveGatewayRole() error {
 // direct baseline: the least any Go reverse proxy in its own process costs,
 // httputil.ReverseProxy with a keep-alive pool and nothing else (no body
 // reading, no usage parsing, no traces). Gateway minus relay is what the
-// gateway's own work adds; relay minus direct is the price of one more
-// process and loopback hop on this machine, which no proxy code can avoid.
+// gateway's own work adds; relay minus pipe (servePipeRole) is what any Go
+// HTTP proxy adds to the bare hop.
 func serveRelayRole() error {
 	target, err := url.Parse(os.Getenv(envRelayUpstream))
 	if err != nil {
@@ -156,8 +159,65 @@ func serveRelayRole() error {
 	return nil
 }
 
+// servePipeRole is the floor under the relay: a TCP pipe in its own
+// process that copies bytes between each client connection and a
+// connection of its own to the upstream, without parsing HTTP at all. No
+// proxy in its own process can do less, so pipe minus direct is what the
+// extra process and loopback hop cost by themselves, and relay minus pipe
+// is what HTTP parsing and re-encoding add to that.
+func servePipeRole() error {
+	upstream, err := url.Parse(os.Getenv(envRelayUpstream))
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", os.Getenv(envRelayAddr))
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	for {
+		in, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		go func() {
+			defer in.Close()
+			out, err := net.Dial("tcp", upstream.Host)
+			if err != nil {
+				return
+			}
+			defer out.Close()
+			// Both directions until either side closes; closing both
+			// connections then ends the other copy.
+			done := make(chan struct{}, 2)
+			go func() { _, _ = io.Copy(out, in); done <- struct{}{} }()
+			go func() { _, _ = io.Copy(in, out); done <- struct{}{} }()
+			<-done
+		}()
+	}
+}
+
 // startRelay launches the relay role on a free loopback port.
 func startRelay(ctx context.Context, upstream, dir string) (*gateway, error) {
+	return startHelper(ctx, roleRelay, upstream, dir)
+}
+
+// startPipe launches the TCP pipe role on a free loopback port.
+func startPipe(ctx context.Context, upstream, dir string) (*gateway, error) {
+	return startHelper(ctx, rolePipe, upstream, dir)
+}
+
+// startHelper re-executes this binary in role (the relay or the pipe) on a
+// free loopback port, in front of upstream.
+func startHelper(ctx context.Context, role, upstream, dir string) (*gateway, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -169,8 +229,8 @@ func startRelay(ctx context.Context, upstream, dir string) (*gateway, error) {
 	g := &gateway{url: fmt.Sprintf("http://127.0.0.1:%d", port), exited: make(chan error, 1), client: &http.Client{Timeout: 10 * time.Second}}
 	cmd := exec.Command(self)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), envRole+"="+roleRelay, envRelayAddr+"="+g.url[len("http://"):], envRelayUpstream+"="+upstream)
-	g.logPath = filepath.Join(dir, "relay.log")
+	cmd.Env = append(os.Environ(), envRole+"="+role, envRelayAddr+"="+g.url[len("http://"):], envRelayUpstream+"="+upstream)
+	g.logPath = filepath.Join(dir, role+".log")
 	if g.logFile, err = os.Create(g.logPath); err != nil {
 		return nil, err
 	}
@@ -191,7 +251,7 @@ func startRelay(ctx context.Context, upstream, dir string) (*gateway, error) {
 		case err := <-g.exited:
 			g.exited <- err
 			g.logFile.Close()
-			return nil, fmt.Errorf("relay exited during start-up (%v): %s", err, tail(g.logPath, 10))
+			return nil, fmt.Errorf("%s exited during start-up (%v): %s", role, err, tail(g.logPath, 10))
 		case <-ctx.Done():
 			g.stop()
 			return nil, ctx.Err()
@@ -199,7 +259,7 @@ func startRelay(ctx context.Context, upstream, dir string) (*gateway, error) {
 		}
 		if time.Now().After(deadline) {
 			g.stop()
-			return nil, errors.New("relay did not listen within 30s")
+			return nil, fmt.Errorf("%s did not listen within 30s", role)
 		}
 	}
 }

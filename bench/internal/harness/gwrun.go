@@ -147,18 +147,25 @@ func (r *gwRun) waitRollups(ctx context.Context) rollupEnd {
 	return e
 }
 
-// The three targets every comparison measures, in the order they run.
+// The targets every comparison measures, in the order they run.
 const (
 	tDirect  = "direct"
+	tPipe    = "pipe"
 	tRelay   = "relay"
 	tGateway = "gateway"
 )
 
-// targets returns the baseline, the relay and the gateway, each with a
-// fresh client that keeps up to conns connections.
+// targetNames lists them in that order, for the report's rows.
+var targetNames = []string{tDirect, tPipe, tRelay, tGateway}
+
+// targets returns the baseline, the two floors (TCP pipe and relay) and
+// the gateway, each with a fresh client that keeps up to conns
+// connections. The pipe forwards paths as they are, so it is addressed
+// like the upstream itself.
 func (r *gwRun) targets(conns int) []*target {
 	return []*target{
 		{name: tDirect, base: r.h.up.url, client: load.NewClient(conns)},
+		{name: tPipe, base: r.h.pipe.url, pid: r.h.pipe.pid, client: load.NewClient(conns)},
 		{name: tRelay, base: r.h.relay.url, pid: r.h.relay.pid, client: load.NewClient(conns), prefixed: true},
 		{name: tGateway, base: r.g.url, pid: r.g.pid, client: load.NewClient(conns), prefixed: true},
 	}

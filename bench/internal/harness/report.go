@@ -54,17 +54,17 @@ type section struct {
 // measured, so the report can be read without the code.
 var sectionDefs = []struct{ id, title, about string }{
 	{"1", "Added latency, one call at a time, non-streaming",
-		"Closed loop at concurrency 1: the next call starts when the last one ends. Each call kind runs rounds in which direct, relay and gateway take turns (after a warm-up of each), and the histograms of all rounds are merged. *gateway − direct* at the same percentile is the figure the target applies to; *gateway − relay* is what the gateway's own work adds beyond the extra process and loopback hop that any proxy costs (the relay is a bare `httputil.ReverseProxy` in its own process). The fake upstream answers at once (no model latency), so everything above the baseline is the proxy. The gzip rows ask for `Accept-Encoding: gzip`, as Go's transport and so the official SDKs do by default; the upstream then compresses and the gateway decodes a copy to read usage. The fixed-rate row is open loop: arrivals are scheduled regardless of answers and latency runs from the scheduled start, so queueing is not hidden."},
+		"Closed loop at concurrency 1: the next call starts when the last one ends. Each call kind runs rounds in which direct, pipe, relay and gateway take turns (after a warm-up of each), and the histograms of all rounds are merged. *gateway − direct* at the same percentile is the figure the target applies to; the two floors under it are the pipe, a TCP pipe in its own process that copies bytes without parsing HTTP (the extra process and loopback hop alone, which no proxy can avoid), and the relay, a bare `httputil.ReverseProxy` in its own process (what any Go HTTP proxy costs); *gateway − relay* is what the gateway's own work adds. The fake upstream answers at once (no model latency), so everything above the baseline is the proxy. The gzip rows ask for `Accept-Encoding: gzip`, as Go's transport and so the official SDKs do by default; the upstream then compresses and the gateway decodes a copy to read usage. The fixed-rate row is open loop: arrivals are scheduled regardless of answers and latency runs from the scheduled start, so queueing is not hidden."},
 	{"2", "Throughput at concurrency 16 and 64, and zero lost traces",
-		"Closed loop with 16 and 64 workers, rounds alternating between direct, relay and gateway. *vs direct* is requests/s over direct requests/s in the same run. *CPU per call* is the serving process's CPU time (all threads; for the gateway that includes the trace writer and the database driver) divided by its calls: the relay's is the floor for any Go proxy, the difference is the gateway's own work. The direct target's upstream shares the harness process with the load generator, so the direct rate is itself limited by the harness on two cores. After each level the harness waits for the trace writer and compares the traces written (from `/api/health`) with the calls the gateway answered; the lifetime table counts the rows actually in the database after the gateway stopped."},
+		"Closed loop with 16 and 64 workers, rounds alternating between direct, pipe, relay and gateway. *vs direct* is requests/s over direct requests/s in the same run. *CPU per call* is the serving process's CPU time (all threads; for the gateway that includes the trace writer and the database driver) divided by its calls: the pipe's is the floor for any process in between, the relay's the floor for any Go HTTP proxy, the difference is the gateway's own work. The direct target's upstream shares the harness process with the load generator, so the direct rate is itself limited by the harness on two cores. After each level the harness waits for the trace writer and compares the traces written (from `/api/health`) with the calls the gateway answered; the lifetime table counts the rows actually in the database after the gateway stopped."},
 	{"3", "Streaming: many concurrent streams",
-		"OpenAI chat and Anthropic messages streams, the client not asking for usage (so on OpenAI the gateway injects `stream_options.include_usage` and hides the extra chunk, its most expensive path). *first event* runs from sending the request to the first event's arrival. *event delay* is exact: the fake upstream timestamps every event as it flushes it, the client timestamps it as it reads it, both in this process, and the delay is the difference; *gateway − direct* is what the targets apply to; *gateway − relay* separates the gateway's own work from the cost of the extra hop. Before each measured batch every connection is warmed with one short call, so the streams do not pay for TCP set-up. The first batch has the issue's size and decides the memory target; the harness plays both the client and the upstream of every stream, and when it cannot keep up, the direct baseline's own events arrive late: when the baseline's p99 event delay exceeds 10 ms (ten times the margin being judged) the delay targets of that batch are marked n/a, and the second batch, a tenth of the size, is the one that judges them. Peak RSS is `VmHWM` after a reset through `/proc/PID/clear_refs`, for the relay as well, whose figure is the floor any Go proxy needs for as many connections."},
+		"OpenAI chat and Anthropic messages streams, the client not asking for usage (so on OpenAI the gateway injects `stream_options.include_usage` and hides the extra chunk, its most expensive path). *first event* runs from sending the request to the first event's arrival. *event delay* is exact: the fake upstream timestamps every event as it flushes it, the client timestamps it as it reads it, both in this process, and the delay is the difference; *gateway − direct* is what the targets apply to; *gateway − pipe* and *gateway − relay* separate the gateway's own work from the cost of the extra hop (pipe) and of any Go HTTP proxy (relay). Before each measured batch every connection is warmed with one short call, so the streams do not pay for TCP set-up. The first batch has the issue's size and decides the memory target; the harness plays both the client and the upstream of every stream, and when it cannot keep up, the direct baseline's own events arrive late: when the baseline's p99 event delay exceeds 10 ms (ten times the margin being judged) the delay targets of that batch are marked n/a, and the second batch, a tenth of the size, is the one that judges them. Peak RSS is `VmHWM` after a reset through `/proc/PID/clear_refs`, for the relay and the pipe as well, whose figures are the floors any Go proxy, and any process in between, needs for as many connections."},
 	{"4", "Ingestion: traces per second into each store",
 		"The gateway's write path without the HTTP stack in front (none on this machine can produce traces fast enough to find the writer's limit), in the harness process: the real `trace.Writer` with the gateway's default queue, batch and flush settings, writing through the jobs runner's `TraceSink` as `app.New` wires it (each batch committed together with its `rollup_batch` River job in one transaction) into a fresh database, while the runner's rollup worker folds the committed batches into the hourly and daily rollups. The records are what the proxy builds with the default configuration: no headers, the request id in the metadata, bodies off. The saturation phase offers records as fast as the queue takes them without ever filling it, and measures the written rate over its second half; the fixed-rate phase offers exactly the target rate, open loop; a last saturation phase, labelled and not judged, has every header captured. The rollup table says whether the rollups keep up: the rollup jobs still pending at the end of each window with the oldest one's age, the worst seen during the phase (sampled every 100 ms), and how long after the writer had drained the last one was applied. With no baseline to divide by, the CPU time per trace (until the last rollup is applied) is the load-independent figure: what one core could sustain."},
 	{"5", "Footprint: idle memory and stored bytes per trace",
 		"RSS (`VmRSS`) of the gateway process one second after it first answered `/api/health`, before any traffic, and again two seconds after the last scenario. Bytes per trace, with the gateway's default configuration (body capture off, header capture off: `tracing.capture_headers` is empty unless configured), for the traffic of this run, the SDK-shaped calls of every scenario: the traces table with all its indexes divided by its rows, the figure the target applies to and the one earlier runs reported, then split by part (rows and each index). The rollup tables (hourly and daily tiers with their indexes, and the ledger of applied batches where the store keeps one) and River's job table are sized apart and amortised over the same traces, after every batch was rolled up. A second table per driver is a labelled variant, not judged: a separate gateway configured with `capture_headers: [\"*\"]` (every header, credentials redacted), filled with OpenAI chat calls."},
 	{"6", "Large bodies: 10 MB answers with bounded memory",
-		"One call at a time through a warm gateway: a JSON answer padded to the size, the same gzip-encoded, and streams of many small and of a few huge events (larger than the SSE framer's 256 KiB limit). Growth is the gateway's peak RSS during the call minus its RSS just before (peak from `VmHWM` after resetting it through `/proc/PID/clear_refs`). The direct and relay times are the baselines for the transfer time."},
+		"One call at a time through a warm gateway: a JSON answer padded to the size, the same gzip-encoded, and streams of many small and of a few huge events (larger than the SSE framer's 256 KiB limit). Growth is the gateway's peak RSS during the call minus its RSS just before (peak from `VmHWM` after resetting it through `/proc/PID/clear_refs`). The direct, pipe and relay times are the baselines for the transfer time."},
 }
 
 func newReport(o Options, fileLimit uint64) *Report {
@@ -161,7 +161,7 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "- **Commit:** %s\n", r.Commit)
 	mode := "full"
 	if o.Quick {
-		mode = "quick (smoke test: the figures below mean nothing)"
+		mode = "quick (fewer samples than a full run: compare own work against the relay and the pipe with a full run's, not the tails)"
 	}
 	fmt.Fprintf(&b, "- **Run:** %s, %s, mode %s, drivers %s, gateway launched by %q\n", r.Started.UTC().Format("2006-01-02 15:04 MST"),
 		r.Finished.Sub(r.Started).Round(time.Second), mode, strings.Join(o.Drivers, ", "), o.Gateway)
@@ -254,12 +254,8 @@ const (
 )
 
 // Merge returns existing with its generated part replaced by generated (a
-// Markdown result, markers included). When existing has no markers (a
-// file from before them), the harness's own sections, the title and
-// preamble, "Targets", the numbered scenarios, "Profile of the hot path"
-// and "Scale of this run", are dropped and every other "## " section is
-// kept, after the generated part, in its order. An empty existing gives
-// generated alone.
+// Markdown result, markers included). A file without markers keeps all of
+// its text, after the generated part; an empty one gives generated alone.
 func Merge(existing, generated string) string {
 	generated = strings.TrimRight(generated, "\n") + "\n"
 	if strings.TrimSpace(existing) == "" {
@@ -277,78 +273,21 @@ func Merge(existing, generated string) string {
 			return existing[:i] + generated + existing[end:]
 		}
 	}
-	var kept []string
-	for _, s := range splitSections(existing) {
-		if !generatedSection(s) {
-			kept = append(kept, strings.TrimRight(s, "\n"))
-		}
-	}
-	if len(kept) == 0 {
-		return generated
-	}
-	return generated + "\n" + strings.Join(kept, "\n\n") + "\n"
-}
-
-// splitSections cuts a Markdown document before each "## " heading that
-// is not inside a fenced code block; the first part is what precedes the
-// first heading.
-func splitSections(doc string) []string {
-	var out []string
-	var cur strings.Builder
-	fenced := false
-	for _, line := range strings.SplitAfter(doc, "\n") {
-		if strings.HasPrefix(line, "```") {
-			fenced = !fenced
-		}
-		if !fenced && strings.HasPrefix(line, "## ") && cur.Len() > 0 {
-			out = append(out, cur.String())
-			cur.Reset()
-		}
-		cur.WriteString(line)
-	}
-	if cur.Len() > 0 {
-		out = append(out, cur.String())
-	}
-	return out
-}
-
-// generatedSection reports whether s is one the harness writes: the part
-// before the first "## " heading (title and run lines), or a section with
-// one of the harness's headings.
-func generatedSection(s string) bool {
-	if !strings.HasPrefix(s, "## ") {
-		return true
-	}
-	title, _, _ := strings.Cut(strings.TrimPrefix(s, "## "), "\n")
-	title = strings.TrimSpace(title)
-	switch title {
-	case "Targets", "Profile of the hot path", "Scale of this run":
-		return true
-	}
-	// The scenarios: "## 1. Added latency, ...".
-	num, _, ok := strings.Cut(title, ". ")
-	if !ok || num == "" {
-		return false
-	}
-	for _, c := range num {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return generated + "\n" + existing
 }
 
 func latencyTable() table {
 	return table{Head: []string{"calls", "target", "n", "p50", "p90", "p99", "p99.9", "max", "errors"}}
 }
 
-// addLatencyRows adds one row per target and the two differences that
-// matter: gateway − direct (the target) and gateway − relay (the gateway's
-// own work, beyond the hop any proxy costs).
+// addLatencyRows adds one row per target and the differences that matter:
+// gateway − direct (the target), gateway − pipe (everything above the
+// bare process and loopback hop) and gateway − relay (the gateway's own
+// work, beyond what any Go HTTP proxy costs).
 func addLatencyRows(t *table, label string, cmp comparison) {
 	qs := []float64{0.5, 0.9, 0.99, 0.999}
 	first := true
-	for _, name := range []string{tDirect, tRelay, tGateway} {
+	for _, name := range targetNames {
 		m, ok := cmp[name]
 		if !ok {
 			continue
@@ -364,7 +303,7 @@ func addLatencyRows(t *table, label string, cmp comparison) {
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	for _, base := range []string{tDirect, tRelay} {
+	for _, base := range []string{tDirect, tPipe, tRelay} {
 		b, g := cmp[base], cmp[tGateway]
 		if b == nil || g == nil {
 			continue
@@ -375,7 +314,7 @@ func addLatencyRows(t *table, label string, cmp comparison) {
 		}
 		t.Rows = append(t.Rows, append(row, fmtSigned(g.res.Latency.Max()-b.res.Latency.Max()), ""))
 	}
-	for _, name := range []string{tDirect, tRelay, tGateway} {
+	for _, name := range targetNames {
 		if m, ok := cmp[name]; ok && m.res.FirstError != "" {
 			t.Rows = append(t.Rows, []string{"", "first error, " + name, "", m.res.FirstError, "", "", "", "", ""})
 		}
