@@ -119,6 +119,9 @@ func run() int {
 				fmt.Fprintf(os.Stderr, "target missed: %s [%s] %s: %s (target %s)\n", c.Scenario, c.Driver, c.What, c.Got, c.Target)
 			}
 		}
+		for _, f := range rep.Failures() {
+			fmt.Fprintln(os.Stderr, "could not be measured:", f)
+		}
 		fmt.Fprintf(os.Stderr, "targets: %d met, %d missed, %d not measurable on this machine\n", met, missed, na)
 	}
 	if err != nil {

@@ -126,14 +126,6 @@ func (h *Histogram) Max() time.Duration {
 	return time.Duration(h.max.Load())
 }
 
-// Min is the smallest recorded duration, exactly; zero when empty.
-func (h *Histogram) Min() time.Duration {
-	if h.Count() == 0 {
-		return 0
-	}
-	return time.Duration(h.min.Load())
-}
-
 // Quantile returns the duration at or below which a fraction q of the
 // samples lie (q in [0, 1]). It reports the upper edge of the bucket the
 // rank falls in, clamped to the exact min and max, so it never understates
