@@ -399,16 +399,9 @@ func storedTable(caption string) table {
 func addStoredRows(tb *table, fp footprint, label string) {
 	tb.Rows = append(tb.Rows,
 		[]string{"traces" + label + ", indexes included", fmt.Sprint(fp.Traces), fmtBytes(fp.Bytes), fmt.Sprintf("**%.0f**", perTrace(fp.Bytes, fp.Traces)), fp.How},
-		[]string{rollupLabel(fp), fmt.Sprint(fp.RollupRows), fmtBytes(fp.RollupBytes), fmt.Sprintf("%.1f", perTrace(fp.RollupBytes, fp.Traces)), fp.OtherHow},
+		[]string{"rollups (hourly and daily tiers, and the ledger of applied batches, indexes included; rows: the tiers'), amortised over the traces", fmt.Sprint(fp.RollupRows), fmtBytes(fp.RollupBytes), fmt.Sprintf("%.1f", perTrace(fp.RollupBytes, fp.Traces)), fp.OtherHow},
 		[]string{"River's job table (transient: completed rollup jobs are deleted after 10 minutes)", fmt.Sprint(fp.JobRows), fmtBytes(fp.JobBytes), fmt.Sprintf("%.1f", perTrace(fp.JobBytes, fp.Traces)), fp.OtherHow},
 	)
-}
-
-func rollupLabel(fp footprint) string {
-	if fp.Ledger {
-		return "rollups (hourly and daily tiers, and the ledger of applied batches, indexes included; rows: the tiers'), amortised over the traces"
-	}
-	return "rollups (hourly and daily tiers, indexes included), amortised over the traces"
 }
 
 // partsNote splits the traces line into the table and its indexes.

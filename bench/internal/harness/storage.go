@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,9 +64,6 @@ type footprint struct {
 	// size with indexes; RollupRequests is the requests the hourly tier
 	// counts, which must equal Traces once every batch is rolled up.
 	RollupRows, RollupBytes, RollupRequests int64
-	// Ledger: the store keeps a table of applied rollup batches
-	// (rollup_batches), sized with the rollups.
-	Ledger bool
 	// JobRows and JobBytes are River's job table (every kind of job).
 	JobRows, JobBytes int64
 	OtherHow          string // how the rollup and job tables were sized
@@ -128,12 +124,11 @@ func (s *storage) measure(ctx context.Context) (footprint, error) {
 		err = conn.QueryRow(ctx, `SELECT
 				(SELECT count(*) FROM trace_rollups) + (SELECT count(*) FROM trace_rollups_daily),
 				pg_total_relation_size('trace_rollups') + pg_total_relation_size('trace_rollups_daily') +
-					coalesce(pg_total_relation_size(to_regclass('rollup_batches')), 0),
-				to_regclass('rollup_batches') IS NOT NULL,
+					pg_total_relation_size('rollup_batches'),
 				(SELECT coalesce(sum(requests), 0)::bigint FROM trace_rollups),
 				(SELECT count(*) FROM river_job),
 				pg_total_relation_size('river_job')`).
-			Scan(&f.RollupRows, &f.RollupBytes, &f.Ledger, &f.RollupRequests, &f.JobRows, &f.JobBytes)
+			Scan(&f.RollupRows, &f.RollupBytes, &f.RollupRequests, &f.JobRows, &f.JobBytes)
 		f.OtherHow = "pg_total_relation_size (heap, indexes, TOAST)"
 		return f, err
 	}
@@ -149,13 +144,9 @@ func (s *storage) measure(ctx context.Context) (footprint, error) {
 	if err := db.QueryRowContext(ctx, `SELECT
 			(SELECT count(*) FROM trace_rollups) + (SELECT count(*) FROM trace_rollups_daily),
 			(SELECT coalesce(sum(requests), 0) FROM trace_rollups),
-			(SELECT count(*) FROM river_job),
-			(SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'rollup_batches') > 0`).Scan(&f.RollupRows, &f.RollupRequests, &f.JobRows, &f.Ledger); err != nil {
+			(SELECT count(*) FROM river_job)`).Scan(&f.RollupRows, &f.RollupRequests, &f.JobRows); err != nil {
 		return f, err
 	}
-	// dbstat sizes each b-tree page by page; it needs SQLite built with
-	// SQLITE_ENABLE_DBSTAT_VTAB. Without it, the file size stands in (the
-	// traces table is nearly all of it).
 	tableBytes := func(tables ...string) (int64, error) {
 		var n int64
 		q := `SELECT coalesce(sum(pgsize), 0) FROM dbstat
@@ -167,45 +158,39 @@ func (s *storage) measure(ctx context.Context) (footprint, error) {
 		err := db.QueryRowContext(ctx, q, args...).Scan(&n)
 		return n, err
 	}
-	f.Bytes, err = tableBytes("traces")
-	if err == nil {
-		f.How = "dbstat: pages of the traces table and its indexes"
-		f.OtherHow = "dbstat: pages of the tables and their indexes"
-		rows, err := db.QueryContext(ctx, `SELECT name, sum(pgsize) FROM dbstat
-			WHERE name IN (SELECT name FROM sqlite_schema WHERE tbl_name = 'traces') GROUP BY name`)
-		if err != nil {
-			return f, err
-		}
-		for rows.Next() {
-			var p part
-			if err := rows.Scan(&p.Name, &p.Bytes); err != nil {
-				rows.Close()
-				return f, err
-			}
-			if p.Name == "traces" {
-				p.Name = "table b-tree (rows)"
-			}
-			f.Parts = append(f.Parts, p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return f, err
-		}
-		sortParts(f.Parts)
-		if f.RollupBytes, err = tableBytes("trace_rollups", "trace_rollups_daily", "rollup_batches"); err != nil {
-			return f, err
-		}
-		f.JobBytes, err = tableBytes("river_job")
+	// dbstat sizes each b-tree page by page (the modernc driver is built
+	// with it).
+	if f.Bytes, err = tableBytes("traces"); err != nil {
+		return f, fmt.Errorf("dbstat: %w", err)
+	}
+	f.How = "dbstat: pages of the traces table and its indexes"
+	f.OtherHow = "dbstat: pages of the tables and their indexes"
+	rows, err := db.QueryContext(ctx, `SELECT name, sum(pgsize) FROM dbstat
+		WHERE name IN (SELECT name FROM sqlite_schema WHERE tbl_name = 'traces') GROUP BY name`)
+	if err != nil {
 		return f, err
 	}
-	st, serr := os.Stat(s.path)
-	if serr != nil {
-		return f, serr
+	for rows.Next() {
+		var p part
+		if err := rows.Scan(&p.Name, &p.Bytes); err != nil {
+			rows.Close()
+			return f, err
+		}
+		if p.Name == "traces" {
+			p.Name = "table b-tree (rows)"
+		}
+		f.Parts = append(f.Parts, p)
 	}
-	f.Bytes = st.Size()
-	f.How = "database file size after checkpoint (dbstat unavailable: " + err.Error() + ")"
-	f.OtherHow = "not sized (dbstat unavailable)"
-	return f, nil
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return f, err
+	}
+	sortParts(f.Parts)
+	if f.RollupBytes, err = tableBytes("trace_rollups", "trace_rollups_daily", "rollup_batches"); err != nil {
+		return f, err
+	}
+	f.JobBytes, err = tableBytes("river_job")
+	return f, err
 }
 
 func sortParts(ps []part) {
