@@ -6,14 +6,14 @@
 // defined once; each key is assigned its role in its workspace's domain, or
 // in its organization's domain for an owner, plus any extra permissions in its
 // workspace. Nothing here touches a database: the tenancy key cache tells the
-// Authorizer about keys with Upsert, Remove and ReplaceAll.
+// Authorizer about keys with ReplaceAll (every key, on each reload) and
+// Remove (one revoked key at once).
 //
 // Every decision is deny by default: unknown keys, unknown permissions,
 // malformed ids and other organizations are all refused.
 package rbac
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -50,8 +50,8 @@ type Subject struct {
 // key's cache after the policy change, so a late store lands in a cache
 // nobody reads any more.
 type Authorizer struct {
-	// writeMu serializes Upsert, Remove and ReplaceAll, so a full reload can
-	// never interleave with a single-key change.
+	// writeMu serializes Remove and ReplaceAll, so a full reload can never
+	// interleave with a single-key change.
 	writeMu sync.Mutex
 
 	// current is the live policy. Writers publish a new one for every
@@ -67,8 +67,8 @@ type Authorizer struct {
 // together so that ReplaceAll can swap both at once. The key table is copy on
 // write: a change to one key publishes a new policy with a new table (and
 // the same enforcer, changed in place under its own lock). Copying 10,000
-// entries costs less than Casbin's own removal of a rule (see
-// BenchmarkUpsert), and it keeps decisions free of locks and shared writes.
+// entries costs less than Casbin's own removal of a rule, and it keeps
+// decisions free of locks and shared writes.
 type policy struct {
 	enforcer *casbin.SyncedEnforcer
 	keys     map[string]*keyState // never modified once published
@@ -104,44 +104,6 @@ func New() (*Authorizer, error) {
 	return a, nil
 }
 
-// Upsert adds a key or replaces all of its assignments (role and extra
-// permissions). The change holds for every Allow that starts after Upsert
-// returns; a downgrade is never served from cache.
-//
-// If s is invalid, Upsert returns an error wrapping ErrInvalidSubject and the
-// key loses whatever it had: a rejected update must not leave an older,
-// possibly broader grant in force.
-func (a *Authorizer) Upsert(s Subject) error {
-	if err := checkID("key id", s.KeyID); err != nil {
-		return err
-	}
-	a.writeMu.Lock()
-	defer a.writeMu.Unlock()
-	p := a.current.Load()
-
-	norm, err := normalize(s)
-	if err != nil {
-		if rmErr := a.remove(s.KeyID); rmErr != nil {
-			return fmt.Errorf("%w (and removing the key's old assignment failed: %v)", err, rmErr)
-		}
-		return err
-	}
-	if old := p.keys[s.KeyID]; old != nil && sameAssignment(old.subject, norm) {
-		return nil // unchanged: keep the warm decisions
-	}
-	if err := p.replaceRules(norm.KeyID, groupingRules(norm)); err != nil {
-		// The enforcer may hold part of either assignment: deny the key
-		// entirely rather than guess.
-		_ = a.remove(s.KeyID)
-		return fmt.Errorf("rbac: upsert key %q: %w", s.KeyID, err)
-	}
-	// Publish the new state, and with it an empty cache, only after the
-	// enforcer changed: an Allow that loaded the old state may still store a
-	// stale result, but only into the old cache, which nothing reads now.
-	a.with(p, norm.KeyID, &keyState{subject: norm, decisions: newDecisionCache()})
-	return nil
-}
-
 // Remove forgets a key: every later Allow for it is false. Removing an
 // unknown key does nothing.
 func (a *Authorizer) Remove(keyID string) {
@@ -161,35 +123,15 @@ func (a *Authorizer) remove(keyID string) error {
 		return nil
 	}
 	a.with(p, keyID, nil)
-	return p.replaceRules(keyID, nil)
-}
-
-// replaceRules replaces one key's g rules under the enforcer's own write
-// lock, so a concurrent evaluation sees the old or the new assignment, never
-// a mix and never the moment in between. It removes whatever the enforcer
-// holds for the key rather than what the key table says it should hold, so
-// a rule left behind by an earlier failure cannot survive into a new grant.
-func (p *policy) replaceRules(keyID string, rules [][]string) error {
+	// Under the enforcer's own write lock, so a concurrent evaluation sees
+	// the assignment or none, never part of it. The embedded
+	// *casbin.Enforcer does not lock; the SyncedEnforcer methods would
+	// deadlock on the lock held here.
 	lock := p.enforcer.GetLock()
 	lock.Lock()
 	defer lock.Unlock()
-	// The embedded *casbin.Enforcer does not lock; the SyncedEnforcer
-	// methods would deadlock on the lock held above.
-	e := p.enforcer.Enforcer
-	if _, err := e.RemoveFilteredGroupingPolicy(0, keyName(keyID)); err != nil {
-		return err
-	}
-	if len(rules) == 0 {
-		return nil
-	}
-	added, err := e.AddGroupingPolicies(rules)
-	if err != nil {
-		return err
-	}
-	if !added {
-		return errors.New("assignment already present in the enforcer")
-	}
-	return nil
+	_, err := p.enforcer.Enforcer.RemoveFilteredGroupingPolicy(0, keyName(keyID))
+	return err
 }
 
 // ReplaceAll atomically replaces every key with subjects: the periodic
@@ -202,7 +144,7 @@ func (p *policy) replaceRules(keyID string, rules [][]string) error {
 // whose assignment did not change keep their cached decisions, because a
 // key's decisions depend on nothing but its own assignment.
 //
-// ReplaceAll is last-writer-wins with Upsert and Remove: a snapshot read from
+// ReplaceAll is last-writer-wins with Remove: a snapshot read from
 // the store before a revoke and applied after it re-grants the revoked key.
 // The caller must not apply snapshots older than changes it already applied.
 func (a *Authorizer) ReplaceAll(subjects []Subject) error {

@@ -181,27 +181,6 @@ func BenchmarkAllowUncached(b *testing.B) {
 	report()
 }
 
-// BenchmarkUpsert changes one key's role with 10,000 keys loaded.
-func BenchmarkUpsert(b *testing.B) {
-	subjects := benchSubjects(benchKeys)
-	a := loadedAuthorizer(b, subjects)
-	b.ReportAllocs()
-	i := 0
-	report := measureCPU(b)
-	for b.Loop() {
-		s := subjects[(i*37)%len(subjects)]
-		s.Role = Roles[(i+1)%len(Roles)]
-		if s.Role == subjects[(i*37)%len(subjects)].Role {
-			s.Role = RoleViewer
-		}
-		if err := a.Upsert(s); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	report()
-}
-
 // BenchmarkReplaceAll reloads 10,000 keys, a quarter of them changed.
 func BenchmarkReplaceAll(b *testing.B) {
 	subjects := benchSubjects(benchKeys)

@@ -31,7 +31,7 @@ const (
 )
 
 // decisionCache holds one key's decisions. It is never invalidated in place:
-// a change to the key replaces the whole cache (see Authorizer.Upsert).
+// a change to the key replaces the whole cache (see Authorizer.ReplaceAll).
 //
 // The map is copied on every store and never modified once published, so a
 // lookup is an atomic load and a map read: no lock word that all cores write

@@ -11,10 +11,11 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	// The tenancy key cache reports keys as it learns about them.
-	_ = a.Upsert(rbac.Subject{KeyID: "k-owner", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleOwner})
-	_ = a.Upsert(rbac.Subject{KeyID: "k-ci", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleViewer,
-		Permissions: []string{rbac.PermProxyWrite}})
+	// The tenancy key cache reports every key on each reload.
+	_ = a.ReplaceAll([]rbac.Subject{
+		{KeyID: "k-owner", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleOwner},
+		{KeyID: "k-ci", OrgID: "acme", WorkspaceID: "prod", Role: rbac.RoleViewer, Permissions: []string{rbac.PermProxyWrite}},
+	})
 
 	fmt.Println(a.Allow("k-owner", "acme", "staging", "keys", "manage")) // every workspace of its org
 	fmt.Println(a.Allow("k-owner", "globex", "prod", "proxy", "write"))  // never another org

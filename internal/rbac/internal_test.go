@@ -18,14 +18,14 @@ func TestRevokeDuringEvaluationIsNotCached(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := Subject{KeyID: "k", OrgID: "o", WorkspaceID: "w", Role: RoleAdmin}
-	if err := a.Upsert(admin); err != nil {
+	if err := a.ReplaceAll([]Subject{admin}); err != nil {
 		t.Fatal(err)
 	}
 	a.afterEvaluate = func() {
 		a.afterEvaluate = nil
 		viewer := admin
 		viewer.Role = RoleViewer
-		if err := a.Upsert(viewer); err != nil {
+		if err := a.ReplaceAll([]Subject{viewer}); err != nil {
 			t.Error(err)
 		}
 	}
@@ -120,7 +120,7 @@ func TestDecisionCacheIsBoundedPerKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Upsert(Subject{KeyID: "k", OrgID: "o", WorkspaceID: "w", Role: RoleOwner}); err != nil {
+	if err := a.ReplaceAll([]Subject{{KeyID: "k", OrgID: "o", WorkspaceID: "w", Role: RoleOwner}}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 * maxDecisionsPerKey {
@@ -143,20 +143,16 @@ func TestUnchangedKeysKeepTheirCacheAcrossChanges(t *testing.T) {
 	}
 	same := Subject{KeyID: "same", OrgID: "o", WorkspaceID: "w", Role: RoleViewer, Permissions: []string{PermAuditRead, PermKeysManage}}
 	changed := Subject{KeyID: "changed", OrgID: "o", WorkspaceID: "w", Role: RoleAdmin}
-	for _, s := range []Subject{same, changed} {
-		if err := a.Upsert(s); err != nil {
-			t.Fatal(err)
-		}
+	if err := a.ReplaceAll([]Subject{same, changed}); err != nil {
+		t.Fatal(err)
 	}
 	sameCache, changedCache := a.current.Load().keys["same"].decisions, a.current.Load().keys["changed"].decisions
 
+	// The same permissions in another order are the same assignment.
 	reordered := same
 	reordered.Permissions = []string{PermKeysManage, PermAuditRead}
-	if err := a.Upsert(reordered); err != nil {
-		t.Fatal(err)
-	}
 	changed.Role = RoleViewer
-	if err := a.ReplaceAll([]Subject{same, changed}); err != nil {
+	if err := a.ReplaceAll([]Subject{reordered, changed}); err != nil {
 		t.Fatal(err)
 	}
 	if a.current.Load().keys["same"].decisions != sameCache {
