@@ -39,6 +39,10 @@ const (
 	// captured, off otherwise (Config.EffectiveMode).
 	PIIModeAuto = ""
 
+	// DefaultAuthHeader is the header that carries a gateway key
+	// (auth.header).
+	DefaultAuthHeader = "X-OngoingAI-Gateway-Key"
+
 	// DefaultPIIFormat is the placeholder format.
 	DefaultPIIFormat = "[{type}_REDACTED:{hash}]"
 )
@@ -101,7 +105,7 @@ func Default() Config {
 		},
 		Auth: Auth{
 			Enabled: false,
-			Header:  "X-OngoingAI-Gateway-Key",
+			Header:  DefaultAuthHeader,
 		},
 		PII: PII{
 			Mode:        PIIModeAuto,

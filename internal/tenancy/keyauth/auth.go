@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/rbac"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/telemetry"
@@ -69,7 +70,7 @@ type Authenticator struct {
 // NewAuthenticator returns an Authenticator.
 func NewAuthenticator(o Options) *Authenticator {
 	if o.Header == "" {
-		o.Header = "X-OngoingAI-Gateway-Key"
+		o.Header = config.DefaultAuthHeader
 	}
 	o.Header = http.CanonicalHeaderKey(o.Header)
 	if o.Now == nil {
