@@ -18,6 +18,7 @@ type Config struct {
 	PII           PII                 `yaml:"pii"`
 	Observability Observability       `yaml:"observability"`
 	Retention     Retention           `yaml:"retention"`
+	Limits        Limits              `yaml:"limits"`
 	Debug         Debug               `yaml:"debug"`
 }
 

@@ -57,6 +57,7 @@ func (c Config) Validate() error {
 	c.validatePII(v)
 	c.validateObservability(v)
 	c.validateRetention(v)
+	c.validateLimits(v)
 	c.validateDebug(v)
 	return errors.Join(v.errs...)
 }

@@ -24,6 +24,11 @@ func TestValidateRules(t *testing.T) {
 		want   string // the whole error: exactly one rule broken
 	}{
 		{"port zero", func(c *Config) { c.Server.Port = 0 }, "server.port: must be between 1 and 65535"},
+		{"negative rpm", func(c *Config) { c.Limits.PerKey.RequestsPerMinute = -1 }, "limits.per_key.requests_per_minute: must not be negative (0 means no limit)"},
+		{"negative tokens per day", func(c *Config) { c.Limits.PerWorkspace.TokensPerDay = -5 }, "limits.per_workspace.tokens_per_day: must not be negative (0 means no limit)"},
+		{"negative usd", func(c *Config) { c.Limits.PerOrg.USDPerMonth = -0.5 }, "limits.per_org.usd_per_month: must not be negative (0 means no limit)"},
+		{"usd not a number", func(c *Config) { c.Limits.PerKey.USDPerDay = math.NaN() }, "limits.per_key.usd_per_day: must be a number"},
+		{"usd too large", func(c *Config) { c.Limits.PerKey.USDPerDay = 2e9 }, "limits.per_key.usd_per_day: must be at most 1e+09"},
 		{"port too high", func(c *Config) { c.Server.Port = 65536 }, "server.port: must be between 1 and 65535"},
 		{"host with port", func(c *Config) { c.Server.Host = "0.0.0.0:8080" }, "server.host: must be a host name or IP address without a port"},
 		{"shutdown timeout", func(c *Config) { c.Server.ShutdownTimeout = 0 }, "server.shutdown_timeout: must be a positive duration"},

@@ -121,6 +121,9 @@ func (a adapter) PrepareRequest(path string, body []byte, injectStreamUsage bool
 		info.Model = decodeString(m.raw)
 	}
 	info.Stream = s.slots[slotStream].kind == kindTrue
+	if m := &s.slots[slotMaxOutput]; m.intOK {
+		info.MaxOutputTokens = m.n
+	}
 	if !info.Stream || !injectStreamUsage {
 		return info, body
 	}

@@ -86,6 +86,7 @@ const (
 	slotReason           // finish_reason or stop_reason (actCollect's capture)
 	slotStatus           // a Responses API response's status
 	slotIncompleteReason // its incomplete_details.reason
+	slotMaxOutput        // a request's max_tokens, max_output_tokens or max_completion_tokens
 	numSlots
 )
 

@@ -32,6 +32,9 @@ type RequestInfo struct {
 	// usage the client did not ask for; the observer then hides the extra
 	// usage-only chunk (and the null usage fields) from the client.
 	UsageInjected bool
+	// MaxOutputTokens is the output cap the request sets (max_tokens,
+	// max_output_tokens or max_completion_tokens), or 0 when it sets none.
+	MaxOutputTokens int64
 }
 
 // Adapter is one API dialect.

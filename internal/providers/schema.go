@@ -118,6 +118,11 @@ var (
 		key("stream_options", object(slotStreamOptions,
 			key("include_usage", leaf(actRecord, slotIncludeUsage)),
 		)),
+		// The output cap, whatever the dialect calls it: limits reserve
+		// it as the call's worst case.
+		key("max_tokens", integer(slotMaxOutput)),
+		key("max_output_tokens", integer(slotMaxOutput)),
+		key("max_completion_tokens", integer(slotMaxOutput)),
 	))
 
 	// modelOnlySchema serves endpoints whose usage the gateway does not
