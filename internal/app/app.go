@@ -21,6 +21,7 @@ import (
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/health"
 	"github.com/ongoingai/gateway/internal/jobs"
+	"github.com/ongoingai/gateway/internal/limits"
 	"github.com/ongoingai/gateway/internal/pii"
 	"github.com/ongoingai/gateway/internal/pricing"
 	"github.com/ongoingai/gateway/internal/providers"
@@ -119,6 +120,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		a.Close(ctx)
 		return nil, err
 	}
+	limiter := limits.New(cfg.Limits)
+	if err := a.tel.ObserveLimitRefusals(limiter.Refusals); err != nil {
+		a.Close(ctx)
+		return nil, fmt.Errorf("observability: %w", err)
+	}
 	var policy proxy.Policy
 	engine, err := piiPolicy(ctx, cfg, st, a.keys.audit)
 	if err != nil {
@@ -161,6 +167,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Calls:               a.tel,
 		Logger:              logger,
 		Policy:              policy,
+		Limits:              limiter,
 	})
 	apiHandlers := api.New(api.Deps{
 		Store:           st,

@@ -201,6 +201,9 @@ type Limiter struct {
 
 	mu       sync.RWMutex
 	counters map[subjectKey]*counter
+
+	// refusals counts the calls refused, by scope and kind, for metrics.
+	refusals [numScopes][NumKinds]atomic.Int64
 }
 
 // New returns a Limiter with the configured defaults.
@@ -332,6 +335,7 @@ func (l *Limiter) Admit(sub Subject, want Cost, now time.Time) (res Reservation,
 			used := c.used(k, p)
 			need := want.of(k)
 			if used+need > limit {
+				l.refusals[sc][k].Add(1)
 				// Nothing was reserved yet: the counters are unchanged.
 				return Reservation{}, Status{
 					Kind: k, Scope: Scope(sc), Limit: limit, Used: used, Remaining: max(limit-used, 0),
@@ -413,4 +417,15 @@ func (l *Limiter) Usage(subject string, now time.Time) ([NumKinds]Status, bool) 
 		}
 	}
 	return out, true
+}
+
+// Refusals calls yield with the number of calls refused so far for each
+// limit kind and scope, every pair included (zeros too, so that a rate
+// exists before the first refusal).
+func (l *Limiter) Refusals(yield func(limit, scope string, n int64)) {
+	for sc := range numScopes {
+		for k := range NumKinds {
+			yield(k.String(), sc.String(), l.refusals[sc][k].Load())
+		}
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ongoingai/gateway/internal/limits"
 	"github.com/ongoingai/gateway/internal/pathguard"
 	"github.com/ongoingai/gateway/internal/pricing"
 	"github.com/ongoingai/gateway/internal/providers"
@@ -91,6 +92,10 @@ type Options struct {
 	// Policy checks each request body before forwarding (pii.mode); nil
 	// means none.
 	Policy Policy
+	// Limits admits each call against the caller's rate limits and
+	// budgets before forwarding, and settles it with the trace's exact
+	// usage and cost (see limits.go); nil means none.
+	Limits *limits.Limiter
 }
 
 // CallObserver lets telemetry follow each upstream call without the proxy
@@ -170,6 +175,8 @@ type call struct {
 	endCall      func(*trace.Record)
 	policy       PolicyDecision // what Options.Policy decided
 	refused      bool           // the policy refused the request
+	limit        limits.Reservation
+	limited      bool // refused by Options.Limits (429)
 }
 
 // getCall returns a call from the pool, or a new one with its reverse
@@ -282,6 +289,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, u *Upstream) {
 	c.reqBody = body
 	c.upstreamPath, c.outPath = upstreamPath, outPath
 	c.info, c.fwd = u.Adapter.PrepareRequest(c.upstreamPath, body, p.opts.InjectStreamUsage)
+	if !c.admitWithinLimits(w) {
+		return
+	}
 
 	if p.opts.Calls != nil {
 		var outCtx context.Context
@@ -435,6 +445,7 @@ func (*bodyReader) Close() error { return nil }
 // modifyResponse installs the tap on the response body.
 func (c *call) modifyResponse(resp *http.Response) error {
 	c.resp = resp
+	c.limitHeaders(resp.Header)
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return nil // a WebSocket: the body is the connection, not ours to read
 	}

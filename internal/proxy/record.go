@@ -75,6 +75,8 @@ func (c *call) finish() {
 	switch {
 	case c.refused:
 		r.ResponseStatus, r.Outcome = c.policy.Status, trace.OutcomeBlocked
+	case c.limited:
+		r.ResponseStatus, r.Outcome = http.StatusTooManyRequests, trace.OutcomeLimited
 	case c.resp == nil:
 		if cancelled {
 			r.ResponseStatus, r.Outcome = statusClientClosedRequest, trace.OutcomeClientCancelled
@@ -128,6 +130,7 @@ func (c *call) finish() {
 	if c.policy.Storage != nil {
 		r.RedactBeforeStore(c.policy.Storage, cuts)
 	}
+	c.settleLimits(r, end)
 	if c.endCall != nil {
 		c.endCall(r)
 	}

@@ -25,6 +25,10 @@ const (
 	// OutcomeBlocked is a request the PII policy refused; it never
 	// reached the upstream.
 	OutcomeBlocked Outcome = "blocked"
+	// OutcomeLimited is a request refused with 429 because it would have
+	// exceeded a rate limit or budget (internal/limits); it never reached
+	// the upstream and cost nothing.
+	OutcomeLimited Outcome = "limited"
 )
 
 // Record is one proxied call. Its JSON field names are a public API
