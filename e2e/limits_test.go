@@ -3,9 +3,11 @@ package e2e
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +15,10 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/ongoingai/gateway/internal/config"
+	"github.com/ongoingai/gateway/internal/fakeupstream"
+	"github.com/ongoingai/gateway/internal/limits"
+	"github.com/ongoingai/gateway/internal/pricing"
+	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
@@ -27,11 +33,9 @@ type limitRefusal struct {
 	ResetsAt time.Time `json:"resets_at"`
 }
 
-// sdkChat makes one chat completion through the official SDK as token,
-// capping output at maxTokens (0: no cap), and returns the raw answer.
-func (g *gateway) sdkChat(t *testing.T, token string, maxTokens int64) (*http.Response, error) {
-	t.Helper()
-	var resp *http.Response
+// limitParams is the chat completion of the limits stories: gpt-4o-mini,
+// output capped at maxTokens (0: no cap).
+func limitParams(maxTokens int64) openai.ChatCompletionNewParams {
 	params := openai.ChatCompletionNewParams{
 		Model:    openai.ChatModelGPT4oMini,
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
@@ -39,8 +43,44 @@ func (g *gateway) sdkChat(t *testing.T, token string, maxTokens int64) (*http.Re
 	if maxTokens > 0 {
 		params.MaxTokens = openai.Int(maxTokens)
 	}
-	_, err := g.openai(gatewayHeader, token).Chat.Completions.New(t.Context(), params, option.WithResponseInto(&resp))
+	return params
+}
+
+// callCost is what the fake upstream's answer costs on gpt-4o-mini: 11
+// input tokens at $0.15/M and 5 output tokens at $0.60/M, in nano-USD.
+const callCost = 11*150 + 5*600
+
+// reservationOf is the worst case the gateway reserves for params (the
+// body the SDK sends is params' JSON; TestDailyBudget checks that).
+func reservationOf(t *testing.T, params openai.ChatCompletionNewParams) limits.Cost {
+	t.Helper()
+	body, err := json.Marshal(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return limits.Estimate(pricing.Default(), params.Model, len(body), params.MaxTokens.Value)
+}
+
+// sdkChat makes one chat completion through the official SDK as token,
+// capping output at maxTokens (0: no cap), and returns the raw answer.
+func (g *gateway) sdkChat(t *testing.T, token string, maxTokens int64, opts ...option.RequestOption) (*http.Response, error) {
+	t.Helper()
+	var resp *http.Response
+	opts = append(opts, option.WithResponseInto(&resp))
+	_, err := g.openai(gatewayHeader, token).Chat.Completions.New(t.Context(), limitParams(maxTokens), opts...)
 	return resp, err
+}
+
+// settledChat makes a call that must succeed and waits until its trace is
+// stored, which happens after the call settled its reservation: the next
+// call then sees the exact spend. seen is the traces token sees so far.
+func (g *gateway) settledChat(t *testing.T, token string, maxTokens int64, seen *int) {
+	t.Helper()
+	if _, err := g.sdkChat(t, token, maxTokens); err != nil {
+		t.Fatalf("call %d: %v", *seen+1, err)
+	}
+	*seen++
+	g.tracesAs(token, *seen)
 }
 
 // refusalOf checks that the SDK call was answered with the gateway's 429
@@ -104,7 +144,7 @@ func TestRequestsPerMinutePerKey(t *testing.T) {
 				limited = append(limited, tr)
 			}
 		}
-		if len(limited) != 1 || limited[0].ResponseStatus != 429 || limited[0].CostNanoUSD != 0 || limited[0].GatewayKeyID != "acme-admin" {
+		if len(limited) != 1 || limited[0].ResponseStatus != 429 || limited[0].EstimatedCostUSD != 0 || limited[0].GatewayKeyID != "acme-admin" {
 			t.Errorf("limited traces %+v", limited)
 		}
 		expect(t, "calls upstream", len(g.fake.Requests()), 6)
@@ -114,4 +154,152 @@ func TestRequestsPerMinutePerKey(t *testing.T) {
 			t.Errorf("metrics: %d %s", status, grepLines(metrics, "limits_refused"))
 		}
 	})
+}
+
+// TestDailyBudget: a key's usd_per_day admits a call while what is spent
+// plus the call's worst case fits, and refuses exactly the first call
+// whose worst case would cross it.
+func TestDailyBudget(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		res := reservationOf(t, limitParams(5))
+		budget := 2*callCost + res.NanoUSD // the 3rd call fits exactly
+		g := startGateway(t, driver, withAuth, func(c *config.Config) {
+			c.Limits.PerKey.USDPerDay = float64(budget) / 1e9
+		})
+		seen := 0
+		for range 3 {
+			g.settledChat(t, acmeOwnerToken, 5, &seen)
+		}
+		if got := len(g.fake.Requests()[0].Body); int64(got+3)/4+5 != res.Tokens {
+			t.Fatalf("the SDK sent %d bytes, not the %d-token reservation's body", got, res.Tokens)
+		}
+		resp, err := g.sdkChat(t, acmeOwnerToken, 5)
+		r := refusalOf(t, resp, err)
+		expect(t, "limit", r.Limit, "usd_per_day")
+		expect(t, "scope", r.Scope, "key")
+		y, m, d := time.Now().UTC().Date()
+		expect(t, "resets_at", r.ResetsAt, time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC))
+		// Spent: 3 calls, within the budget.
+		var spent int64
+		for _, tr := range g.tracesAs(acmeOwnerToken, 4) {
+			spent += int64(math.Round(tr.EstimatedCostUSD * 1e9))
+		}
+		expect(t, "spent", spent, int64(3*callCost))
+	})
+}
+
+// TestTokensPerMinute: the minute's tokens hold each call's worst case
+// until it settles with the tokens it used.
+func TestTokensPerMinute(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		res := reservationOf(t, limitParams(5))
+		g := startGateway(t, driver, withAuth, func(c *config.Config) {
+			c.Limits.PerWorkspace.TokensPerMinute = res.Tokens + 16 // 16 tokens settled, then one more worst case
+		})
+		seen := 0
+		g.settledChat(t, acmeOwnerToken, 5, &seen)
+		g.settledChat(t, acmeAdminToken, 5, &seen) // same workspace
+		resp, err := g.sdkChat(t, acmeOwnerToken, 5)
+		r := refusalOf(t, resp, err)
+		expect(t, "limit", r.Limit, "tokens_per_minute")
+		expect(t, "scope", r.Scope, "workspace")
+		// Another org's workspace is not affected.
+		if _, err := g.sdkChat(t, globexOwnerToken, 5); err != nil {
+			t.Fatalf("another workspace: %v", err)
+		}
+	})
+}
+
+// TestConcurrentBurstAgainstSmallBudget: 30 calls at once against a
+// budget of a few calls. Each admitted call holds its worst case until it
+// settles, so the spend never passes the budget by more than one
+// reservation; without reservations all 30 would pass the check.
+func TestConcurrentBurstAgainstSmallBudget(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		res := reservationOf(t, limitParams(5))
+		budget := 4 * res.NanoUSD
+		g := startGateway(t, driver, withAuth, func(c *config.Config) {
+			c.Limits.PerOrg.USDPerDay = float64(budget) / 1e9
+		})
+		var (
+			wg                sync.WaitGroup
+			mu                sync.Mutex
+			admitted, refused int
+		)
+		for range 30 {
+			wg.Go(func() {
+				resp, err := g.sdkChat(t, acmeOwnerToken, 5, option.WithHeader(fakeupstream.HeaderLatency, "300ms"))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					admitted++
+				case resp != nil && resp.StatusCode == http.StatusTooManyRequests:
+					refused++
+				default:
+					t.Errorf("call: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		t.Logf("admitted %d, refused %d; budget %d nano-USD, reservation %d, call %d", admitted, refused, budget, res.NanoUSD, callCost)
+		var spent int64
+		for _, tr := range g.tracesAs(acmeOwnerToken, 30) {
+			spent += int64(math.Round(tr.EstimatedCostUSD * 1e9))
+		}
+		if spent > budget+res.NanoUSD {
+			t.Errorf("spent %d nano-USD against a budget of %d (one reservation: %d)", spent, budget, res.NanoUSD)
+		}
+		if admitted < 4 || refused == 0 {
+			t.Errorf("admitted %d, refused %d", admitted, refused)
+		}
+	})
+}
+
+// TestBudgetSurvivesRestart: a restarted gateway remembers today's spend.
+func TestBudgetSurvivesRestart(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		res := reservationOf(t, limitParams(5))
+		g := startGateway(t, driver, withAuth, func(c *config.Config) {
+			c.Limits.PerKey.USDPerDay = float64(2*callCost+res.NanoUSD) / 1e9
+		})
+		seen := 0
+		g.settledChat(t, acmeOwnerToken, 5, &seen)
+		g.settledChat(t, acmeOwnerToken, 5, &seen)
+		if err := g.stop(); err != nil {
+			t.Fatal(err)
+		}
+		g2 := serveConfig(t, g.cfg, g.fake, g.upstream)
+		g2.settledChat(t, acmeOwnerToken, 5, &seen) // the 3rd fits
+		resp, err := g2.sdkChat(t, acmeOwnerToken, 5)
+		r := refusalOf(t, resp, err)
+		expect(t, "limit after restart", r.Limit, "usd_per_day")
+	})
+}
+
+// TestReplicasShareABudget: two gateways on one Postgres share a key's
+// daily budget. Calls alternate between them, each after the sync bound
+// (limits.DefaultSyncInterval twice): together they stop where one
+// gateway would.
+func TestReplicasShareABudget(t *testing.T) {
+	dsn := testdb.PostgresDSN(t)
+	res := reservationOf(t, limitParams(5))
+	share := func(c *config.Config) {
+		c.Storage.DSN = dsn
+		c.Limits.PerKey.USDPerDay = float64(3*callCost+res.NanoUSD) / 1e9 // 4 calls
+	}
+	a := startGateway(t, config.DriverPostgres, withAuth, share)
+	b := startGateway(t, config.DriverPostgres, withAuth, share)
+	bound := 2*limits.DefaultSyncInterval + 200*time.Millisecond
+	seen := 0
+	for i, g := range []*gateway{a, b, a, b} {
+		g.settledChat(t, acmeOwnerToken, 5, &seen)
+		_ = i
+		time.Sleep(bound)
+	}
+	for name, g := range map[string]*gateway{"a": a, "b": b} {
+		resp, err := g.sdkChat(t, acmeOwnerToken, 5)
+		r := refusalOf(t, resp, err)
+		expect(t, "replica "+name+" limit", r.Limit, "usd_per_day")
+	}
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/health"
 	"github.com/ongoingai/gateway/internal/jobs"
-	"github.com/ongoingai/gateway/internal/limits"
 	"github.com/ongoingai/gateway/internal/pii"
 	"github.com/ongoingai/gateway/internal/pricing"
 	"github.com/ongoingai/gateway/internal/providers"
@@ -43,7 +42,8 @@ type App struct {
 	log     *slog.Logger
 	store   store.Store
 	writer  *trace.Writer
-	keys    *gatewayKeys // nil until built; closed before the store
+	keys    *gatewayKeys   // nil until built; closed before the store
+	limits  *gatewayLimits // nil until built; closed before the store
 	tel     *telemetry.Telemetry
 	metrics *telemetry.MetricsServer // the optional loopback /metrics listener
 	pprof   *pprofServer             // the optional loopback pprof listener (debug.pprof_addr)
@@ -120,7 +120,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		a.Close(ctx)
 		return nil, err
 	}
-	limiter := limits.New(cfg.Limits)
+	if a.limits, err = startLimits(ctx, cfg.Limits, st, logger); err != nil {
+		a.Close(ctx)
+		return nil, err
+	}
+	limiter := a.limits.limiter
 	if err := a.tel.ObserveLimitRefusals(limiter.Refusals); err != nil {
 		a.Close(ctx)
 		return nil, fmt.Errorf("observability: %w", err)
@@ -353,6 +357,11 @@ func (a *App) close(ctx context.Context, traceDrain time.Duration) error {
 	var kerr error
 	if a.keys != nil {
 		kerr = a.keys.close(ctx)
+	}
+	if a.limits != nil {
+		if err := a.limits.close(ctx); err != nil {
+			a.log.Warn("writing the last limit counters failed; up to a second of spend is not remembered", "err", err)
+		}
 	}
 	wctx := ctx
 	if traceDrain > 0 {

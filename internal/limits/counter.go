@@ -62,7 +62,8 @@ type counter struct {
 	monthNano, monthResNano int64
 	monthBaseNano           int64
 
-	// dirty: own totals changed since they were last handed to the store.
+	// dirty: own totals or reservations changed since they were last
+	// handed to the store.
 	dirty bool
 }
 
@@ -125,6 +126,7 @@ func (c *counter) reserve(want Cost, p periods) {
 	c.dayResTokens += want.Tokens
 	c.dayResNano += want.NanoUSD
 	c.monthResNano += want.NanoUSD
+	c.dirty = true // other replicas see reservations too
 }
 
 // settle swaps a reservation made at second for the actual cost. The
@@ -137,12 +139,10 @@ func (c *counter) settle(want, actual Cost, second int64, p periods) {
 	c.dayResTokens -= want.Tokens
 	c.dayResNano -= want.NanoUSD
 	c.monthResNano -= want.NanoUSD
-	if actual != (Cost{}) {
-		c.dayTokens += actual.Tokens
-		c.dayNano += actual.NanoUSD
-		c.monthNano += actual.NanoUSD
-		c.dirty = true
-	}
+	c.dayTokens += actual.Tokens
+	c.dayNano += actual.NanoUSD
+	c.monthNano += actual.NanoUSD
+	c.dirty = true
 }
 
 // resetsAt is when a call needing need could first be admitted against

@@ -1,6 +1,6 @@
 // Package store defines what the gateway needs from a database: Store, the
 // whole contract, assembled from one interface per concern (Traces, Rollups,
-// Retention, Tenancy, Audit, PIISalts), and TxStore, the same store seen
+// Retention, Tenancy, Audit, PIISalts, Limits), and TxStore, the same store seen
 // through its engine's own transaction type.
 //
 // The implementations live in store/postgres and store/sqlite; only
@@ -77,6 +77,7 @@ type Store interface {
 	Tenancy
 	Audit
 	PIISalts
+	Limits
 	// ClassifyWriteError names the cause of a failed write (timeout,
 	// connection, constraint), for the trace writer's failure counts.
 	trace.FailureClassifier

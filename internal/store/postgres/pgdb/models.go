@@ -44,6 +44,27 @@ type GatewayKey struct {
 	LastUsedAt        *time.Time
 }
 
+type LimitCounter struct {
+	Replica   string
+	Subject   string
+	Period    string
+	PeriodEnd time.Time
+	Tokens    int64
+	NanoUsd   int64
+	UpdatedAt time.Time
+}
+
+type LimitOverride struct {
+	Subject           string
+	RequestsPerMinute *int64
+	TokensPerMinute   *int64
+	TokensPerDay      *int64
+	NanoUsdPerDay     *int64
+	NanoUsdPerMonth   *int64
+	UpdatedAt         time.Time
+	UpdatedBy         string
+}
+
 type Org struct {
 	ID        string
 	Name      string

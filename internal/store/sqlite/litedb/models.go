@@ -45,6 +45,27 @@ type KeyChange struct {
 	Version int64
 }
 
+type LimitCounter struct {
+	Replica   string
+	Subject   string
+	Period    string
+	PeriodEnd int64
+	Tokens    int64
+	NanoUsd   int64
+	UpdatedAt int64
+}
+
+type LimitOverride struct {
+	Subject           string
+	RequestsPerMinute *int64
+	TokensPerMinute   *int64
+	TokensPerDay      *int64
+	NanoUsdPerDay     *int64
+	NanoUsdPerMonth   *int64
+	UpdatedAt         int64
+	UpdatedBy         string
+}
+
 type Org struct {
 	ID        string
 	Name      string

@@ -1,0 +1,97 @@
+package limits_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ongoingai/gateway/internal/config"
+	"github.com/ongoingai/gateway/internal/limits"
+	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/testdb"
+)
+
+func eachStore(t *testing.T, fn func(t *testing.T, st store.Limits)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, testdb.OpenSQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, testdb.OpenPostgres(t)) })
+}
+
+// Two replicas share a day's budget through the store, reservations of
+// calls in flight included, and a restarted replica remembers the spend.
+func TestSyncSharesBudgetsAndSurvivesRestart(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Limits) {
+		ctx := t.Context()
+		cfg := config.Limits{PerKey: config.LimitSet{USDPerDay: 0.000001}} // 1000 nano-USD
+		sub := limits.Subject{OrgID: "acme", WorkspaceID: "prod", KeyID: "k1"}
+		l1, l2 := limits.New(cfg), limits.New(cfg)
+		s1, s2 := limits.NewSyncer(l1, st, limits.SyncOptions{}), limits.NewSyncer(l2, st, limits.SyncOptions{})
+
+		now := time.Now()
+		r, _, ok := l1.Admit(sub, limits.Cost{NanoUSD: 700}, now)
+		if !ok {
+			t.Fatal("refused")
+		}
+		// In flight on replica 1: replica 2 sees the reservation.
+		if err := s1.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s2.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, st, ok := l2.Admit(sub, limits.Cost{NanoUSD: 400}, now); ok || st.Kind != limits.USDPerDay {
+			t.Fatalf("replica 2 admitted past replica 1's reservation: %+v", st)
+		}
+		r.Settle(limits.Cost{NanoUSD: 600}, now)
+		if err := s1.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s2.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok := l2.Admit(sub, limits.Cost{NanoUSD: 400}, now); !ok {
+			t.Fatal("replica 2 refused what the settled spend leaves room for")
+		}
+		u, _ := l2.Usage(limits.KeySubject("k1"), now)
+		if u[limits.USDPerDay].Used != 1000 {
+			t.Errorf("replica 2 used %d", u[limits.USDPerDay].Used)
+		}
+
+		// A restarted replica 1 (a new one) reads both replicas' spend.
+		if err := s2.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		l3 := limits.New(cfg)
+		if err := limits.NewSyncer(l3, st, limits.SyncOptions{}).Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := l3.Usage(limits.KeySubject("k1"), now); u[limits.USDPerDay].Used != 1000 || u[limits.USDPerMonth].Used != 1000 {
+			t.Errorf("after restart: day %d, month %d", u[limits.USDPerDay].Used, u[limits.USDPerMonth].Used)
+		}
+	})
+}
+
+// Overrides stored by anyone reach the limiter at its next sync.
+func TestSyncLoadsOverrides(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Limits) {
+		ctx := t.Context()
+		l := limits.New(config.Limits{})
+		s := limits.NewSyncer(l, st, limits.SyncOptions{})
+		o := limits.Override{}
+		o.Has[limits.RequestsPerMinute], o.Values[limits.RequestsPerMinute] = true, 1
+		stored := limits.StoredOverride(limits.KeySubject("k1"), o)
+		stored.UpdatedAt, stored.UpdatedBy = time.Now(), "cli"
+		if err := st.PutLimitOverride(ctx, stored); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sub := limits.Subject{OrgID: "acme", WorkspaceID: "prod", KeyID: "k1"}
+		now := time.Now()
+		if _, _, ok := l.Admit(sub, limits.Cost{}, now); !ok {
+			t.Fatal("first call refused")
+		}
+		if _, _, ok := l.Admit(sub, limits.Cost{}, now); ok {
+			t.Fatal("override not loaded")
+		}
+	})
+}
