@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"math"
@@ -14,10 +15,12 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/fakeupstream"
 	"github.com/ongoingai/gateway/internal/limits"
 	"github.com/ongoingai/gateway/internal/pricing"
+	"github.com/ongoingai/gateway/internal/tenancy"
 	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
@@ -302,4 +305,98 @@ func TestReplicasShareABudget(t *testing.T) {
 		r := refusalOf(t, resp, err)
 		expect(t, "replica "+name+" limit", r.Limit, "usd_per_day")
 	}
+}
+
+type limitsView struct {
+	Subject string `json:"subject"`
+	Limits  map[string]struct {
+		Limit     float64   `json:"limit"`
+		Used      float64   `json:"used"`
+		Remaining float64   `json:"remaining"`
+		ResetsAt  time.Time `json:"resets_at"`
+		Source    string    `json:"source"`
+	} `json:"limits"`
+}
+
+// TestLimitsSetThroughTheAPIAndTheCLI: an owner caps a key and a workspace
+// through the API, which holds at once on this gateway and within a second
+// on another; the operator lifts a cap with the CLI's code path, which a
+// running gateway applies within a second. Every change is audited.
+func TestLimitsSetThroughTheAPIAndTheCLI(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver, withAuth)
+		dev := g.createKey(acmeOwnerToken, `{"role":"developer"}`)
+
+		// Refusals: no keys:manage, a malformed limit.
+		status, body := g.call(http.MethodPut, "/api/gateway-keys/"+dev.ID+"/limits", dev.Token, `{"requests_per_minute":1}`)
+		expectJSONError(t, "developer sets limits", status, body, http.StatusForbidden, "gateway key does not have required permission")
+		status, body = g.call(http.MethodPut, "/api/gateway-keys/"+dev.ID+"/limits", acmeOwnerToken, `{"usd_per_day":-1}`)
+		expectJSONError(t, "negative", status, body, http.StatusBadRequest, "invalid limits: usd_per_day: must not be negative (0 means no limit)")
+		status, body = g.call(http.MethodGet, "/api/gateway-keys/"+dev.ID+"/limits", globexOwnerToken, "")
+		expectJSONError(t, "another org's key", status, body, http.StatusNotFound, "gateway key not found")
+
+		v := callOK[limitsView](g, http.MethodPut, "/api/gateway-keys/"+dev.ID+"/limits", acmeOwnerToken, `{"requests_per_minute":1}`, http.StatusOK)
+		if l := v.Limits["requests_per_minute"]; l.Limit != 1 || l.Source != "override" || v.Subject != "key:"+dev.ID {
+			t.Fatalf("PUT answered %+v", v)
+		}
+		// Holds at once on this gateway.
+		if _, err := g.sdkChat(t, dev.Token, 5); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := g.sdkChat(t, dev.Token, 5)
+		if r := refusalOf(t, resp, err); r.Limit != "requests_per_minute" || r.Scope != "key" {
+			t.Errorf("refusal %+v", r)
+		}
+		v = callOK[limitsView](g, http.MethodGet, "/api/gateway-keys/"+dev.ID+"/limits", acmeOwnerToken, "", http.StatusOK)
+		if l := v.Limits["requests_per_minute"]; l.Used != 1 || l.Remaining != 0 || time.Until(l.ResetsAt) > time.Minute || time.Until(l.ResetsAt) < 50*time.Second {
+			t.Errorf("GET shows %+v", l)
+		}
+
+		// The operator lifts it with the CLI's code path; the gateway
+		// applies it at its next sync.
+		svc, mgr, closeCLI, err := app.OpenLimitsService(t.Context(), g.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeCLI(context.Background())
+		lift := limits.Override{}
+		lift.Has[limits.RequestsPerMinute] = true
+		changed := time.Now()
+		if err := svc.SetLimits(t.Context(), tenancy.OperatorActor(), tenancy.LimitTarget{KeyID: dev.ID}, lift.Describe(), func(rt tenancy.LimitTarget) error {
+			return mgr.Set(t.Context(), limits.KeySubject(rt.KeyID), lift, "cli", time.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+		took := eventually(t, "the gateway applies the CLI's change", func() bool {
+			_, err := g.sdkChat(t, dev.Token, 5)
+			return err == nil
+		})
+		t.Logf("the CLI's change held after %v (bound: %v)", took, 2*limits.DefaultSyncInterval)
+		if since := time.Since(changed); since > 5*time.Second {
+			t.Errorf("took %v", since)
+		}
+
+		// A workspace budget covers every key in it.
+		callOK[limitsView](g, http.MethodPut, "/api/workspaces/prod/limits", acmeOwnerToken, `{"usd_per_day":0.000001}`, http.StatusOK)
+		resp, err = g.sdkChat(t, acmeAdminToken, 5)
+		if r := refusalOf(t, resp, err); r.Limit != "usd_per_day" || r.Scope != "workspace" {
+			t.Errorf("refusal %+v", r)
+		}
+		if _, err := g.sdkChat(t, globexOwnerToken, 5); err != nil {
+			t.Errorf("another org: %v", err)
+		}
+
+		evs := g.auditAs(acmeOwnerToken, "", func(evs []auditItem) bool {
+			return has(evs, "workspace.limits", "workspace:prod", "ok") &&
+				has(evs, "auth.deny", "route:PUT /api/gateway-keys/"+dev.ID+"/limits", "denied")
+		})
+		// Both changes to the key, the owner's and the CLI's, with what they set.
+		var keyChanges []string
+		for _, e := range evs {
+			if e.Action == "key.limits" && e.Target == "gateway_key:"+dev.ID && e.Outcome == "ok" {
+				keyChanges = append(keyChanges, e.ActorKeyID+" "+e.Reason)
+			}
+		}
+		expect(t, "key.limits events", strings.Join(keyChanges, ", "), "cli requests_per_minute=0, acme-owner requests_per_minute=1")
+	})
 }

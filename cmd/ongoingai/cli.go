@@ -52,6 +52,7 @@ func commandTable() []command {
 		{"shell-init", "print shell exports that point OpenAI and Anthropic SDKs at the gateway", shellInitCmd, nil},
 		{"wrap", "run a command with SDK base URLs pointing at the gateway", wrapCmd, nil},
 		{"keys", "create, list, rotate and revoke gateway keys in the store", keysCmd, keysGroup},
+		{"limits", "set and show the rate limits and budgets of a key or workspace", limitsCmd, limitsGroup},
 		{"report", "print usage and cost from the store: summary, top models and keys, daily cost", reportCmd, nil},
 		{"version", "print version information", versionCmd, nil},
 		{"help", "show help for a command", helpCmd, nil},

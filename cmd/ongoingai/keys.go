@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ongoingai/gateway/internal/app"
+	"github.com/ongoingai/gateway/internal/limits"
 	"github.com/ongoingai/gateway/internal/rbac"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/tenancy"
@@ -97,7 +98,7 @@ func (c *cli) withKeyService(name string, cf *configFlag, fn func(ctx context.Co
 
 func keysCreateCmd(c *cli, args []string) int {
 	f := newFlags("keys create",
-		"ongoingai keys create --org ID --workspace ID --role ROLE [--name NAME] [--permission PERMISSION]... [--expires-in DURATION | --expires-at TIME] [--json] [--config FILE]",
+		"ongoingai keys create --org ID --workspace ID --role ROLE [--name NAME] [--permission PERMISSION]... [--expires-in DURATION | --expires-at TIME] [--limit LIMIT]... [--json] [--config FILE]",
 		"Mints a gateway key in workspace --workspace of organization --org, creating\n"+
 			"both when missing, and prints its token. The token is shown this once: the\n"+
 			"store keeps only its SHA-256. Clients send it in the gateway key header\n"+
@@ -111,6 +112,8 @@ func keysCreateCmd(c *cli, args []string) int {
 	name := f.String("name", "", "display `NAME`")
 	var perms stringList
 	f.Var(&perms, "permission", "extra `PERMISSION` (repeatable or comma-separated): "+strings.Join(rbac.Permissions, ", "))
+	var keyLimits stringList
+	f.Var(&keyLimits, "limit", "set a `LIMIT` of the new key as NAME=VALUE (repeatable or comma-separated), NAME one of "+limitNames+" (see ongoingai limits set)")
 	expiresIn := f.Duration("expires-in", 0, "expire after `DURATION` (e.g. 720h)")
 	expiresAt := f.String("expires-at", "", "expire at `TIME` (RFC3339)")
 	asJSON := f.Bool("json", false, "print the key, token included, as JSON")
@@ -154,7 +157,18 @@ func keysCreateCmd(c *cli, args []string) int {
 		}
 		in.ExpiresAt = &t
 	}
-	return c.withKeyService("keys create", cf, func(ctx context.Context, svc *tenancy.Service) error {
+	if len(keyLimits) > 0 {
+		// Refused before anything is created.
+		req, err := limits.ParseAssignments(keyLimits)
+		if err == nil {
+			_, err = req.Override()
+		}
+		if err != nil {
+			fmt.Fprintf(c.stderr, "ongoingai keys create: --limit: %v\n", err)
+			return exitUsage
+		}
+	}
+	return c.withLimitsService("keys create", cf, func(ctx context.Context, svc *tenancy.Service, m *limits.Manager) error {
 		actor := tenancy.OperatorActor()
 		if err := svc.EnsureWorkspace(ctx, actor, *org, *ws); err != nil {
 			return err
@@ -163,11 +177,19 @@ func keysCreateCmd(c *cli, args []string) int {
 		if err != nil {
 			return err
 		}
+		if len(keyLimits) > 0 {
+			if err := setLimits(ctx, svc, m, tenancy.LimitTarget{KeyID: k.ID}, keyLimits); err != nil {
+				return fmt.Errorf("key %s created, but its limits were not set: %w", k.ID, err)
+			}
+		}
 		if *asJSON {
 			return writeJSON(c.stdout, k)
 		}
 		fmt.Fprintf(c.stdout, "Created gateway key %s (role %s) in %s/%s.\n\n  %s\n\n", k.ID, k.Role, k.OrgID, k.WorkspaceID, k.Token)
 		fmt.Fprintln(c.stdout, "This token is shown once: store it now. It cannot be recovered, only rotated.")
+		if len(keyLimits) > 0 {
+			fmt.Fprintf(c.stdout, "Limits: %s\n", strings.Join(keyLimits, " "))
+		}
 		return nil
 	})
 }

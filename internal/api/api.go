@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ongoingai/gateway/internal/health"
+	"github.com/ongoingai/gateway/internal/limits"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/tenancy"
 	"github.com/ongoingai/gateway/internal/trace"
@@ -42,6 +43,8 @@ type Deps struct {
 	// ReadBodyTimeout bounds the time to receive a request body
 	// (server.read_body_timeout); zero means no bound.
 	ReadBodyTimeout time.Duration
+	// Limits reads and sets the limits of keys and workspaces.
+	Limits *limits.Manager
 }
 
 // API holds the handlers.

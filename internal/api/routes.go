@@ -85,6 +85,8 @@ func (a *API) Routes() []Route {
 		{Method: http.MethodGet, Pattern: "/api/gateway-keys/{id}", Resource: keys, Action: manage, Query: scope, Handler: a.getKey},
 		{Method: http.MethodPost, Pattern: "/api/gateway-keys/{id}/rotate", Resource: keys, Action: manage, Handler: a.rotateKey},
 		{Method: http.MethodDelete, Pattern: "/api/gateway-keys/{id}", Resource: keys, Action: manage, Handler: a.revokeKey},
+		{Method: http.MethodGet, Pattern: "/api/gateway-keys/{id}/limits", Resource: keys, Action: manage, Handler: a.getKeyLimits},
+		{Method: http.MethodPut, Pattern: "/api/gateway-keys/{id}/limits", Resource: keys, Action: manage, Handler: a.putKeyLimits},
 
 		{Method: http.MethodGet, Pattern: "/api/orgs", Resource: workspaces, Action: manage, Handler: a.listOrgs},
 		{Method: http.MethodPost, Pattern: "/api/orgs", Resource: workspaces, Action: manage, Handler: a.createOrg},
@@ -95,6 +97,8 @@ func (a *API) Routes() []Route {
 		{Method: http.MethodPost, Pattern: "/api/workspaces", Resource: workspaces, Action: manage, Handler: a.createWorkspace},
 		{Method: http.MethodPatch, Pattern: "/api/workspaces/{id}", Resource: workspaces, Action: manage, Handler: a.renameWorkspace},
 		{Method: http.MethodDelete, Pattern: "/api/workspaces/{id}", Resource: workspaces, Action: manage, Handler: a.deleteWorkspace},
+		{Method: http.MethodGet, Pattern: "/api/workspaces/{id}/limits", Resource: keys, Action: manage, Query: []string{"org_id"}, Handler: a.getWorkspaceLimits},
+		{Method: http.MethodPut, Pattern: "/api/workspaces/{id}/limits", Resource: keys, Action: manage, Query: []string{"org_id"}, Handler: a.putWorkspaceLimits},
 
 		{Method: http.MethodGet, Pattern: "/api/audit", Resource: audit, Action: read, Query: auditQuery, Handler: a.listAudit},
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/health"
 	"github.com/ongoingai/gateway/internal/jobs"
+	"github.com/ongoingai/gateway/internal/limits"
 	"github.com/ongoingai/gateway/internal/pii"
 	"github.com/ongoingai/gateway/internal/pricing"
 	"github.com/ongoingai/gateway/internal/providers"
@@ -184,6 +185,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Health:          a.probe.Report,
 		ReadTimeout:     cfg.Storage.ReadTimeout,
 		ReadBodyTimeout: cfg.Server.ReadBodyTimeout,
+		Limits:          limits.NewManager(a.limits.limiter, st),
 	})
 	a.routes = append(apiHandlers.Routes(), proxyRoutes(px, upstreams)...)
 	if p := cfg.Observability.Prometheus; p.Enabled {

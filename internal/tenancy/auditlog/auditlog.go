@@ -36,6 +36,9 @@ const (
 	// ActionPIIBlock is a request pii.mode block refused (internal/pii):
 	// the route, the policy and the types found, never a value.
 	ActionPIIBlock = "pii.block"
+	// Limit overrides set (internal/limits); the reason lists them.
+	ActionKeyLimits       = "key.limits"
+	ActionWorkspaceLimits = "workspace.limits"
 )
 
 // Audit outcomes.
