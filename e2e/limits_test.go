@@ -400,3 +400,38 @@ func TestLimitsSetThroughTheAPIAndTheCLI(t *testing.T) {
 		expect(t, "key.limits events", strings.Join(keyChanges, ", "), "cli requests_per_minute=0, acme-owner requests_per_minute=1")
 	})
 }
+
+// TestCancelledStreamSettlesWhatWasDelivered: an Anthropic stream reserves
+// its max_tokens; cut by the client after three words, it settles at the
+// tokens its trace counts (input from message_start, output estimated from
+// the text delivered), not at the reservation. The key's limits show it.
+func TestCancelledStreamSettlesWhatWasDelivered(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver, withAuth, func(c *config.Config) {
+			c.Limits.PerKey.TokensPerDay = 1_000_000
+			c.Limits.PerKey.USDPerDay = 1
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		stream := g.anthropic(gatewayHeader, acmeOwnerToken, fakeupstream.HeaderInputTokens, "900",
+			fakeupstream.HeaderEvents, "50", fakeupstream.HeaderHangAfter, "3").
+			Messages.NewStreaming(ctx, messageParams("claude-sonnet-4"))
+		deltas := 0
+		for stream.Next() {
+			if stream.Current().Type == "content_block_delta" {
+				if deltas++; deltas == 3 {
+					break
+				}
+			}
+		}
+		cancel()
+		stream.Close()
+		tr := g.tracesAs(acmeOwnerToken, 1)[0]
+		expect(t, "outcome", tr.Outcome, trace.OutcomeClientCancelled)
+		v := callOK[limitsView](g, http.MethodGet, "/api/gateway-keys/acme-owner/limits", acmeOwnerToken, "", http.StatusOK)
+		expect(t, "tokens_per_day used", v.Limits["tokens_per_day"].Used, float64(tr.TotalTokens))
+		if used := v.Limits["usd_per_day"].Used; math.Abs(used-tr.EstimatedCostUSD) > 1e-12 || used <= 0 {
+			t.Errorf("usd_per_day used %v, the trace cost %v", used, tr.EstimatedCostUSD)
+		}
+	})
+}
