@@ -307,11 +307,17 @@ func (l *Limiter) Admit(sub Subject, want Cost, now time.Time) (res Reservation,
 	p := periodsAt(now)
 	// Counters are locked in scope order, the same for every call, so two
 	// calls never wait for each other's second lock.
+	// The counters are all found (l.mu) before any is locked: Sync locks
+	// counters while holding l.mu.
 	var held [numScopes]*counter
 	for sc := range numScopes {
 		if active[sc] {
 			held[sc] = l.counter(keys[sc])
-			held[sc].mu.Lock()
+		}
+	}
+	for _, c := range held {
+		if c != nil {
+			c.mu.Lock()
 		}
 	}
 	defer func() {
