@@ -435,3 +435,31 @@ func TestCancelledStreamSettlesWhatWasDelivered(t *testing.T) {
 		}
 	})
 }
+
+// TestReplicasShareAMinuteWindow: requests_per_minute holds across two
+// gateways on one Postgres, each seeing the other's calls within the sync
+// bound.
+func TestReplicasShareAMinuteWindow(t *testing.T) {
+	dsn := testdb.PostgresDSN(t)
+	share := func(c *config.Config) {
+		c.Storage.DSN = dsn
+		c.Limits.PerKey.RequestsPerMinute = 4
+	}
+	a := startGateway(t, config.DriverPostgres, withAuth, share)
+	b := startGateway(t, config.DriverPostgres, withAuth, share)
+	bound := 2*limits.DefaultSyncInterval + 200*time.Millisecond
+	for _, g := range []*gateway{a, a, b, b} {
+		if _, err := g.sdkChat(t, acmeOwnerToken, 5); err != nil {
+			t.Fatal(err)
+		}
+		if g == a {
+			time.Sleep(bound / 2)
+		}
+	}
+	time.Sleep(bound)
+	for name, g := range map[string]*gateway{"a": a, "b": b} {
+		resp, err := g.sdkChat(t, acmeOwnerToken, 5)
+		r := refusalOf(t, resp, err)
+		expect(t, "replica "+name+" limit", r.Limit, "requests_per_minute")
+	}
+}

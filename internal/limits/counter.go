@@ -62,6 +62,14 @@ type counter struct {
 	monthNano, monthResNano int64
 	monthBaseNano           int64
 
+	// What other replicas counted in the current and the previous fixed
+	// minute (baseMinute and the one before), as last read from the
+	// store; the sliding minute weighs the previous one by how much of it
+	// is still in the window.
+	baseMinute               int64
+	baseReqCur, baseTokCur   int64
+	baseReqPrev, baseTokPrev int64
+
 	// dirty: own totals or reservations changed since they were last
 	// handed to the store.
 	dirty bool
@@ -80,10 +88,43 @@ func (c *counter) roll(p periods) {
 	}
 }
 
-// window sums the minute ending at p.second.
+// window sums the minute ending at p.second: this replica's calls
+// exactly, other replicas' as the weighted sum of their fixed minutes.
 func (c *counter) window(p periods) (reqs, toks int64) {
 	for i := range windowSeconds {
 		if p.second-c.sec[i] < windowSeconds {
+			reqs += c.reqs[i]
+			toks += c.toks[i]
+		}
+	}
+	r, t := c.othersWindow(p)
+	return reqs + r, toks + t
+}
+
+// othersWindow estimates other replicas' calls in the sliding minute
+// ending at p.second: all of the current fixed minute, and of the previous
+// one the share of its seconds still in the window, rounded up.
+func (c *counter) othersWindow(p periods) (reqs, toks int64) {
+	m := floorDiv(p.second, windowSeconds)
+	var curR, curT, prevR, prevT int64
+	switch c.baseMinute {
+	case m:
+		curR, curT, prevR, prevT = c.baseReqCur, c.baseTokCur, c.baseReqPrev, c.baseTokPrev
+	case m - 1:
+		prevR, prevT = c.baseReqCur, c.baseTokCur
+	default:
+		return 0, 0
+	}
+	keep := windowSeconds - 1 - (p.second - m*windowSeconds) // seconds of the previous minute in the window
+	weigh := func(n int64) int64 { return (n*keep + windowSeconds - 1) / windowSeconds }
+	return curR + weigh(prevR), curT + weigh(prevT)
+}
+
+// ownMinute sums this replica's calls in fixed minute m (all of whose
+// seconds are in the window while m is the current minute).
+func (c *counter) ownMinute(m int64) (reqs, toks int64) {
+	for i := range windowSeconds {
+		if floorDiv(c.sec[i], windowSeconds) == m {
 			reqs += c.reqs[i]
 			toks += c.toks[i]
 		}

@@ -16,8 +16,14 @@ import (
 // intervals (its writer's and the reader's) plus the store's latency.
 const DefaultSyncInterval = 500 * time.Millisecond
 
-// counterRetention is how long a period's rows are kept after it ends.
-const counterRetention = 24 * time.Hour
+// How long rows are kept after their period ends: days and months a day,
+// minutes (read only while current or previous) two minutes, deleted every
+// cleanupEvery.
+const (
+	counterRetention = 24 * time.Hour
+	minuteRetention  = 2 * time.Minute
+	cleanupEvery     = 30 * time.Second
+)
 
 // Syncer makes a Limiter's day and month totals durable and shared: in the
 // background, never on the request path, it writes this replica's own
@@ -39,6 +45,7 @@ type Syncer struct {
 type SyncOptions struct {
 	Interval time.Duration // default DefaultSyncInterval
 	Logger   *slog.Logger
+	Now      func() time.Time // the clock; default time.Now
 }
 
 // NewSyncer returns a Syncer for l on st, as a new replica.
@@ -49,7 +56,10 @@ func NewSyncer(l *Limiter, st store.Limits, opts SyncOptions) *Syncer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Syncer{l: l, st: st, replica: uuid.NewString(), every: opts.Interval, log: opts.Logger, now: time.Now}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Syncer{l: l, st: st, replica: uuid.NewString(), every: opts.Interval, log: opts.Logger, now: opts.Now}
 }
 
 // Sync writes this replica's changed totals, then reads every total of
@@ -61,7 +71,8 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	if err := s.flush(ctx, now); err != nil {
 		return err
 	}
-	rows, err := s.st.LimitCounters(ctx, now)
+	// Periods still current, and the minute before this one.
+	rows, err := s.st.LimitCounters(ctx, now.Add(-time.Minute))
 	if err != nil {
 		return err
 	}
@@ -71,8 +82,8 @@ func (s *Syncer) Sync(ctx context.Context) error {
 		return err
 	}
 	s.l.SetOverrides(OverridesFrom(ovs))
-	if now.Sub(s.cleanup) > time.Hour {
-		if _, err := s.st.DeleteLimitCounters(ctx, now.Add(-counterRetention)); err != nil {
+	if now.Sub(s.cleanup) > cleanupEvery {
+		if _, err := s.st.DeleteLimitCounters(ctx, now.Add(-counterRetention), now.Add(-minuteRetention)); err != nil {
 			return err
 		}
 		s.cleanup = now
@@ -113,6 +124,11 @@ func monthPeriod(month int64) (string, time.Time) {
 	return monthStart(month).Format("2006-01"), monthStart(month + 1)
 }
 
+func minutePeriod(minute int64) (string, time.Time) {
+	start := time.Unix(minute*windowSeconds, 0).UTC()
+	return start.Format("2006-01-02T15:04"), start.Add(time.Minute)
+}
+
 // flush hands every changed counter's totals to the store. A counter whose
 // write failed is marked changed again.
 func (s *Syncer) flush(ctx context.Context, now time.Time) error {
@@ -129,7 +145,12 @@ func (s *Syncer) flush(ctx context.Context, now time.Time) error {
 			subject := k.String()
 			day, dayEnd := dayPeriod(c.day)
 			month, monthEnd := monthPeriod(c.month)
+			m := floorDiv(p.second, windowSeconds)
+			minute, minuteEnd := minutePeriod(m)
+			reqs, toks := c.ownMinute(m)
 			batch = append(batch,
+				store.LimitCounter{Replica: s.replica, Subject: subject, Period: minute, PeriodEnd: minuteEnd,
+					Requests: reqs, Tokens: toks, UpdatedAt: now},
 				store.LimitCounter{Replica: s.replica, Subject: subject, Period: day, PeriodEnd: dayEnd,
 					Tokens: c.dayTokens + c.dayResTokens, NanoUSD: c.dayNano + c.dayResNano, UpdatedAt: now},
 				store.LimitCounter{Replica: s.replica, Subject: subject, Period: month, PeriodEnd: monthEnd,
@@ -157,12 +178,18 @@ func (s *Syncer) flush(ctx context.Context, now time.Time) error {
 // applyBases makes the other replicas' totals of the current periods each
 // counter's base, creating counters for subjects only others have used.
 func (s *Syncer) applyBases(rows []store.LimitCounter, p periods) {
-	type base struct{ dayTokens, dayNano, monthNano int64 }
+	type base struct {
+		dayTokens, dayNano, monthNano    int64
+		reqCur, tokCur, reqPrev, tokPrev int64
+	}
 	day, _ := dayPeriod(p.day)
 	month, _ := monthPeriod(p.month)
+	m := floorDiv(p.second, windowSeconds)
+	cur, _ := minutePeriod(m)
+	prev, _ := minutePeriod(m - 1)
 	bases := map[subjectKey]base{}
 	for _, r := range rows {
-		if r.Replica == s.replica || (r.Period != day && r.Period != month) {
+		if r.Replica == s.replica {
 			continue
 		}
 		k, ok := parseSubject(r.Subject)
@@ -170,11 +197,20 @@ func (s *Syncer) applyBases(rows []store.LimitCounter, p periods) {
 			continue
 		}
 		b := bases[k]
-		if r.Period == day {
+		switch r.Period {
+		case day:
 			b.dayTokens += r.Tokens
 			b.dayNano += r.NanoUSD
-		} else {
+		case month:
 			b.monthNano += r.NanoUSD
+		case cur:
+			b.reqCur += r.Requests
+			b.tokCur += r.Tokens
+		case prev:
+			b.reqPrev += r.Requests
+			b.tokPrev += r.Tokens
+		default:
+			continue
 		}
 		bases[k] = b
 	}
@@ -188,6 +224,8 @@ func (s *Syncer) applyBases(rows []store.LimitCounter, p periods) {
 		c.mu.Lock()
 		c.roll(p)
 		c.dayBaseTokens, c.dayBaseNano, c.monthBaseNano = b.dayTokens, b.dayNano, b.monthNano
+		c.baseMinute = m
+		c.baseReqCur, c.baseTokCur, c.baseReqPrev, c.baseTokPrev = b.reqCur, b.tokCur, b.reqPrev, b.tokPrev
 		c.mu.Unlock()
 	}
 }

@@ -140,3 +140,58 @@ func TestSyncWhileCallsRun(t *testing.T) {
 		t.Errorf("org spend read back: %d nano-USD, want 2000", u[limits.USDPerDay].Used)
 	}
 }
+
+// Sliding-minute limits are shared too: each replica publishes its calls
+// per fixed minute and weighs the others' previous minute by how much of it
+// is still in the window.
+func TestSyncSharesMinuteWindows(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Limits) {
+		ctx := t.Context()
+		t0 := time.Date(2026, 12, 7, 10, 0, 20, 0, time.UTC)
+		clock := t0
+		now := func() time.Time { return clock }
+		cfg := config.Limits{PerKey: config.LimitSet{RequestsPerMinute: 4}}
+		sub := limits.Subject{OrgID: "acme", WorkspaceID: "prod", KeyID: "k1"}
+		l1, l2 := limits.New(cfg), limits.New(cfg)
+		s1 := limits.NewSyncer(l1, st, limits.SyncOptions{Now: now})
+		s2 := limits.NewSyncer(l2, st, limits.SyncOptions{Now: now})
+		for range 3 {
+			if _, _, ok := l1.Admit(sub, limits.Cost{}, clock); !ok {
+				t.Fatal("refused")
+			}
+		}
+		for _, s := range []*limits.Syncer{s1, s2} {
+			if err := s.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, ok := l2.Admit(sub, limits.Cost{}, clock); !ok {
+			t.Fatal("the 4th call of 4 refused on replica 2")
+		}
+		if _, st, ok := l2.Admit(sub, limits.Cost{}, clock); ok || st.Kind != limits.RequestsPerMinute {
+			t.Fatalf("the 5th call of 4 admitted on replica 2 (%+v)", st)
+		}
+		// 10:01:30: half of 10:00 is still in the window; 10:00:20 is not,
+		// but a fixed minute's calls are not timed within it: replica 1's
+		// three count as ceil(3 × 29/60) = 2.
+		clock = t0.Add(70 * time.Second)
+		for _, s := range []*limits.Syncer{s1, s2} {
+			if err := s.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		u, _ := l2.Usage(limits.KeySubject("k1"), clock)
+		expectUsed := int64(2) // replica 2's own calls (10:00:20) have left its exact window
+		if u[limits.RequestsPerMinute].Used != expectUsed {
+			t.Errorf("used %d at 10:01:30, want %d", u[limits.RequestsPerMinute].Used, expectUsed)
+		}
+		// 10:02:01: nothing of 10:00 is left.
+		clock = t0.Add(101 * time.Second)
+		if err := s2.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := l2.Usage(limits.KeySubject("k1"), clock); u[limits.RequestsPerMinute].Used != 0 {
+			t.Errorf("used %d at 10:02:01", u[limits.RequestsPerMinute].Used)
+		}
+	})
+}

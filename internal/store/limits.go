@@ -11,8 +11,9 @@ import (
 type LimitCounter struct {
 	Replica   string
 	Subject   string // key:ID, workspace:ORG/ID or org:ID
-	Period    string // YYYY-MM-DD or YYYY-MM
+	Period    string // YYYY-MM-DD, YYYY-MM or YYYY-MM-DDTHH:MM
 	PeriodEnd time.Time
+	Requests  int64 // minutes only
 	Tokens    int64
 	NanoUSD   int64
 	UpdatedAt time.Time
@@ -46,8 +47,9 @@ type Limits interface {
 	// after t.
 	LimitCounters(ctx context.Context, endingAfter time.Time) ([]LimitCounter, error)
 	// DeleteLimitCounters deletes the totals of periods that ended before
-	// t and returns how many rows went.
-	DeleteLimitCounters(ctx context.Context, endedBefore time.Time) (int64, error)
+	// endedBefore, and of minutes that ended before minutesEndedBefore, and
+	// returns how many rows went.
+	DeleteLimitCounters(ctx context.Context, endedBefore, minutesEndedBefore time.Time) (int64, error)
 	// PutLimitOverride stores o, replacing the subject's previous
 	// override; an Empty override deletes it.
 	PutLimitOverride(ctx context.Context, o LimitOverride) error

@@ -1,15 +1,17 @@
 -- Limits (internal/limits). limit_counters holds each replica's own
 -- running totals per subject (key:ID, workspace:ORG/ID, org:ID) and UTC
--- period (YYYY-MM-DD or YYYY-MM): absolute values, upserted in the
--- background, so a retried write is harmless. A replica's budget is what
--- every row of the period adds up to; a restarted gateway is a new replica
--- and reads its predecessor's rows like any other's. Rows are deleted a day
--- after their period ends.
+-- period: YYYY-MM-DD and YYYY-MM for budgets, YYYY-MM-DDTHH:MM for the
+-- minutes that sliding-minute limits read (requests are counted there
+-- only). Values are absolute, upserted in the background, so a retried
+-- write is harmless. A restarted gateway is a new replica and reads its
+-- predecessor's rows like any other's. Day and month rows are deleted a
+-- day after their period ends, minute rows two minutes after.
 CREATE TABLE limit_counters (
     replica    text        NOT NULL,
     subject    text        NOT NULL,
     period     text        NOT NULL,
     period_end timestamptz NOT NULL,
+    requests   bigint      NOT NULL CHECK (requests >= 0),
     tokens     bigint      NOT NULL CHECK (tokens >= 0),
     nano_usd   bigint      NOT NULL CHECK (nano_usd >= 0),
     updated_at timestamptz NOT NULL,

@@ -1,14 +1,17 @@
 -- Limits (internal/limits). limit_counters holds each replica's own
 -- running totals per subject (key:ID, workspace:ORG/ID, org:ID) and UTC
--- period (YYYY-MM-DD or YYYY-MM): absolute values, upserted in the
--- background, so a retried write is harmless. A restarted gateway is a new
--- replica and reads its predecessor's rows like any other's. Rows are
--- deleted a day after their period ends. Times are unix microseconds.
+-- period: YYYY-MM-DD and YYYY-MM for budgets, YYYY-MM-DDTHH:MM for the
+-- minutes that sliding-minute limits read (requests are counted there
+-- only). Values are absolute, upserted in the background, so a retried
+-- write is harmless. A restarted gateway is a new replica and reads its
+-- predecessor's rows like any other's. Day and month rows are deleted a
+-- day after their period ends, minute rows two minutes after. Times are unix microseconds.
 CREATE TABLE limit_counters (
     replica    TEXT    NOT NULL,
     subject    TEXT    NOT NULL,
     period     TEXT    NOT NULL,
     period_end INTEGER NOT NULL,
+    requests   INTEGER NOT NULL CHECK (requests >= 0),
     tokens     INTEGER NOT NULL CHECK (tokens >= 0),
     nano_usd   INTEGER NOT NULL CHECK (nano_usd >= 0),
     updated_at INTEGER NOT NULL,

@@ -1,17 +1,19 @@
 -- name: SaveLimitCounter :exec
 -- One row of a batch, run as a prepared statement in the batch's
 -- transaction.
-INSERT INTO limit_counters (replica, subject, period, period_end, tokens, nano_usd, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO limit_counters (replica, subject, period, period_end, requests, tokens, nano_usd, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (replica, subject, period) DO UPDATE
-SET tokens = excluded.tokens, nano_usd = excluded.nano_usd, updated_at = excluded.updated_at;
+SET requests = excluded.requests, tokens = excluded.tokens, nano_usd = excluded.nano_usd, updated_at = excluded.updated_at;
 
 -- name: ListLimitCounters :many
-SELECT replica, subject, period, period_end, tokens, nano_usd, updated_at
+SELECT replica, subject, period, period_end, requests, tokens, nano_usd, updated_at
 FROM limit_counters WHERE period_end > sqlc.arg(ending_after);
 
 -- name: DeleteLimitCounters :execrows
-DELETE FROM limit_counters WHERE period_end < sqlc.arg(ended_before);
+DELETE FROM limit_counters
+WHERE period_end < sqlc.arg(ended_before)
+   OR (length(period) = 16 AND period_end < sqlc.arg(minutes_ended_before));
 
 -- name: PutLimitOverride :exec
 INSERT INTO limit_overrides (subject, requests_per_minute, tokens_per_minute, tokens_per_day,

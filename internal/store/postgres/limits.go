@@ -24,6 +24,7 @@ func (s *Store) SaveLimitCounters(ctx context.Context, batch []store.LimitCounte
 		arg.Subjects = append(arg.Subjects, c.Subject)
 		arg.Periods = append(arg.Periods, c.Period)
 		arg.PeriodEnds = append(arg.PeriodEnds, c.PeriodEnd)
+		arg.Requests = append(arg.Requests, c.Requests)
 		arg.Tokens = append(arg.Tokens, c.Tokens)
 		arg.NanoUsds = append(arg.NanoUsds, c.NanoUSD)
 	}
@@ -43,15 +44,15 @@ func (s *Store) LimitCounters(ctx context.Context, endingAfter time.Time) ([]sto
 	for i, r := range rows {
 		out[i] = store.LimitCounter{
 			Replica: r.Replica, Subject: r.Subject, Period: r.Period, PeriodEnd: r.PeriodEnd.UTC(),
-			Tokens: r.Tokens, NanoUSD: r.NanoUsd, UpdatedAt: r.UpdatedAt.UTC(),
+			Requests: r.Requests, Tokens: r.Tokens, NanoUSD: r.NanoUsd, UpdatedAt: r.UpdatedAt.UTC(),
 		}
 	}
 	return out, nil
 }
 
 // DeleteLimitCounters implements store.Limits.
-func (s *Store) DeleteLimitCounters(ctx context.Context, endedBefore time.Time) (int64, error) {
-	n, err := pgdb.New(s.pool).DeleteLimitCounters(ctx, endedBefore)
+func (s *Store) DeleteLimitCounters(ctx context.Context, endedBefore, minutesEndedBefore time.Time) (int64, error) {
+	n, err := pgdb.New(s.pool).DeleteLimitCounters(ctx, pgdb.DeleteLimitCountersParams{EndedBefore: endedBefore, MinutesEndedBefore: minutesEndedBefore})
 	if err != nil {
 		return 0, fmt.Errorf("postgres: delete limit counters: %w", err)
 	}

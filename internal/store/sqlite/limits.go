@@ -27,7 +27,7 @@ func (s *Store) SaveLimitCounters(ctx context.Context, batch []store.LimitCounte
 	for _, c := range batch {
 		if err := q.SaveLimitCounter(ctx, litedb.SaveLimitCounterParams{
 			Replica: c.Replica, Subject: c.Subject, Period: c.Period, PeriodEnd: micros(c.PeriodEnd),
-			Tokens: c.Tokens, NanoUsd: c.NanoUSD, UpdatedAt: micros(c.UpdatedAt),
+			Requests: c.Requests, Tokens: c.Tokens, NanoUsd: c.NanoUSD, UpdatedAt: micros(c.UpdatedAt),
 		}); err != nil {
 			return fmt.Errorf("sqlite: save limit counters: %w", err)
 		}
@@ -48,15 +48,15 @@ func (s *Store) LimitCounters(ctx context.Context, endingAfter time.Time) ([]sto
 	for i, r := range rows {
 		out[i] = store.LimitCounter{
 			Replica: r.Replica, Subject: r.Subject, Period: r.Period, PeriodEnd: fromMicros(r.PeriodEnd),
-			Tokens: r.Tokens, NanoUSD: r.NanoUsd, UpdatedAt: fromMicros(r.UpdatedAt),
+			Requests: r.Requests, Tokens: r.Tokens, NanoUSD: r.NanoUsd, UpdatedAt: fromMicros(r.UpdatedAt),
 		}
 	}
 	return out, nil
 }
 
 // DeleteLimitCounters implements store.Limits.
-func (s *Store) DeleteLimitCounters(ctx context.Context, endedBefore time.Time) (int64, error) {
-	n, err := litedb.New(s.writer).DeleteLimitCounters(ctx, micros(endedBefore))
+func (s *Store) DeleteLimitCounters(ctx context.Context, endedBefore, minutesEndedBefore time.Time) (int64, error) {
+	n, err := litedb.New(s.writer).DeleteLimitCounters(ctx, litedb.DeleteLimitCountersParams{EndedBefore: micros(endedBefore), MinutesEndedBefore: micros(minutesEndedBefore)})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete limit counters: %w", err)
 	}

@@ -26,6 +26,8 @@ func testLimits(t *testing.T, s store.Store) {
 		{Replica: "r1", Subject: "key:k1", Period: "2026-12-07", PeriodEnd: dayEnd, Tokens: 10, NanoUSD: 100, UpdatedAt: now},
 		{Replica: "r1", Subject: "key:k1", Period: "2026-12", PeriodEnd: monthEnd, Tokens: 10, NanoUSD: 100, UpdatedAt: now},
 		{Replica: "r1", Subject: "key:k1", Period: "2026-12-06", PeriodEnd: yesterdayEnd, Tokens: 5, NanoUSD: 50, UpdatedAt: now},
+		{Replica: "r1", Subject: "key:k1", Period: "2026-12-07T11:59", PeriodEnd: now, Requests: 3, Tokens: 7, UpdatedAt: now},
+		{Replica: "r1", Subject: "key:k1", Period: "2026-12-07T11:56", PeriodEnd: now.Add(-3 * time.Minute), Requests: 1, UpdatedAt: now},
 	}
 	if err := s.SaveLimitCounters(ctx, batch); err != nil {
 		t.Fatal(err)
@@ -40,7 +42,7 @@ func testLimits(t *testing.T, s store.Store) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.LimitCounters(ctx, now)
+	got, err := s.LimitCounters(ctx, now.Add(-time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,13 +52,19 @@ func testLimits(t *testing.T, s store.Store) {
 	want := []store.LimitCounter{
 		{Replica: "r1", Subject: "key:k1", Period: "2026-12", PeriodEnd: monthEnd, Tokens: 10, NanoUSD: 100, UpdatedAt: now},
 		{Replica: "r1", Subject: "key:k1", Period: "2026-12-07", PeriodEnd: dayEnd, Tokens: 30, NanoUSD: 300, UpdatedAt: now},
+		{Replica: "r1", Subject: "key:k1", Period: "2026-12-07T11:59", PeriodEnd: now, Requests: 3, Tokens: 7, UpdatedAt: now},
 		{Replica: "r2", Subject: "key:k1", Period: "2026-12-07", PeriodEnd: dayEnd, Tokens: 1, NanoUSD: 2, UpdatedAt: now},
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("counters\n got %+v\nwant %+v", got, want)
 	}
-	n, err := s.DeleteLimitCounters(ctx, now)
+	// The day that ended 12h ago is kept a day; the minute that ended 3
+	// minutes ago goes after two.
+	n, err := s.DeleteLimitCounters(ctx, now.Add(-24*time.Hour), now.Add(-2*time.Minute))
 	if err != nil || n != 1 {
+		t.Fatalf("deleted %d, %v; want the old minute alone", n, err)
+	}
+	if n, err = s.DeleteLimitCounters(ctx, now, now.Add(-2*time.Minute)); err != nil || n != 1 {
 		t.Fatalf("deleted %d, %v; want the ended day alone", n, err)
 	}
 

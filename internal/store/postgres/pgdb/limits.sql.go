@@ -11,11 +11,18 @@ import (
 )
 
 const deleteLimitCounters = `-- name: DeleteLimitCounters :execrows
-DELETE FROM limit_counters WHERE period_end < $1
+DELETE FROM limit_counters
+WHERE period_end < $1
+   OR (length(period) = 16 AND period_end < $2)
 `
 
-func (q *Queries) DeleteLimitCounters(ctx context.Context, endedBefore time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteLimitCounters, endedBefore)
+type DeleteLimitCountersParams struct {
+	EndedBefore        time.Time
+	MinutesEndedBefore time.Time
+}
+
+func (q *Queries) DeleteLimitCounters(ctx context.Context, arg DeleteLimitCountersParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteLimitCounters, arg.EndedBefore, arg.MinutesEndedBefore)
 	if err != nil {
 		return 0, err
 	}
@@ -32,7 +39,7 @@ func (q *Queries) DeleteLimitOverride(ctx context.Context, subject string) error
 }
 
 const listLimitCounters = `-- name: ListLimitCounters :many
-SELECT replica, subject, period, period_end, tokens, nano_usd, updated_at
+SELECT replica, subject, period, period_end, requests, tokens, nano_usd, updated_at
 FROM limit_counters WHERE period_end > $1
 `
 
@@ -50,6 +57,7 @@ func (q *Queries) ListLimitCounters(ctx context.Context, endingAfter time.Time) 
 			&i.Subject,
 			&i.Period,
 			&i.PeriodEnd,
+			&i.Requests,
 			&i.Tokens,
 			&i.NanoUsd,
 			&i.UpdatedAt,
@@ -136,15 +144,16 @@ func (q *Queries) PutLimitOverride(ctx context.Context, arg PutLimitOverridePara
 }
 
 const saveLimitCounters = `-- name: SaveLimitCounters :exec
-INSERT INTO limit_counters (replica, subject, period, period_end, tokens, nano_usd, updated_at)
-SELECT $1::text, v.subject, v.period, v.period_end, v.tokens, v.nano_usd, $2::timestamptz
+INSERT INTO limit_counters (replica, subject, period, period_end, requests, tokens, nano_usd, updated_at)
+SELECT $1::text, v.subject, v.period, v.period_end, v.requests, v.tokens, v.nano_usd, $2::timestamptz
 FROM (SELECT unnest($3::text[]) AS subject,
              unnest($4::text[]) AS period,
              unnest($5::timestamptz[]) AS period_end,
-             unnest($6::bigint[]) AS tokens,
-             unnest($7::bigint[]) AS nano_usd) AS v
+             unnest($6::bigint[]) AS requests,
+             unnest($7::bigint[]) AS tokens,
+             unnest($8::bigint[]) AS nano_usd) AS v
 ON CONFLICT (replica, subject, period) DO UPDATE
-SET tokens = EXCLUDED.tokens, nano_usd = EXCLUDED.nano_usd, updated_at = EXCLUDED.updated_at
+SET requests = EXCLUDED.requests, tokens = EXCLUDED.tokens, nano_usd = EXCLUDED.nano_usd, updated_at = EXCLUDED.updated_at
 `
 
 type SaveLimitCountersParams struct {
@@ -153,6 +162,7 @@ type SaveLimitCountersParams struct {
 	Subjects   []string
 	Periods    []string
 	PeriodEnds []time.Time
+	Requests   []int64
 	Tokens     []int64
 	NanoUsds   []int64
 }
@@ -165,6 +175,7 @@ func (q *Queries) SaveLimitCounters(ctx context.Context, arg SaveLimitCountersPa
 		arg.Subjects,
 		arg.Periods,
 		arg.PeriodEnds,
+		arg.Requests,
 		arg.Tokens,
 		arg.NanoUsds,
 	)

@@ -49,6 +49,7 @@ type LimitCounter struct {
 	Subject   string
 	Period    string
 	PeriodEnd time.Time
+	Requests  int64
 	Tokens    int64
 	NanoUsd   int64
 	UpdatedAt time.Time

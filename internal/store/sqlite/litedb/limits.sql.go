@@ -10,11 +10,18 @@ import (
 )
 
 const deleteLimitCounters = `-- name: DeleteLimitCounters :execrows
-DELETE FROM limit_counters WHERE period_end < ?1
+DELETE FROM limit_counters
+WHERE period_end < ?1
+   OR (length(period) = 16 AND period_end < ?2)
 `
 
-func (q *Queries) DeleteLimitCounters(ctx context.Context, endedBefore int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteLimitCounters, endedBefore)
+type DeleteLimitCountersParams struct {
+	EndedBefore        int64
+	MinutesEndedBefore int64
+}
+
+func (q *Queries) DeleteLimitCounters(ctx context.Context, arg DeleteLimitCountersParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteLimitCounters, arg.EndedBefore, arg.MinutesEndedBefore)
 	if err != nil {
 		return 0, err
 	}
@@ -31,7 +38,7 @@ func (q *Queries) DeleteLimitOverride(ctx context.Context, subject string) error
 }
 
 const listLimitCounters = `-- name: ListLimitCounters :many
-SELECT replica, subject, period, period_end, tokens, nano_usd, updated_at
+SELECT replica, subject, period, period_end, requests, tokens, nano_usd, updated_at
 FROM limit_counters WHERE period_end > ?1
 `
 
@@ -49,6 +56,7 @@ func (q *Queries) ListLimitCounters(ctx context.Context, endingAfter int64) ([]L
 			&i.Subject,
 			&i.Period,
 			&i.PeriodEnd,
+			&i.Requests,
 			&i.Tokens,
 			&i.NanoUsd,
 			&i.UpdatedAt,
@@ -141,10 +149,10 @@ func (q *Queries) PutLimitOverride(ctx context.Context, arg PutLimitOverridePara
 }
 
 const saveLimitCounter = `-- name: SaveLimitCounter :exec
-INSERT INTO limit_counters (replica, subject, period, period_end, tokens, nano_usd, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO limit_counters (replica, subject, period, period_end, requests, tokens, nano_usd, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (replica, subject, period) DO UPDATE
-SET tokens = excluded.tokens, nano_usd = excluded.nano_usd, updated_at = excluded.updated_at
+SET requests = excluded.requests, tokens = excluded.tokens, nano_usd = excluded.nano_usd, updated_at = excluded.updated_at
 `
 
 type SaveLimitCounterParams struct {
@@ -152,6 +160,7 @@ type SaveLimitCounterParams struct {
 	Subject   string
 	Period    string
 	PeriodEnd int64
+	Requests  int64
 	Tokens    int64
 	NanoUsd   int64
 	UpdatedAt int64
@@ -165,6 +174,7 @@ func (q *Queries) SaveLimitCounter(ctx context.Context, arg SaveLimitCounterPara
 		arg.Subject,
 		arg.Period,
 		arg.PeriodEnd,
+		arg.Requests,
 		arg.Tokens,
 		arg.NanoUsd,
 		arg.UpdatedAt,

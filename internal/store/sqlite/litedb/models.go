@@ -50,6 +50,7 @@ type LimitCounter struct {
 	Subject   string
 	Period    string
 	PeriodEnd int64
+	Requests  int64
 	Tokens    int64
 	NanoUsd   int64
 	UpdatedAt int64
