@@ -208,6 +208,33 @@ var contractRoutes = []contractRoute{
 			{name: "expired key", path: rotate(c.expiredID), token: c.owner, want: 409},
 		}
 	}},
+	{method: "GET", pattern: "/api/gateway-keys/{id}/limits", cases: func(c *contract) []contractCase {
+		dev := c.mintKey(c.owner, `{"role":"developer"}`).ID
+		limits := "/api/gateway-keys/" + dev + "/limits"
+		return []contractCase{
+			{name: "owner", path: limits, token: c.owner, want: 200},
+			{name: "admin of the key's workspace", path: limits, token: c.admin, want: 200},
+			{name: "static key", path: "/api/gateway-keys/acme-admin/limits", token: c.owner, want: 200},
+			{name: "no key", path: limits, want: 401, specInvalid: true},
+			{name: "role without keys:manage", path: limits, token: c.viewer, want: 403},
+			{name: "unknown id", path: "/api/gateway-keys/gk_nope/limits", token: c.owner, want: 404},
+		}
+	}},
+	{method: "PUT", pattern: "/api/gateway-keys/{id}/limits", cases: func(c *contract) []contractCase {
+		dev := c.mintKey(c.owner, `{"role":"developer"}`).ID
+		limits := "/api/gateway-keys/" + dev + "/limits"
+		return []contractCase{
+			{name: "every limit", path: limits, token: c.owner, body: `{"requests_per_minute":600,"tokens_per_minute":100000,"tokens_per_day":0,"usd_per_day":2.5,"usd_per_month":null}`, want: 200},
+			{name: "back to the defaults", path: limits, token: c.admin, body: `{}`, want: 200},
+			{name: "no body", path: limits, token: c.owner, want: 200},
+			{name: "negative", path: limits, token: c.owner, body: `{"usd_per_day":-1}`, want: 400, specInvalid: true},
+			{name: "too large", path: limits, token: c.owner, body: `{"usd_per_month":2e9}`, want: 400, specInvalid: true},
+			{name: "unknown field", path: limits, token: c.owner, body: `{"usd_per_week":1}`, want: 400, specInvalid: true},
+			{name: "no key", path: limits, body: `{}`, want: 401, specInvalid: true},
+			{name: "role without keys:manage", path: limits, token: c.viewer, body: `{}`, want: 403},
+			{name: "unknown id", path: "/api/gateway-keys/gk_nope/limits", token: c.owner, body: `{}`, want: 404},
+		}
+	}},
 	{method: "DELETE", pattern: "/api/gateway-keys/{id}", cases: func(c *contract) []contractCase {
 		victim := c.mintKey(c.owner, `{"role":"viewer"}`).ID
 		owner := c.mintKey(c.owner, `{"role":"owner"}`).ID
@@ -305,6 +332,30 @@ var contractRoutes = []contractRoute{
 			{name: "workspace out of the key's reach", path: "/api/workspaces/staging", token: c.wsAdmin, body: `{"name":"x"}`, want: 403},
 			{name: "unknown workspace", path: "/api/workspaces/nowhere", token: c.owner, body: `{"name":"x"}`, want: 404},
 			{name: "another organization's workspace", path: "/api/workspaces/main", token: c.owner, body: `{"name":"x"}`, want: 404},
+		}
+	}},
+	{method: "GET", pattern: "/api/workspaces/{id}/limits", cases: func(c *contract) []contractCase {
+		return []contractCase{
+			{name: "owner", path: "/api/workspaces/staging/limits", token: c.owner, want: 200},
+			{name: "own organization by id", path: "/api/workspaces/prod/limits?org_id=acme", token: c.owner, want: 200},
+			{name: "admin of the workspace", path: "/api/workspaces/prod/limits", token: c.admin, want: 200},
+			{name: "no key", path: "/api/workspaces/prod/limits", want: 401, specInvalid: true},
+			{name: "role without keys:manage", path: "/api/workspaces/prod/limits", token: c.viewer, want: 403},
+			{name: "workspace out of the key's reach", path: "/api/workspaces/staging/limits", token: c.admin, want: 403},
+			{name: "unknown workspace", path: "/api/workspaces/nowhere/limits", token: c.owner, want: 404},
+			{name: "another organization's workspace", path: "/api/workspaces/main/limits?org_id=globex", token: c.owner, want: 404},
+		}
+	}},
+	{method: "PUT", pattern: "/api/workspaces/{id}/limits", cases: func(c *contract) []contractCase {
+		return []contractCase{
+			{name: "set", path: "/api/workspaces/staging/limits", token: c.owner, body: `{"usd_per_month":100,"requests_per_minute":0}`, want: 200},
+			{name: "admin of the workspace", path: "/api/workspaces/prod/limits?org_id=acme", token: c.admin, body: `{"tokens_per_day":1000000}`, want: 200},
+			{name: "negative", path: "/api/workspaces/staging/limits", token: c.owner, body: `{"tokens_per_day":-1}`, want: 400, specInvalid: true},
+			{name: "unknown field", path: "/api/workspaces/staging/limits", token: c.owner, body: `{"rpm":1}`, want: 400, specInvalid: true},
+			{name: "no key", path: "/api/workspaces/staging/limits", body: `{}`, want: 401, specInvalid: true},
+			{name: "role without keys:manage", path: "/api/workspaces/prod/limits", token: c.viewer, body: `{}`, want: 403},
+			{name: "workspace out of the key's reach", path: "/api/workspaces/staging/limits", token: c.admin, body: `{}`, want: 403},
+			{name: "unknown workspace", path: "/api/workspaces/nowhere/limits", token: c.owner, body: `{}`, want: 404},
 		}
 	}},
 	{method: "DELETE", pattern: "/api/workspaces/{id}", cases: func(c *contract) []contractCase {
