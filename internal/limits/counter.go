@@ -70,6 +70,11 @@ type counter struct {
 	baseReqCur, baseTokCur   int64
 	baseReqPrev, baseTokPrev int64
 
+	// This replica's calls per fixed minute, for the other replicas:
+	// [0] is minute ownMinute, [1] the one before.
+	ownMinuteAt            int64
+	ownMinReqs, ownMinToks [2]int64
+
 	// dirty: own totals or reservations changed since they were last
 	// handed to the store.
 	dirty bool
@@ -120,16 +125,18 @@ func (c *counter) othersWindow(p periods) (reqs, toks int64) {
 	return curR + weigh(prevR), curT + weigh(prevT)
 }
 
-// ownMinute sums this replica's calls in fixed minute m (all of whose
-// seconds are in the window while m is the current minute).
-func (c *counter) ownMinute(m int64) (reqs, toks int64) {
-	for i := range windowSeconds {
-		if floorDiv(c.sec[i], windowSeconds) == m {
-			reqs += c.reqs[i]
-			toks += c.toks[i]
-		}
+// rollMinute makes m the current fixed minute of the own-minute totals.
+func (c *counter) rollMinute(m int64) {
+	switch c.ownMinuteAt {
+	case m:
+		return
+	case m - 1:
+		c.ownMinReqs = [2]int64{0, c.ownMinReqs[0]}
+		c.ownMinToks = [2]int64{0, c.ownMinToks[0]}
+	default:
+		c.ownMinReqs, c.ownMinToks = [2]int64{}, [2]int64{}
 	}
-	return reqs, toks
+	c.ownMinuteAt = m
 }
 
 // used is what counts against a limit of kind k, reservations included.
@@ -164,6 +171,9 @@ func (c *counter) reserve(want Cost, p periods) {
 	i := c.bucket(p.second)
 	c.reqs[i]++
 	c.toks[i] += want.Tokens
+	c.rollMinute(floorDiv(p.second, windowSeconds))
+	c.ownMinReqs[0]++
+	c.ownMinToks[0] += want.Tokens
 	c.dayResTokens += want.Tokens
 	c.dayResNano += want.NanoUSD
 	c.monthResNano += want.NanoUSD
@@ -176,6 +186,10 @@ func (c *counter) reserve(want Cost, p periods) {
 func (c *counter) settle(want, actual Cost, second int64, p periods) {
 	if i := int(second % windowSeconds); c.sec[i] == second {
 		c.toks[i] = max(c.toks[i]+actual.Tokens-want.Tokens, 0)
+	}
+	c.rollMinute(floorDiv(p.second, windowSeconds))
+	if j := c.ownMinuteAt - floorDiv(second, windowSeconds); j == 0 || j == 1 {
+		c.ownMinToks[j] = max(c.ownMinToks[j]+actual.Tokens-want.Tokens, 0)
 	}
 	c.dayResTokens -= want.Tokens
 	c.dayResNano -= want.NanoUSD

@@ -146,11 +146,15 @@ func (s *Syncer) flush(ctx context.Context, now time.Time) error {
 			day, dayEnd := dayPeriod(c.day)
 			month, monthEnd := monthPeriod(c.month)
 			m := floorDiv(p.second, windowSeconds)
-			minute, minuteEnd := minutePeriod(m)
-			reqs, toks := c.ownMinute(m)
+			c.rollMinute(m)
+			// The previous minute too: calls of its last moments, and
+			// settlements of its calls, came after its last write.
+			for j := range 2 {
+				minute, minuteEnd := minutePeriod(m - int64(j))
+				batch = append(batch, store.LimitCounter{Replica: s.replica, Subject: subject, Period: minute, PeriodEnd: minuteEnd,
+					Requests: c.ownMinReqs[j], Tokens: c.ownMinToks[j], UpdatedAt: now})
+			}
 			batch = append(batch,
-				store.LimitCounter{Replica: s.replica, Subject: subject, Period: minute, PeriodEnd: minuteEnd,
-					Requests: reqs, Tokens: toks, UpdatedAt: now},
 				store.LimitCounter{Replica: s.replica, Subject: subject, Period: day, PeriodEnd: dayEnd,
 					Tokens: c.dayTokens + c.dayResTokens, NanoUSD: c.dayNano + c.dayResNano, UpdatedAt: now},
 				store.LimitCounter{Replica: s.replica, Subject: subject, Period: month, PeriodEnd: monthEnd,

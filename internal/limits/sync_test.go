@@ -193,5 +193,21 @@ func TestSyncSharesMinuteWindows(t *testing.T) {
 		if u, _ := l2.Usage(limits.KeySubject("k1"), clock); u[limits.RequestsPerMinute].Used != 0 {
 			t.Errorf("used %d at 10:02:01", u[limits.RequestsPerMinute].Used)
 		}
+
+		// A call in the last moment of 10:05, written only at 10:06: it
+		// still counts for the other replica, in 10:05's row.
+		clock = time.Date(2026, 12, 7, 10, 5, 59, 900_000_000, time.UTC)
+		if _, _, ok := l1.Admit(sub, limits.Cost{}, clock); !ok {
+			t.Fatal("refused")
+		}
+		clock = clock.Add(400 * time.Millisecond)
+		for _, s := range []*limits.Syncer{s1, s2} {
+			if err := s.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if u, _ := l2.Usage(limits.KeySubject("k1"), clock); u[limits.RequestsPerMinute].Used != 1 {
+			t.Errorf("used %d at 10:06:00.3, want replica 1's call of 10:05:59.9", u[limits.RequestsPerMinute].Used)
+		}
 	})
 }
