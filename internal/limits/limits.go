@@ -10,9 +10,10 @@
 // admits only what the budget can pay for.
 //
 // Minutes are sliding windows of one-second buckets; days and months are
-// UTC calendar periods. The day and month totals are made durable and
-// shared between replicas in the background (see Sync), never on the
-// request path.
+// UTC calendar periods. The totals (per day and month, and per fixed
+// minute for the other replicas' share of a sliding minute) are made
+// durable and shared between replicas in the background (see Syncer),
+// never on the request path.
 package limits
 
 import (
