@@ -27,9 +27,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jobs"
@@ -50,6 +52,7 @@ type DB struct {
 	startJobs  func(context.Context, jobs.Options) (*jobs.Runner, error)
 	catchUp    func(context.Context, *slog.Logger) (jobs.CatchUpResult, error)
 	insertOnly func(context.Context, *slog.Logger) (trace.Sink, error)
+	jobList    func(context.Context, *river.JobListParams) (*river.JobListResult, error)
 }
 
 // New binds an opened store to the jobs, fixing its transaction type.
@@ -67,6 +70,22 @@ func New[TTx any](st store.TxStore[TTx]) *DB {
 		insertOnly: func(ctx context.Context, logger *slog.Logger) (trace.Sink, error) {
 			return jobs.NewInsertOnlySink(ctx, st, logger)
 		},
+		jobList: jobLister(st),
+	}
+}
+
+// jobLister lists River's jobs in st's database through a client that
+// works nothing (no queues), made on first use.
+func jobLister[TTx any](st store.TxStore[TTx]) func(context.Context, *river.JobListParams) (*river.JobListResult, error) {
+	client := sync.OnceValues(func() (*river.Client[TTx], error) {
+		return river.NewClient(st.River(), &river.Config{Logger: slog.New(slog.DiscardHandler)})
+	})
+	return func(ctx context.Context, p *river.JobListParams) (*river.JobListResult, error) {
+		c, err := client()
+		if err != nil {
+			return nil, err
+		}
+		return c.JobList(ctx, p)
 	}
 }
 
@@ -86,6 +105,13 @@ func (db *DB) CatchUpRollups(ctx context.Context, logger *slog.Logger) (jobs.Cat
 // running them, see jobs.NewInsertOnlySink.
 func (db *DB) NewInsertOnlySink(ctx context.Context, logger *slog.Logger) (trace.Sink, error) {
 	return db.insertOnly(ctx, logger)
+}
+
+// JobList lists the River jobs in the store's database that p selects
+// (a tool watching the rollup queue: bench/cmd/seed, the bench harness),
+// without the caller knowing the engine's River driver.
+func (db *DB) JobList(ctx context.Context, p *river.JobListParams) (*river.JobListResult, error) {
+	return db.jobList(ctx, p)
 }
 
 // DefaultConnectTimeout applies when storage.connect_timeout is unset (a
