@@ -23,6 +23,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -41,13 +42,12 @@ import (
 	"time"
 
 	"github.com/ongoingai/gateway/bench/internal/harness"
+	"github.com/ongoingai/gateway/bench/internal/sqlconn"
 	"github.com/ongoingai/gateway/internal/analytics"
 	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/store/opener"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
 )
 
 // benchToken is the viewer key the auth-on gateway declares.
@@ -106,27 +106,33 @@ func run() error {
 		return err
 	}
 	defer db.Close()
-	// The driver's own store: the raw SQL this tool times against the
-	// store's queries is each engine's own, on its own handles.
 	st := db.Store
+	// The raw SQL this tool checks the store's answers against is each
+	// engine's own, on a connection apart from the store's.
+	conn, err := sqlconn.Open(*driver, *dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	raw := rawDB{DB: conn, pg: *driver == "postgres"}
 
-	info, err := describeStore(ctx, st)
+	info, err := describeStore(ctx, raw)
 	if err != nil {
 		return err
 	}
 	from, to := info.from, info.to
-	wsRows, err := countRows(ctx, st, from, to, *org, *workspace)
+	wsRows, err := countRows(ctx, raw, from, to, *org, *workspace)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("analyticsbench: %s, window %s .. %s (%s), %d traces, %d rollup rows in the window (%d of them workspace %s), %d calls per query after %d warm-up calls\n",
 		*driver, from.Format(time.RFC3339), to.Format(time.RFC3339), to.Sub(from), info.traces, info.rows, wsRows, *workspace, *calls, *warmup)
-	if daily, err := countDaily(ctx, st, from, to); err == nil {
+	if daily, err := countDaily(ctx, raw, from, to); err == nil {
 		fmt.Printf("analyticsbench: the daily tier holds %d rows for the window's days\n", daily)
 	} else {
 		fmt.Printf("analyticsbench: no daily tier (%v)\n", err)
 	}
-	if err := verify(ctx, st, from, to); err != nil {
+	if err := verify(ctx, raw, st, from, to); err != nil {
 		return err
 	}
 	fmt.Printf("analyticsbench: machine: %s\n", harness.DescribeMachine(ctx, *dsn, *driver == "postgres"))
@@ -341,79 +347,80 @@ type storeInfo struct {
 	traces   int64     // traces in the window
 }
 
-// scalar runs a one-row query on the store's own database handle.
-func scalar(ctx context.Context, st store.Store, q string, dest ...any) error {
-	switch s := st.(type) {
-	case *postgres.Store:
-		return s.Pool().QueryRow(ctx, q).Scan(dest...)
-	case *sqlite.Store:
-		return s.ReadDB().QueryRowContext(ctx, q).Scan(dest...)
-	}
-	return fmt.Errorf("unsupported store %T", st)
+// rawDB is the tool's own connection to the store's database, and which
+// dialect it speaks.
+type rawDB struct {
+	*sql.DB
+	pg bool // Postgres (timestamptz, $n parameters); else SQLite (unix microseconds, ?)
 }
 
-func describeStore(ctx context.Context, st store.Store) (storeInfo, error) {
+// scalar runs a one-row query.
+func (r rawDB) scalar(ctx context.Context, q string, dest ...any) error {
+	return r.QueryRowContext(ctx, q).Scan(dest...)
+}
+
+func describeStore(ctx context.Context, st rawDB) (storeInfo, error) {
 	var info storeInfo
-	if _, ok := st.(*postgres.Store); ok {
+	if st.pg {
 		var first, last *time.Time
-		if err := scalar(ctx, st, "SELECT min(hour), max(hour), count(*) FROM trace_rollups", &first, &last, &info.rows); err != nil {
+		if err := st.scalar(ctx, "SELECT min(hour), max(hour), count(*) FROM trace_rollups", &first, &last, &info.rows); err != nil {
 			return info, err
 		}
 		if first == nil {
 			return info, errors.New("trace_rollups is empty: seed the store first (bench/cmd/seed)")
 		}
 		info.from, info.to = first.UTC(), last.UTC().Add(time.Hour)
-		err := scalar(ctx, st, fmt.Sprintf("SELECT count(*) FROM traces WHERE started_at >= '%s' AND started_at < '%s'",
+		err := st.scalar(ctx, fmt.Sprintf("SELECT count(*) FROM traces WHERE started_at >= '%s' AND started_at < '%s'",
 			info.from.Format(time.RFC3339), info.to.Format(time.RFC3339)), &info.traces)
 		return info, err
 	}
 	var first, last *int64
-	if err := scalar(ctx, st, "SELECT min(hour), max(hour), count(*) FROM trace_rollups", &first, &last, &info.rows); err != nil {
+	if err := st.scalar(ctx, "SELECT min(hour), max(hour), count(*) FROM trace_rollups", &first, &last, &info.rows); err != nil {
 		return info, err
 	}
 	if first == nil {
 		return info, errors.New("trace_rollups is empty: seed the store first (bench/cmd/seed)")
 	}
 	info.from, info.to = time.UnixMicro(*first).UTC(), time.UnixMicro(*last).UTC().Add(time.Hour)
-	err := scalar(ctx, st, fmt.Sprintf("SELECT count(*) FROM traces WHERE started_at >= %d AND started_at < %d",
+	err := st.scalar(ctx, fmt.Sprintf("SELECT count(*) FROM traces WHERE started_at >= %d AND started_at < %d",
 		info.from.UnixMicro(), info.to.UnixMicro()), &info.traces)
 	return info, err
 }
 
 // countRows counts one workspace's rollup rows in the window.
-func countRows(ctx context.Context, st store.Store, from, to time.Time, org, ws string) (int64, error) {
+func countRows(ctx context.Context, st rawDB, from, to time.Time, org, ws string) (int64, error) {
 	var n int64
 	var q string
-	if _, ok := st.(*postgres.Store); ok {
+	if st.pg {
 		q = fmt.Sprintf("SELECT count(*) FROM trace_rollups WHERE org_id = '%s' AND workspace_id = '%s' AND hour >= '%s' AND hour < '%s'",
 			sqlQuote(org), sqlQuote(ws), from.Format(time.RFC3339), to.Format(time.RFC3339))
 	} else {
 		q = fmt.Sprintf("SELECT count(*) FROM trace_rollups WHERE org_id = '%s' AND workspace_id = '%s' AND hour >= %d AND hour < %d",
 			sqlQuote(org), sqlQuote(ws), from.UnixMicro(), to.UnixMicro())
 	}
-	err := scalar(ctx, st, q, &n)
+	err := st.scalar(ctx, q, &n)
 	return n, err
 }
 
 // countDaily counts the daily tier's rows for the days in the window.
-func countDaily(ctx context.Context, st store.Store, from, to time.Time) (int64, error) {
+func countDaily(ctx context.Context, st rawDB, from, to time.Time) (int64, error) {
 	var n int64
 	var q string
-	if _, ok := st.(*postgres.Store); ok {
+	if st.pg {
 		q = fmt.Sprintf("SELECT count(*) FROM trace_rollups_daily WHERE day >= '%s' AND day < '%s'",
 			from.Truncate(24*time.Hour).Format(time.RFC3339), to.Format(time.RFC3339))
 	} else {
 		q = fmt.Sprintf("SELECT count(*) FROM trace_rollups_daily WHERE day >= %d AND day < %d",
 			from.Truncate(24*time.Hour).UnixMicro(), to.UnixMicro())
 	}
-	err := scalar(ctx, st, q, &n)
+	err := st.scalar(ctx, q, &n)
 	return n, err
 }
 
 // verify checks the service's usage per model and day and cost per day, for
 // all tenants, against sums computed straight from the hourly rollup rows,
 // whatever tiers the store answers from.
-func verify(ctx context.Context, st store.Store, from, to time.Time) error {
+func verify(ctx context.Context, raw rawDB, st store.Store, from, to time.Time) error {
 	type cell struct {
 		day   time.Time
 		model string
@@ -432,9 +439,8 @@ func verify(ctx context.Context, st store.Store, from, to time.Time) error {
 		want[c] = w
 	}
 	const cols = "sum(requests), sum(input_tokens), sum(output_tokens), sum(total_tokens), sum(cached_input_tokens), sum(cost_nano_usd)"
-	switch s := st.(type) {
-	case *postgres.Store:
-		rows, err := s.Pool().Query(ctx, "SELECT date_trunc('day', hour, 'UTC'), model, "+strings.ReplaceAll(cols, ")", ")::bigint")+
+	if raw.pg {
+		rows, err := raw.QueryContext(ctx, "SELECT date_trunc('day', hour, 'UTC'), model, "+strings.ReplaceAll(cols, ")", ")::bigint")+
 			" FROM trace_rollups WHERE hour >= $1 AND hour < $2 GROUP BY 1, 2", from, to)
 		if err != nil {
 			return err
@@ -452,8 +458,8 @@ func verify(ctx context.Context, st store.Store, from, to time.Time) error {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-	case *sqlite.Store:
-		rows, err := s.ReadDB().QueryContext(ctx, "SELECT hour - hour % 86400000000, model, "+cols+
+	} else {
+		rows, err := raw.QueryContext(ctx, "SELECT hour - hour % 86400000000, model, "+cols+
 			" FROM trace_rollups WHERE hour >= ? AND hour < ? GROUP BY 1, 2", from.UnixMicro(), to.UnixMicro())
 		if err != nil {
 			return err

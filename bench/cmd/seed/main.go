@@ -23,6 +23,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -35,17 +36,14 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/ongoingai/gateway/bench/internal/harness"
+	"github.com/ongoingai/gateway/bench/internal/sqlconn"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/store/opener"
-	"github.com/ongoingai/gateway/internal/store/postgres"
-	"github.com/ongoingai/gateway/internal/store/sqlite"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
@@ -86,7 +84,15 @@ func run() error {
 		return err
 	}
 	defer db.Close()
-	st := db.Store // the driver's own store, for its Postgres-only methods below
+	st := db.Store // the driver's own store: TracePartitions is Postgres's alone
+	// The tool's own SQL (the queue's counts, the totals, the stand-in
+	// vacuum) runs on a connection apart from the store's.
+	conn, err := sqlconn.Open(*driver, *dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	pg := *driver == "postgres"
 
 	end := time.Now().UTC().Truncate(time.Hour)
 	hours := *days * 24
@@ -98,33 +104,36 @@ func run() error {
 	if err := createTenancy(ctx, st, gen); err != nil {
 		return err
 	}
-	if pg, ok := st.(*postgres.Store); ok {
+	if tp, ok := st.(store.TracePartitions); ok {
 		// A gateway that has run for the whole window has had the retention
 		// job create each day's partition ahead of time; without them every
 		// seeded trace would land in DEFAULT.
-		created, err := pg.EnsureTracePartitions(ctx, start, end.AddDate(0, 0, jobs.PartitionDaysAhead))
+		created, err := tp.EnsureTracePartitions(ctx, start, end.AddDate(0, 0, jobs.PartitionDaysAhead))
 		if err != nil {
 			return err
 		}
 		fmt.Printf("seed: %d day partitions created\n", len(created))
 	}
 
-	mon, err := newMonitor(ctx, st)
-	if err != nil {
-		return err
+	mon := &monitor{
+		pg: pg,
+		query: func(ctx context.Context, q string, dest ...any) error {
+			return conn.QueryRowContext(ctx, q).Scan(dest...)
+		},
+		list: db.JobList,
 	}
 	// A Postgres server without autovacuum (a test server's setting) would
 	// let the dead versions the rollup job leaves behind pile up and leave
 	// the planner without statistics: stand in for it.
 	stopVacuum := func() {}
-	if pg, ok := st.(*postgres.Store); ok {
+	if pg {
 		var av string
-		if err := pg.Pool().QueryRow(ctx, "SHOW autovacuum").Scan(&av); err != nil {
+		if err := conn.QueryRowContext(ctx, "SHOW autovacuum").Scan(&av); err != nil {
 			return err
 		}
 		if av != "on" {
 			fmt.Printf("seed: autovacuum is %s on this server: vacuuming and analyzing the rollup tables every %s instead\n", av, *vacuumEvery)
-			stopVacuum = standInVacuum(ctx, pg, *vacuumEvery)
+			stopVacuum = standInVacuum(ctx, conn, *vacuumEvery)
 		}
 	}
 	// The real runner: the rollup worker runs while seeding, as in
@@ -284,11 +293,11 @@ func run() error {
 // standInVacuum runs VACUUM (ANALYZE) on the rollup tables every interval,
 // and ANALYZE on traces at the end, until the returned stop is called
 // (which waits for the last run): what autovacuum would have done.
-func standInVacuum(ctx context.Context, pg *postgres.Store, every time.Duration) (stop func()) {
+func standInVacuum(ctx context.Context, pg *sql.DB, every time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	vacuum := func(ctx context.Context) {
-		if _, err := pg.Pool().Exec(ctx, "VACUUM (ANALYZE) trace_rollups, trace_rollups_daily"); err != nil && ctx.Err() == nil {
+		if _, err := pg.ExecContext(ctx, "VACUUM (ANALYZE) trace_rollups, trace_rollups_daily"); err != nil && ctx.Err() == nil {
 			fmt.Fprintln(os.Stderr, "seed: vacuum:", err)
 		}
 	}
@@ -309,7 +318,7 @@ func standInVacuum(ctx context.Context, pg *postgres.Store, every time.Duration)
 		cancel()
 		<-done
 		vacuum(context.Background())
-		if _, err := pg.Pool().Exec(context.Background(), "ANALYZE traces"); err != nil {
+		if _, err := pg.ExecContext(context.Background(), "ANALYZE traces"); err != nil {
 			fmt.Fprintln(os.Stderr, "seed: analyze traces:", err)
 		}
 	}
@@ -352,41 +361,13 @@ func createTenancy(ctx context.Context, st store.Tenancy, g *generator) error {
 	return nil
 }
 
-// monitor reads River's job table and the rollups, on a connection apart
-// from the writer's.
+// monitor reads River's job table and the rollups: River's job list
+// through the store (opener.DB.JobList), counts and sums on the tool's own
+// connection, apart from the writer's.
 type monitor struct {
 	pg    bool
 	query func(ctx context.Context, q string, dest ...any) error
 	list  func(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
-}
-
-func newMonitor(ctx context.Context, st store.Store) (*monitor, error) {
-	switch s := st.(type) {
-	case *postgres.Store:
-		pool := s.Pool()
-		client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			return nil, err
-		}
-		return &monitor{
-			pg:    true,
-			query: func(ctx context.Context, q string, dest ...any) error { return pool.QueryRow(ctx, q).Scan(dest...) },
-			list:  client.JobList,
-		}, nil
-	case *sqlite.Store:
-		db := s.ReadDB()
-		client, err := river.NewClient(riversqlite.New(db), &river.Config{Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			return nil, err
-		}
-		return &monitor{
-			query: func(ctx context.Context, q string, dest ...any) error {
-				return db.QueryRowContext(ctx, q).Scan(dest...)
-			},
-			list: client.JobList,
-		}, nil
-	}
-	return nil, fmt.Errorf("unsupported store %T", st)
 }
 
 // pendingStates are the states of a job not yet worked.

@@ -2,19 +2,17 @@ package harness
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/ongoingai/gateway/bench/internal/sqlconn"
+	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/jobs"
+	"github.com/ongoingai/gateway/internal/store/opener"
 )
 
 // Every trace batch commits with a rollup_batch River job (internal/jobs
@@ -32,48 +30,32 @@ type rollupWatch struct {
 	close func()
 }
 
-// openRollupWatch connects to st's database: a pool of its own on
-// Postgres, a read-only connection on SQLite (WAL: it never blocks the
-// writer).
+// openRollupWatch connects to st's database: a store of its own, opened
+// as the gateway opens one, for River's job list, and a connection apart
+// (read-only on SQLite) for the counts.
 func openRollupWatch(ctx context.Context, st *storage) (*rollupWatch, error) {
-	quiet := &river.Config{Logger: slog.New(slog.DiscardHandler)}
-	if st.driver == "postgres" {
-		pc, err := pgxpool.ParseConfig(st.dsn)
-		if err != nil {
-			return nil, err
-		}
-		pc.MaxConns = 2
-		pool, err := pgxpool.NewWithConfig(ctx, pc)
-		if err != nil {
-			return nil, err
-		}
-		client, err := river.NewClient(riverpgxv5.New(pool), quiet)
-		if err != nil {
-			pool.Close()
-			return nil, err
-		}
-		return &rollupWatch{
-			query: func(ctx context.Context, q string, dest ...any) error { return pool.QueryRow(ctx, q).Scan(dest...) },
-			list:  client.JobList,
-			close: pool.Close,
-		}, nil
-	}
-	db, err := sql.Open("sqlite", "file:"+st.path+"?mode=ro&_pragma=busy_timeout(10000)")
+	db, err := opener.Open(ctx, config.Storage{Driver: st.driver, DSN: st.dsn, Path: st.path, ConnectTimeout: time.Hour})
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(1)
-	client, err := river.NewClient(riversqlite.New(db), quiet)
+	dsn := st.dsn
+	if st.driver == "sqlite" {
+		dsn = st.path
+	}
+	conn, err := sqlconn.Open(st.driver, dsn)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return &rollupWatch{
 		query: func(ctx context.Context, q string, dest ...any) error {
-			return db.QueryRowContext(ctx, q).Scan(dest...)
+			return conn.QueryRowContext(ctx, q).Scan(dest...)
 		},
-		list:  client.JobList,
-		close: func() { db.Close() },
+		list: db.JobList,
+		close: func() {
+			conn.Close()
+			db.Close()
+		},
 	}, nil
 }
 
