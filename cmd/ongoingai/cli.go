@@ -53,6 +53,8 @@ func commandTable() []command {
 		{"wrap", "run a command with SDK base URLs pointing at the gateway", wrapCmd, nil},
 		{"keys", "create, list, rotate and revoke gateway keys in the store", keysCmd, keysGroup},
 		{"limits", "set and show the rate limits and budgets of a key or workspace", limitsCmd, limitsGroup},
+		{"migrate", "show or apply the store's schema migrations", migrateCmd, migrateGroup},
+		{"backup", "write a consistent copy of the store to a file, safe while serving", backupCmd, nil},
 		{"report", "print usage and cost from the store: summary, top models and keys, daily cost", reportCmd, nil},
 		{"version", "print version information", versionCmd, nil},
 		{"help", "show help for a command", helpCmd, nil},

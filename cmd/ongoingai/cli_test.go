@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ongoingai/gateway/db/migrations"
+	"github.com/ongoingai/gateway/internal/store/migrate"
 	"github.com/ongoingai/gateway/internal/version"
 )
 
@@ -127,13 +131,28 @@ func TestVersion(t *testing.T) {
 	for _, arg := range []string{"version", "--version"} {
 		r := runCLI(t, nil, "", arg)
 		r.expect(t, 0)
-		for _, want := range []string{"ongoingai " + version.Version + "\n", "commit: ", "built:  ", "go:     go"} {
+		for _, want := range []string{"ongoingai " + version.Version + "\n", "commit: ", "built:  ", "go:     go", "schema: "} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("%s: stdout %q lacks %q", arg, r.stdout, want)
 			}
 		}
 	}
-	r := runCLI(t, nil, "", "version", "extra")
+	r := runCLI(t, nil, "", "version", "--json")
+	r.expect(t, 0)
+	var info buildInfo
+	if err := json.Unmarshal([]byte(r.stdout), &info); err != nil {
+		t.Fatalf("version --json: %v\n%s", err, r.stdout)
+	}
+	// The schema version is the highest migration either engine carries.
+	for _, fsys := range []fs.FS{migrations.Postgres, migrations.SQLite} {
+		if latest, err := migrate.Latest(fsys); err != nil || info.Schema != latest || latest == 0 {
+			t.Errorf("version --json schema = %d, highest migration %d (%v)", info.Schema, latest, err)
+		}
+	}
+	if info.Version != version.Version || !strings.HasPrefix(info.Go, "go") || info.Commit == "" || info.Date == "" {
+		t.Errorf("version --json = %+v", info)
+	}
+	r = runCLI(t, nil, "", "version", "extra")
 	r.expect(t, 2)
 	if !strings.Contains(r.stderr, `unexpected argument "extra"`) {
 		t.Fatalf("stderr=%q", r.stderr)

@@ -45,7 +45,8 @@ type doctorReport struct {
 func doctorCmd(c *cli, args []string) int {
 	f := newFlags("doctor", "ongoingai doctor [--config FILE] [--format text|json] [--timeout DURATION] [--allow-open]",
 		"Checks that the gateway can run with this configuration: the config is\n"+
-			"valid, the store opens (pending migrations are applied, as serve would),\n"+
+			"valid, the store opens (pending migrations are applied, as serve would;\n"+
+			"a store migrated past this binary fails),\n"+
 			"every provider route is well formed, auth is not off on a public address,\n"+
 			"and the OTLP collector answers. Exits 1 when a check fails; warnings\n"+
 			"do not change the exit code. Auth off on an address other machines can\n"+

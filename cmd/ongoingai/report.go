@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -169,10 +168,8 @@ func reportTime(flag, v string, endOfDay bool) (time.Time, error) {
 // exist is an error rather than a new, empty database: a report of nothing
 // from a mistyped path would look like a quiet month.
 func openReportStore(ctx context.Context, s config.Storage) (reportStore, error) {
-	if s.Driver == config.DriverSQLite || s.Driver == "" {
-		if _, err := os.Stat(s.Path); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("storage (sqlite): no database at %s (storage.path)", s.Path)
-		}
+	if err := requireSQLiteFile(s); err != nil {
+		return nil, err
 	}
 	return opener.Open(ctx, s)
 }

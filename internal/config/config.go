@@ -61,7 +61,18 @@ type Storage struct {
 	// /api/health, which never touches the database itself: its answer is
 	// at most HealthInterval + ReadTimeout old.
 	HealthInterval time.Duration `yaml:"health_interval"` // default 5s
+	// AutoMigrate applies pending schema migrations when serve (or any
+	// command) opens the store. Off, a store with pending migrations is
+	// refused with a message pointing at `ongoingai migrate up`, for
+	// operators who migrate once before rolling out replicas. A pointer so
+	// that unset (a Storage built in code) means the default, true; read it
+	// with MigrateAtOpen.
+	AutoMigrate *bool `yaml:"auto_migrate"` // default true
 }
+
+// MigrateAtOpen reports whether opening the store applies pending
+// migrations (storage.auto_migrate, default true).
+func (s Storage) MigrateAtOpen() bool { return s.AutoMigrate == nil || *s.AutoMigrate }
 
 // Provider is one upstream API. openai and anthropic exist by default; any
 // other name is an extra OpenAI-compatible upstream.

@@ -69,7 +69,7 @@ func builtinProviders() map[string]Provider {
 // when there is no config file and no environment overrides. Every call
 // returns fresh maps and pointers, so callers may modify the result freely.
 func Default() Config {
-	injectStreamUsage := true
+	injectStreamUsage, autoMigrate := true, true
 	return Config{
 		Server: Server{
 			Host:              "0.0.0.0",
@@ -84,6 +84,7 @@ func Default() Config {
 			ConnectTimeout: 10 * time.Second,
 			ReadTimeout:    5 * time.Second,
 			HealthInterval: 5 * time.Second,
+			AutoMigrate:    &autoMigrate,
 		},
 		Providers: builtinProviders(),
 		Proxy: Proxy{

@@ -26,6 +26,14 @@ var envVars = []envVar{
 	{"ONGOINGAI_STORAGE_DRIVER", func(c *Config, v string) error { c.Storage.Driver = v; return nil }},
 	{"ONGOINGAI_STORAGE_PATH", func(c *Config, v string) error { c.Storage.Path = v; return nil }},
 	{"ONGOINGAI_STORAGE_DSN", func(c *Config, v string) error { c.Storage.DSN = v; return nil }},
+	{"ONGOINGAI_STORAGE_AUTO_MIGRATE", func(c *Config, v string) error {
+		var b bool
+		if err := setBool(&b, v); err != nil {
+			return err
+		}
+		c.Storage.AutoMigrate = &b
+		return nil
+	}},
 	{"ONGOINGAI_OPENAI_UPSTREAM", func(c *Config, v string) error { setUpstream(c, ProviderOpenAI, v); return nil }},
 	{"ONGOINGAI_ANTHROPIC_UPSTREAM", func(c *Config, v string) error { setUpstream(c, ProviderAnthropic, v); return nil }},
 	{"ONGOINGAI_CAPTURE_BODIES", func(c *Config, v string) error { return setBool(&c.Tracing.CaptureBodies, v) }},

@@ -43,6 +43,10 @@ func (c Config) clone() Config {
 		b := *c.Proxy.InjectStreamUsage
 		d.Proxy.InjectStreamUsage = &b
 	}
+	if c.Storage.AutoMigrate != nil {
+		b := *c.Storage.AutoMigrate
+		d.Storage.AutoMigrate = &b
+	}
 	d.Tracing.CaptureHeaders = slices.Clone(c.Tracing.CaptureHeaders)
 	d.Pricing.Overrides = maps.Clone(c.Pricing.Overrides)
 	d.Auth.Keys = slices.Clone(c.Auth.Keys)

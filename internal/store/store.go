@@ -81,6 +81,7 @@ type Store interface {
 	// ClassifyWriteError names the cause of a failed write (timeout,
 	// connection, constraint), for the trace writer's failure counts.
 	trace.FailureClassifier
+	Schema
 	// Driver names the engine: "sqlite" or "postgres".
 	Driver() string
 	// Ping checks connectivity without touching any table.

@@ -32,9 +32,10 @@ type Migration struct {
 }
 
 // Driver is the engine-specific half of a migration run. Its methods are
-// called in order (Lock, CreateVersionTable, then Apply per migration) from
-// one goroutine.
+// called in order (Lock, AppliedMigrations, CreateVersionTable, then Apply
+// per migration) from one goroutine.
 type Driver interface {
+	Recorder
 	// Lock blocks until this runner may migrate and returns the function
 	// that lets the next one in, so that several replicas starting at once
 	// do not race on DDL.
@@ -90,7 +91,8 @@ func Load(fsys fs.FS) ([]Migration, error) {
 // Up applies, in version order, every migration in fsys that the database
 // has not recorded yet, and returns those it applied. It stops at the first
 // failure, with an error that names the file; the migrations before it stay
-// applied.
+// applied. A database already migrated past fsys (by a newer binary) is
+// refused with a *TooNewError before anything is changed.
 func Up(ctx context.Context, d Driver, fsys fs.FS) ([]Migration, error) {
 	ms, err := Load(fsys)
 	if err != nil {
@@ -101,6 +103,13 @@ func Up(ctx context.Context, d Driver, fsys fs.FS) ([]Migration, error) {
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}
 	defer unlock()
+	recorded, err := d.AppliedMigrations(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	if err := status(ms, recorded).Gate(); err != nil {
+		return nil, err
+	}
 	if err := d.CreateVersionTable(ctx); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}

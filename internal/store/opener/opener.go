@@ -121,8 +121,15 @@ const DefaultConnectTimeout = 10 * time.Second
 // Open opens the store cfg configures and applies pending migrations,
 // within storage.connect_timeout: a database that accepts connections but
 // never answers (a hung host) fails with an error naming the store and the
-// setting, instead of hanging the caller with no word in the log.
-func Open(ctx context.Context, cfg config.Storage) (*DB, error) {
+// setting, instead of hanging the caller with no word in the log. With
+// storage.auto_migrate off it applies nothing and refuses a store with
+// pending migrations; opts override that (the migrate and backup commands
+// open a store as it is). A schema newer than the binary knows is refused
+// either way (the version gate).
+func Open(ctx context.Context, cfg config.Storage, opts ...store.OpenOption) (*DB, error) {
+	if !cfg.MigrateAtOpen() {
+		opts = append([]store.OpenOption{store.WithSchemaPolicy(store.RequireCurrent)}, opts...)
+	}
 	timeout := cfg.ConnectTimeout
 	if timeout <= 0 {
 		timeout = DefaultConnectTimeout
@@ -138,13 +145,13 @@ func Open(ctx context.Context, cfg config.Storage) (*DB, error) {
 	}
 	switch cfg.Driver {
 	case config.DriverPostgres:
-		st, err := Postgres(octx, cfg.DSN)
+		st, err := Postgres(octx, cfg.DSN, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("storage (postgres): %w", timedOut(err))
 		}
 		return New(st), nil
 	case config.DriverSQLite, "":
-		st, err := SQLite(octx, cfg.Path)
+		st, err := SQLite(octx, cfg.Path, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("storage (sqlite %s): %w", cfg.Path, timedOut(err))
 		}
@@ -171,9 +178,9 @@ func Migrate(ctx context.Context, cfg config.Storage, fsys fs.FS) ([]migrate.Mig
 
 // Postgres opens the Postgres database dsn names (a postgres:// URL or a
 // key=value string; pool settings such as pool_max_conns may ride in it)
-// and applies pending migrations.
-func Postgres(ctx context.Context, dsn string) (store.TxStore[pgx.Tx], error) {
-	st, err := postgres.Open(ctx, dsn)
+// and applies pending migrations (unless opts say otherwise).
+func Postgres(ctx context.Context, dsn string, opts ...store.OpenOption) (store.TxStore[pgx.Tx], error) {
+	st, err := postgres.Open(ctx, dsn, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -181,9 +188,9 @@ func Postgres(ctx context.Context, dsn string) (store.TxStore[pgx.Tx], error) {
 }
 
 // SQLite opens (creating if needed, with its directory) the SQLite file at
-// path and applies pending migrations.
-func SQLite(ctx context.Context, path string) (store.TxStore[*sql.Tx], error) {
-	st, err := sqlite.Open(ctx, path)
+// path and applies pending migrations (unless opts say otherwise).
+func SQLite(ctx context.Context, path string, opts ...store.OpenOption) (store.TxStore[*sql.Tx], error) {
+	st, err := sqlite.Open(ctx, path, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -14,13 +14,13 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
-	"github.com/ongoingai/gateway/db/migrations"
 	"github.com/ongoingai/gateway/internal/store"
 )
 
 // Store is a store.Store backed by a pgx connection pool.
 type Store struct {
 	pool *pgxpool.Pool
+	dsn  string // as configured, for the tools Backup runs
 }
 
 var _ store.TxStore[pgx.Tx] = (*Store)(nil)
@@ -28,8 +28,8 @@ var _ store.TxStore[pgx.Tx] = (*Store)(nil)
 // Open connects to the database named by dsn (a postgres:// URL or a
 // key=value string, as pgx accepts), applies any pending migrations and
 // returns a ready store. Pool settings such as pool_max_conns can ride in the
-// DSN.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+// DSN. Options choose another schema policy (store.WithSchemaPolicy).
+func Open(ctx context.Context, dsn string, opts ...store.OpenOption) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
@@ -42,11 +42,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	if _, err := Migrate(ctx, pool, migrations.Postgres); err != nil {
+	if err := prepareSchema(ctx, pool, store.ApplyOpenOptions(opts).Schema); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, dsn: dsn}, nil
 }
 
 // Pool returns the store's connection pool, for components that must share

@@ -29,7 +29,6 @@ import (
 	// Registers the "sqlite" database/sql driver.
 	_ "modernc.org/sqlite"
 
-	"github.com/ongoingai/gateway/db/migrations"
 	"github.com/ongoingai/gateway/internal/store"
 
 	sqlite3 "modernc.org/sqlite/lib"
@@ -59,8 +58,9 @@ var pragmas = []string{
 }
 
 // Open opens (creating if needed, with its directory) the database file at
-// path, applies any pending migrations and returns a ready store.
-func Open(ctx context.Context, path string) (*Store, error) {
+// path, applies any pending migrations and returns a ready store. Options
+// choose another schema policy (store.WithSchemaPolicy).
+func Open(ctx context.Context, path string, opts ...store.OpenOption) (*Store, error) {
 	if strings.ContainsAny(path, "?#") {
 		// The driver reads everything after '?' as connection parameters.
 		return nil, fmt.Errorf("sqlite: path %q: '?' and '#' are not supported in file names", path)
@@ -87,7 +87,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	// Migrate before any reader exists, so none sees a half-built schema.
-	if _, err := Migrate(ctx, writer, migrations.SQLite); err != nil {
+	if err := prepareSchema(ctx, writer, store.ApplyOpenOptions(opts).Schema); err != nil {
 		_ = writer.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
