@@ -1,7 +1,7 @@
 # The two commands a newcomer needs are `make run` and `make test`; the rest
 # are for contributors. Everything here is plain `go` underneath.
 
-.PHONY: run test generate check-generated build bench
+.PHONY: run test generate check-generated build bench release reproducible clean
 
 # Run the gateway on the embedded SQLite store (./data/ongoingai.db, port 8080).
 run:
@@ -31,3 +31,17 @@ bench:
 # A static binary.
 build:
 	CGO_ENABLED=0 go build -trimpath -o bin/ongoingai ./cmd/ongoingai
+
+# A release in dist/: static binaries for linux, darwin and windows on amd64
+# and arm64, CycloneDX and SPDX SBOMs, SHA256SUMS and its minisign
+# signature (MINISIGN_KEY_FILE names the key). See release/release.sh.
+release:
+	VERSION=$(VERSION) bash release/release.sh
+
+# Builds one target twice (another path, empty build cache) and fails
+# unless the binaries are byte-identical.
+reproducible:
+	bash release/reproducible.sh
+
+clean:
+	rm -rf dist bin
