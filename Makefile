@@ -1,7 +1,7 @@
 # The two commands a newcomer needs are `make run` and `make test`; the rest
 # are for contributors. Everything here is plain `go` underneath.
 
-.PHONY: run test generate check-generated build bench release reproducible clean
+.PHONY: run test generate check-generated build bench release reproducible container-check clean
 
 # Run the gateway on the embedded SQLite store (./data/ongoingai.db, port 8080).
 run:
@@ -42,6 +42,12 @@ release:
 # unless the binaries are byte-identical.
 reproducible:
 	bash release/reproducible.sh
+
+# Lints the Dockerfile (base images pinned by digest as versions.env says,
+# non-root user, OCI labels) and validates docker-compose.yml, in a module
+# of its own (release/containercheck) so its tools stay out of go.mod.
+container-check:
+	cd release/containercheck && go test -count=1 ./...
 
 clean:
 	rm -rf dist bin

@@ -116,9 +116,9 @@ func build(path, version, created string) (document, error) {
 		Name: info.Main.Path, SPDXID: mainID, VersionInfo: version,
 		DownloadLocation: "https://" + info.Main.Path,
 		LicenseConcluded: "NOASSERTION", LicenseDeclared: "NOASSERTION", CopyrightText: "NOASSERTION",
-		Checksums:        []checksum{{"SHA256", hex.EncodeToString(sum[:])}},
-		ExternalRefs:     []externalRef{purl(info.Main.Path, version)},
-		Comment:          "the binary " + name + ", built by " + info.GoVersion,
+		Checksums:    []checksum{{"SHA256", hex.EncodeToString(sum[:])}},
+		ExternalRefs: []externalRef{purl(info.Main.Path, version)},
+		Comment:      "the binary " + name + ", built by " + info.GoVersion,
 	})
 	doc.Relationships = append(doc.Relationships, relationship{"SPDXRef-DOCUMENT", "DESCRIBES", mainID})
 
@@ -163,4 +163,3 @@ func fail(err error) {
 	fmt.Fprintln(os.Stderr, "spdx:", err)
 	os.Exit(1)
 }
-
