@@ -1,7 +1,7 @@
 # The two commands a newcomer needs are `make run` and `make test`; the rest
 # are for contributors. Everything here is plain `go` underneath.
 
-.PHONY: run test generate check-generated build bench release reproducible container-check clean
+.PHONY: run test generate check-generated build bench release reproducible container-check upgrade-fixture clean
 
 # Run the gateway on the embedded SQLite store (./data/ongoingai.db, port 8080).
 run:
@@ -48,6 +48,14 @@ reproducible:
 # of its own (release/containercheck) so its tools stay out of go.mod.
 container-check:
 	cd release/containercheck && go test -count=1 ./...
+
+# Writes this checkout's upgrade fixture (a SQLite store and a Postgres
+# dump with data in them, and the answers the gateway gave on them) to
+# internal/upgradefixture/testdata/$(NAME); every later build must upgrade
+# it. Each release adds one. Needs the test Postgres and pg_dump.
+upgrade-fixture:
+	@test -n "$(NAME)" || (echo "NAME is required: make upgrade-fixture NAME=v1.2.3" && exit 1)
+	cd internal/upgradefixture && go run ./gen -out testdata/$(NAME)
 
 clean:
 	rm -rf dist bin

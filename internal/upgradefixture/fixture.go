@@ -16,12 +16,12 @@
 // The upgrade test opens each fixture with the current gateway (which
 // migrates it), asks the same questions and expects the same answers, and
 // checks that the keys still authenticate as they did: revoked stays
-// revoked. Each release adds its fixture:
+// revoked. Each release adds its fixture, written by that release's
+// checkout (not by `make generate`: a fixture is written once, never
+// regenerated):
 //
-//	go generate ./internal/upgradefixture   # NAME=v1.2.3 to name it
+//	make upgrade-fixture NAME=v1.2.3
 package upgradefixture
-
-//go:generate sh -c "go run ./gen -out testdata/${NAME:-$(git describe --tags --always 2>/dev/null || echo dev)}"
 
 import (
 	"encoding/json"

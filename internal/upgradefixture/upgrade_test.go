@@ -30,7 +30,7 @@ import (
 func TestUpgradeFromFixtures(t *testing.T) {
 	dirs, err := filepath.Glob(filepath.Join("testdata", "*"))
 	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no fixtures under testdata (%v): run go generate ./internal/upgradefixture", err)
+		t.Fatalf("no fixtures under testdata (%v): run make upgrade-fixture NAME=...", err)
 	}
 	for _, dir := range dirs {
 		for _, driver := range []string{config.DriverSQLite, config.DriverPostgres} {

@@ -1,5 +1,5 @@
 // Command gen writes an upgrade fixture (see package upgradefixture) with
-// the gateway it is built from: go generate ./internal/upgradefixture.
+// the gateway it is built from: make upgrade-fixture NAME=v1.2.3.
 //
 // It needs a Postgres it may create a database in (-pg, default the local
 // test server) and pg_dump on PATH.
