@@ -23,6 +23,14 @@ type AuditEvent struct {
 	Count       int64
 }
 
+type ConsoleSession struct {
+	IDHash     string
+	KeyID      string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+}
+
 type GatewayKey struct {
 	ID                string
 	OrgID             string

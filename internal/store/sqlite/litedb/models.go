@@ -19,6 +19,14 @@ type AuditEvent struct {
 	Count       int64
 }
 
+type ConsoleSession struct {
+	IDHash     string
+	KeyID      string
+	CreatedAt  int64
+	LastSeenAt int64
+	ExpiresAt  int64
+}
+
 type GatewayKey struct {
 	ID                string
 	OrgID             string
