@@ -14,14 +14,17 @@ test:
 	bash .ci/postgres.sh
 	go test -count=1 ./...
 
-# Regenerate sqlc (and, later, templ) code. Generated files are committed.
+# Regenerate sqlc and templ code (go:generate in internal/store and web).
+# Generated files are committed.
 generate:
 	go generate ./...
 
 # Fails when committed generated code is stale.
 check-generated:
 	go tool -modfile=tools.mod sqlc diff
+	go tool -modfile=tools.mod templ generate -include-version=false -path web
 	@git diff --exit-code -- '*_templ.go' >/dev/null 2>&1 || (echo "templ output is stale: run make generate" && exit 1)
+	@test -z "$$(git ls-files --others --exclude-standard -- '*_templ.go')" || (echo "templ output is not committed: git add web/*_templ.go" && exit 1)
 
 # The quick benchmark (bench/, its own module): under two minutes, run it
 # before a commit that touches the request path (see bench/README.md).

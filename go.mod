@@ -34,7 +34,12 @@ require (
 	modernc.org/sqlite v1.60.1
 )
 
-require go.uber.org/goleak v1.3.0
+require (
+	// templ's runtime must match the generator pinned in tools.mod
+	// (v0.3.977: the release verified here; bump both together).
+	github.com/a-h/templ v0.3.977
+	go.uber.org/goleak v1.3.0
+)
 
 require (
 	github.com/bahlo/generic-list-go v0.2.0 // indirect

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/ongoingai/gateway/internal/tenancy"
 )
 
 // Route is one entry of the route table: the single place that says which
@@ -27,6 +29,10 @@ type Route struct {
 	// silently answering for another scope. The OpenAPI test holds the
 	// spec's query parameters of every route to this list.
 	Query   []string
+	// Session, when set, authenticates the route's callers by their
+	// console sign-in session rather than the gateway key header (the
+	// operator console's pages); the permission check is the same.
+	Session tenancy.SessionSource
 	Handler http.HandlerFunc
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ongoingai/gateway/internal/api"
 	"github.com/ongoingai/gateway/internal/config"
+	"github.com/ongoingai/gateway/internal/console"
 	"github.com/ongoingai/gateway/internal/health"
 	"github.com/ongoingai/gateway/internal/jobs"
 	"github.com/ongoingai/gateway/internal/limits"
@@ -187,7 +188,20 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		ReadBodyTimeout: cfg.Server.ReadBodyTimeout,
 		Limits:          limits.NewManager(a.limits.limiter, st),
 	})
-	a.routes = append(apiHandlers.Routes(), proxyRoutes(px, upstreams)...)
+	consoleHandlers := console.New(console.Deps{
+		Auth:          a.keys.auth,
+		Tenancy:       a.keys.service,
+		Sessions:      st,
+		Store:         st,
+		Audit:         a.keys.audit,
+		SecureCookies: cfg.Console.SecureCookies,
+		IdleTimeout:   cfg.Console.IdleTimeout,
+		Lifetime:      cfg.Console.SessionLifetime,
+		ReadTimeout:   cfg.Storage.ReadTimeout,
+		Logger:        logger,
+	})
+	a.routes = append(apiHandlers.Routes(), consoleHandlers.Routes()...)
+	a.routes = append(a.routes, proxyRoutes(px, upstreams)...)
 	if p := cfg.Observability.Prometheus; p.Enabled {
 		if p.Listen == "" {
 			// installation:read: the metrics count every tenant's traffic.

@@ -54,6 +54,7 @@ func guarded(rt api.Route, auth *keyauth.Authenticator) http.Handler {
 			Resource: rt.Resource,
 			Action:   rt.Action,
 			Proxy:    rt.Permission() == rbac.PermProxyWrite,
+			Session:  rt.Session,
 		}, rt.Handler)
 	}
 }

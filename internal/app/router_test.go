@@ -137,6 +137,12 @@ func TestPermissionMatrix(t *testing.T) {
 			}
 			for _, rt := range routes {
 				name := rt.Method + " " + rt.Pattern
+				if strings.HasPrefix(rt.Pattern, "/console") {
+					// The console signs in with a session, not the key
+					// header: internal/console's TestPermissionMatrix
+					// holds its pages to the same rule.
+					continue
+				}
 				if rt.Method == "" {
 					name = "* " + rt.Pattern
 				}

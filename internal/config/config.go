@@ -15,6 +15,7 @@ type Config struct {
 	Tracing       Tracing             `yaml:"tracing"`
 	Pricing       Pricing             `yaml:"pricing"`
 	Auth          Auth                `yaml:"auth"`
+	Console       Console             `yaml:"console"`
 	PII           PII                 `yaml:"pii"`
 	Observability Observability       `yaml:"observability"`
 	Retention     Retention           `yaml:"retention"`
@@ -144,6 +145,18 @@ type Auth struct {
 	Enabled bool        `yaml:"enabled"`
 	Header  string      `yaml:"header"` // default X-OngoingAI-Gateway-Key
 	Keys    []StaticKey `yaml:"keys"`
+}
+
+// Console configures the operator console's sign-in sessions (/console).
+type Console struct {
+	// SecureCookies marks the session cookie Secure even when the gateway
+	// itself serves plain HTTP (behind a TLS-terminating proxy). Over TLS it
+	// is Secure anyway.
+	SecureCookies bool `yaml:"secure_cookies"`
+	// IdleTimeout ends a session not used for this long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"` // default 30m
+	// SessionLifetime ends a session this long after sign-in, used or not.
+	SessionLifetime time.Duration `yaml:"session_lifetime"` // default 12h
 }
 
 // StaticKey is a gateway key declared in the config file.

@@ -108,6 +108,10 @@ func Default() Config {
 			Enabled: false,
 			Header:  DefaultAuthHeader,
 		},
+		Console: Console{
+			IdleTimeout:     30 * time.Minute,
+			SessionLifetime: 12 * time.Hour,
+		},
 		PII: PII{
 			Mode:        PIIModeAuto,
 			PolicyID:    "default/v1",

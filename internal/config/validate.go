@@ -54,6 +54,7 @@ func (c Config) Validate() error {
 	c.validateTracing(v)
 	c.validatePricing(v)
 	c.validateAuth(v)
+	c.validateConsole(v)
 	c.validatePII(v)
 	c.validateObservability(v)
 	c.validateRetention(v)
@@ -444,6 +445,14 @@ func (c Config) validateRetention(v *validator) {
 	// themselves is impossible, so the setting would silently lie.
 	if r.TracesDays >= 1 && r.BodiesDays > r.TracesDays {
 		v.add("retention.bodies_days", "must not exceed retention.traces_days (%d)", r.TracesDays)
+	}
+}
+
+func (c Config) validateConsole(v *validator) {
+	v.positiveDuration("console.idle_timeout", c.Console.IdleTimeout)
+	v.positiveDuration("console.session_lifetime", c.Console.SessionLifetime)
+	if c.Console.IdleTimeout > c.Console.SessionLifetime && c.Console.SessionLifetime > 0 {
+		v.add("console.idle_timeout", "must not exceed console.session_lifetime (%s)", c.Console.SessionLifetime)
 	}
 }
 

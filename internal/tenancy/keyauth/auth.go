@@ -44,6 +44,11 @@ type Policy struct {
 	// workspace (query parameters belong to the provider), and they need a
 	// provider credential to forward.
 	Proxy bool
+	// Session, when set, finds the caller through a console sign-in session
+	// instead of the gateway key header, and answers refusals the way a
+	// browser reads them. The key behind the session is checked in the key
+	// cache on every request, exactly as a presented token would be.
+	Session SessionSource
 }
 
 // Options configures an Authenticator.
@@ -127,21 +132,27 @@ func (a *Authenticator) Guard(p Policy, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !a.o.Enabled {
 			if !p.Proxy && !isRead(r.Method) {
-				a.deny(w, r, nil, http.StatusForbidden, MsgAuthDisabled, "gateway auth disabled: mutation refused")
+				a.refuse(w, r, p, nil, http.StatusForbidden, MsgAuthDisabled, "gateway auth disabled: mutation refused")
 				return
 			}
 			next.ServeHTTP(w, r)
 			return
 		}
 		now := a.o.Now()
-		id, reason := a.o.Cache.Authenticate(r.Header.Get(a.o.Header), now)
+		var id *Identity
+		var reason string
+		if p.Session != nil {
+			id, reason = a.sessionIdentity(r, p.Session, now)
+		} else {
+			id, reason = a.o.Cache.Authenticate(r.Header.Get(a.o.Header), now)
+		}
 		if reason != "" {
-			a.deny(w, r, id, http.StatusUnauthorized, MsgUnauthorized, reason)
+			a.refuse(w, r, p, id, http.StatusUnauthorized, MsgUnauthorized, reason)
 			return
 		}
 		scope, allowed := a.scope(r, p, id)
 		if !allowed {
-			a.deny(w, r, id, http.StatusForbidden, MsgForbidden, "missing permission "+p.Resource+":"+p.Action+" in workspace "+scope.WorkspaceID)
+			a.refuse(w, r, p, id, http.StatusForbidden, MsgForbidden, "missing permission "+p.Resource+":"+p.Action+" in workspace "+scope.WorkspaceID)
 			return
 		}
 		if p.Proxy {
@@ -198,9 +209,25 @@ func (a *Authenticator) DenyUnmapped() http.Handler {
 	})
 }
 
+// refuse is deny, answered through p's session source when it has one.
+func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, p Policy, id *Identity, status int, msg, reason string) {
+	if p.Session == nil {
+		a.deny(w, r, id, status, msg, reason)
+		return
+	}
+	a.audit(r, id, reason)
+	p.Session.Refuse(w, r, status, msg)
+}
+
 // deny audits a refusal and answers it. id, when known, attributes the
 // event to the key's tenant so that its admins see it.
 func (a *Authenticator) deny(w http.ResponseWriter, r *http.Request, id *Identity, status int, msg, reason string) {
+	a.audit(r, id, reason)
+	writeError(w, status, msg)
+}
+
+// audit records a refusal.
+func (a *Authenticator) audit(r *http.Request, id *Identity, reason string) {
 	if a.o.Audit != nil {
 		ev := store.AuditEvent{
 			Action:    auditlog.ActionAuthDeny,
@@ -215,7 +242,6 @@ func (a *Authenticator) deny(w http.ResponseWriter, r *http.Request, id *Identit
 		}
 		a.o.Audit.Record(ev)
 	}
-	writeError(w, status, msg)
 }
 
 // isRead reports whether method only reads.

@@ -1,0 +1,98 @@
+package web
+
+import "time"
+
+// Shell is what every signed-in page shows around its content.
+type Shell struct {
+	Title  string
+	Active string // the Name of the current NavLink
+	Nav    []NavLink
+	// CSRF is the session's synchronizer token, sent back in every form
+	// and in htmx's requests (hx-headers); empty when signed out.
+	CSRF string
+	// ReadOnly is set with auth disabled: the banner says so and no form
+	// that changes anything is shown.
+	ReadOnly bool
+	// Who names the signed-in key; empty with auth disabled.
+	Who string
+}
+
+// NavLink is one navigation entry: shown only when the caller may open it.
+type NavLink struct {
+	Name, Href string
+}
+
+// FieldErrors maps a form field's name to the message shown next to it.
+type FieldErrors map[string]string
+
+// Notice is a message shown at the top of a page's content.
+type Notice struct {
+	Text  string
+	Error bool
+}
+
+// KeyRow is one gateway key in the Keys table.
+type KeyRow struct {
+	ID, Name, Role, Workspace, Status string
+	Static                            bool
+	Created                           time.Time
+	LastUsed, Expires                 *time.Time
+	// Confirm is "rotate" or "revoke" while the row awaits the second
+	// click that confirms it.
+	Confirm string
+}
+
+// NewToken is a token shown once, after a create or a rotation.
+type NewToken struct {
+	KeyID, Token string
+	// OldValidUntil is when a rotated key's previous token stops working.
+	OldValidUntil *time.Time
+}
+
+// KeysView is the Keys page.
+type KeysView struct {
+	Shell
+	Keys       []KeyRow
+	CanManage  bool
+	Roles      []string
+	Workspaces []string
+	Form       KeyForm
+	Errors     FieldErrors
+	Notice     *Notice
+	NewToken   *NewToken
+}
+
+// KeyForm is the create form's values, kept when it is refused.
+type KeyForm struct {
+	Name, Role, Workspace, Expires string
+}
+
+// WorkspaceRow is one workspace.
+type WorkspaceRow struct {
+	ID, Name string
+	Created  time.Time
+}
+
+// WorkspacesView is the Workspaces page.
+type WorkspacesView struct {
+	Shell
+	Workspaces []WorkspaceRow
+	CanManage  bool
+	Form       WorkspaceRow // the create form's values
+	Errors     FieldErrors  // create form errors
+	// RowErrors holds a rename or delete refusal by workspace id.
+	RowErrors map[string]string
+	Notice    *Notice
+}
+
+// ErrorView is an error page: a refusal or a failure.
+type ErrorView struct {
+	Shell
+	Status  int
+	Message string
+}
+
+// OverviewView is the Overview page.
+type OverviewView struct {
+	Shell
+}
