@@ -96,3 +96,65 @@ type ErrorView struct {
 type OverviewView struct {
 	Shell
 }
+
+// TraceFilters are the Traces page's filter values, as typed.
+type TraceFilters struct {
+	Provider, Model, Status, From, To string
+}
+
+// TraceRow is one trace in the list.
+type TraceRow struct {
+	ID, Provider, Model, Key string
+	Time                     time.Time
+	Status                   int
+	Tokens                   int64
+	CostUSD                  float64
+	Priced                   bool
+	LatencyMS                int64
+}
+
+// TracesView is the Traces page.
+type TracesView struct {
+	Shell
+	Filters TraceFilters
+	Errors  FieldErrors
+	Rows    []TraceRow
+	// NextHref is the Next page link, "" on the last page.
+	NextHref string
+}
+
+// TraceDetailView is one trace.
+type TraceDetailView struct {
+	Shell
+	Fields []Field // what the trace says, in order
+	// Usage parts, finish reasons, headers, bodies and metadata.
+	Usage           []Field
+	FinishReasons   []string
+	RequestHeaders  []Field
+	ResponseHeaders []Field
+	RequestBody     string
+	ResponseBody    string
+	Metadata        string // indented JSON, "" when none
+}
+
+// Field is a labelled value.
+type Field struct {
+	Name, Value string
+}
+
+// AuditRow is one audit event.
+type AuditRow struct {
+	Time                                            time.Time
+	Actor, Action, Target, Outcome, Reason, Client string
+	Count                                           int64
+}
+
+// AuditView is the Audit log page.
+type AuditView struct {
+	Shell
+	Action, From, To string
+	Actions          []string // the action filter's choices
+	Errors           FieldErrors
+	Rows             []AuditRow
+	NextHref         string
+}

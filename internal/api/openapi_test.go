@@ -103,7 +103,7 @@ func TestSpecListsEveryErrorMessage(t *testing.T) {
 	for _, query := range []string{
 		"limit=0", "status=1", "from=x", "from=2026-02-01&to=2026-01-01", "api_key_hash=x", "cursor=!",
 	} {
-		_, err := parseTraceFilter(httptest.NewRequest("GET", "/api/traces?"+query, nil))
+		_, err := ParseTraceFilter(httptest.NewRequest("GET", "/api/traces?"+query, nil).URL.Query())
 		if err == nil {
 			t.Fatalf("%s: no error", query)
 		}

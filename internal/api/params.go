@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -13,6 +14,16 @@ import (
 type paramError struct{ name, rule string }
 
 func (e *paramError) Error() string { return fmt.Sprintf("invalid parameter %q: %s", e.name, e.rule) }
+
+// ParamName is the query parameter a parsing error is about, "" when err
+// is not about one: for showing the message next to its form field.
+func ParamName(err error) string {
+	var pe *paramError
+	if errors.As(err, &pe) {
+		return pe.name
+	}
+	return ""
+}
 
 // intParam parses an optional integer in [lo, hi].
 func intParam(q url.Values, name string, def, lo, hi int) (int, error) {

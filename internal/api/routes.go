@@ -28,7 +28,7 @@ type Route struct {
 	// so a misspelt filter (?workspace=staging) is refused instead of
 	// silently answering for another scope. The OpenAPI test holds the
 	// spec's query parameters of every route to this list.
-	Query   []string
+	Query []string
 	// Session, when set, authenticates the route's callers by their
 	// console sign-in session rather than the gateway key header (the
 	// operator console's pages); the permission check is the same.

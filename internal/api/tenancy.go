@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -381,25 +382,12 @@ type auditList struct {
 }
 
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f := store.AuditFilter{Tenant: a.d.Tenant(r), Action: q.Get("action")}
-	var err error
-	if f.Limit, err = intParam(q, "limit", 50, 1, 200); err == nil {
-		f.From, f.To, err = timeRange(q)
-	}
-	if err == nil {
-		if c := q.Get("cursor"); c != "" {
-			cur, ok := decodeCursor(c)
-			if !ok {
-				err = &paramError{"cursor", "must be a next_cursor value returned by this endpoint"}
-			}
-			f.Cursor = cur
-		}
-	}
+	f, err := ParseAuditFilter(r.URL.Query())
 	if err != nil {
 		WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	f.Tenant = a.d.Tenant(r)
 	ctx, cancel := a.readContext(r)
 	defer cancel()
 	evs, next, err := a.d.Tenancy.ListAudit(ctx, f)
@@ -407,7 +395,7 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
 		a.writeServiceError(ctx, w, err)
 		return
 	}
-	out := auditList{Items: make([]auditEvent, 0, len(evs)), NextCursor: encodeCursor(next)}
+	out := auditList{Items: make([]auditEvent, 0, len(evs)), NextCursor: EncodeCursor(next)}
 	for _, e := range evs {
 		out.Items = append(out.Items, auditEvent{
 			ID: e.ID, Time: e.Time.UTC(), OrgID: e.OrgID, WorkspaceID: e.WorkspaceID, ActorKeyID: e.ActorKeyID,
@@ -416,4 +404,26 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	WriteJSON(w, http.StatusOK, out)
+}
+
+// ParseAuditFilter reads GET /api/audit's parameters (limit, cursor,
+// action, from, to) from q; the tenant is the caller's to set. The console
+// reads its Audit log filters with it, so both answer one query alike.
+func ParseAuditFilter(q url.Values) (store.AuditFilter, error) {
+	f := store.AuditFilter{Action: q.Get("action")}
+	var err error
+	if f.Limit, err = intParam(q, "limit", 50, 1, 200); err != nil {
+		return f, err
+	}
+	if f.From, f.To, err = timeRange(q); err != nil {
+		return f, err
+	}
+	if c := q.Get("cursor"); c != "" {
+		cur, ok := DecodeCursor(c)
+		if !ok {
+			return f, &paramError{"cursor", "must be a next_cursor value returned by this endpoint"}
+		}
+		f.Cursor = cur
+	}
+	return f, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ type traceList struct {
 var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func (a *API) listTraces(w http.ResponseWriter, r *http.Request) {
-	f, err := parseTraceFilter(r)
+	f, err := ParseTraceFilter(r.URL.Query())
 	if err != nil {
 		WriteError(w, http.StatusBadRequest, err.Error())
 		return
@@ -39,11 +40,13 @@ func (a *API) listTraces(w http.ResponseWriter, r *http.Request) {
 	if items == nil {
 		items = []trace.Record{}
 	}
-	WriteJSON(w, http.StatusOK, traceList{Items: items, NextCursor: encodeCursor(next)})
+	WriteJSON(w, http.StatusOK, traceList{Items: items, NextCursor: EncodeCursor(next)})
 }
 
-func parseTraceFilter(r *http.Request) (store.TraceFilter, error) {
-	q := r.URL.Query()
+// ParseTraceFilter reads GET /api/traces's filter parameters from q; the
+// tenant is the caller's to set. The console's Traces page reads its
+// filters with it too.
+func ParseTraceFilter(q url.Values) (store.TraceFilter, error) {
 	var f store.TraceFilter
 	var err error
 	if f.Limit, err = intParam(q, "limit", 50, 1, 200); err != nil {
@@ -64,7 +67,7 @@ func parseTraceFilter(r *http.Request) (store.TraceFilter, error) {
 		f.APIKeyHash = h
 	}
 	if c := q.Get("cursor"); c != "" {
-		cur, ok := decodeCursor(c)
+		cur, ok := DecodeCursor(c)
 		if !ok {
 			return f, &paramError{"cursor", "must be a next_cursor value returned by this endpoint"}
 		}
@@ -74,7 +77,9 @@ func parseTraceFilter(r *http.Request) (store.TraceFilter, error) {
 }
 
 // The cursor is opaque to clients: base64url of "<unix micros>:<id>".
-func encodeCursor(c *store.TraceCursor) string {
+// EncodeCursor writes a keyset position as an opaque next_cursor; "" for
+// none.
+func EncodeCursor(c *store.TraceCursor) string {
 	if c == nil {
 		return ""
 	}
@@ -82,7 +87,8 @@ func encodeCursor(c *store.TraceCursor) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
-func decodeCursor(s string) (*store.TraceCursor, bool) {
+// DecodeCursor reads a next_cursor EncodeCursor wrote.
+func DecodeCursor(s string) (*store.TraceCursor, bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return nil, false

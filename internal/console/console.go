@@ -18,6 +18,7 @@ import (
 	"github.com/ongoingai/gateway/internal/api"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/trace"
 	"github.com/ongoingai/gateway/web"
 )
 
@@ -93,6 +94,8 @@ func (c *Console) Routes() []api.Route {
 		{Method: http.MethodPost, Pattern: "/console/logout", Public: true, Handler: c.signOut},
 
 		page(http.MethodGet, "/console", analytics, read, c.overview),
+		page(http.MethodGet, "/console/traces", analytics, read, c.traces),
+		page(http.MethodGet, "/console/traces/{id}", analytics, read, c.traceDetail),
 		page(http.MethodGet, "/console/keys", keys, manage, c.keysPage),
 		page(http.MethodPost, "/console/keys", keys, manage, c.createKey),
 		page(http.MethodPost, "/console/keys/{id}/rotate", keys, manage, c.rotateKey),
@@ -101,6 +104,7 @@ func (c *Console) Routes() []api.Route {
 		page(http.MethodPost, "/console/workspaces", workspaces, manage, c.createWorkspace),
 		page(http.MethodPost, "/console/workspaces/{id}/rename", workspaces, manage, c.renameWorkspace),
 		page(http.MethodPost, "/console/workspaces/{id}/delete", workspaces, manage, c.deleteWorkspace),
+		page(http.MethodGet, "/console/audit", audit, read, c.audit),
 	}
 }
 
@@ -205,7 +209,7 @@ func serviceStatus(err error) int {
 // cancelled (the client may retry), 500 otherwise.
 func (c *Console) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	c.log.Error("console: store failure", "path", r.URL.Path, "err", err)
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || trace.Unavailable(trace.Classify(trace.ClassifierOf(c.d.Store), err)) {
 		c.errorPage(w, r, http.StatusServiceUnavailable, api.MsgStoreUnavailable)
 		return
 	}

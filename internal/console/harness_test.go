@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
 	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/fakeupstream"
@@ -215,4 +218,45 @@ func wantStatus(t *testing.T, what string, p page, status int) {
 	if p.status != status {
 		t.Fatalf("%s: status %d, want %d; body:\n%s", what, p.status, status, p.body)
 	}
+}
+
+// chat makes n chat calls through the proxy with the official OpenAI
+// client, as a user of the gateway would, with the gateway key token.
+func (g *gateway) chat(token string, n int) {
+	g.t.Helper()
+	c := openai.NewClient(
+		option.WithBaseURL(g.srv.URL+"/openai/v1/"),
+		option.WithAPIKey("sk-console-test-provider-key"),
+		option.WithMaxRetries(0),
+		option.WithHeader("X-OngoingAI-Gateway-Key", token),
+	)
+	for range n {
+		if _, err := c.Chat.Completions.New(g.t.Context(), openai.ChatCompletionNewParams{
+			Model:    "gpt-4o-mini",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")},
+		}); err != nil {
+			g.t.Fatalf("proxied call: %v", err)
+		}
+	}
+}
+
+// eventually retries check until it returns true or 10 s pass: traces and
+// audit events are written in the background.
+func eventually(t *testing.T, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10 s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type configT = config.Config
+
+// staticKey is one more static key (id "key-"+role's token scheme: its
+// token is roleToken(name)).
+func staticKey(name, org, ws, role string) config.StaticKey {
+	return config.StaticKey{ID: "key-" + name, Token: roleToken(name), OrgID: org, WorkspaceID: ws, Role: role}
 }

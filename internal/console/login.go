@@ -141,7 +141,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.limiter.fail(addr, now)
 		// Recorded as the guard records a refused key: aggregated per
 		// source and minute, so a flood of guesses cannot flood the log.
-		c.audit(r, id, tenancy.ActionAuthDeny, tenancy.OutcomeDenied, reason)
+		c.record(r, id, tenancy.ActionAuthDeny, tenancy.OutcomeDenied, reason)
 		c.render(w, r, http.StatusUnauthorized, web.LoginPage(MsgInvalidKey, false))
 		return
 	}
@@ -157,7 +157,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusServiceUnavailable, web.LoginPage(msgSessionStoreDown, false))
 		return
 	}
-	c.audit(r, id, ActionSignIn, tenancy.OutcomeOK, "")
+	c.record(r, id, ActionSignIn, tenancy.OutcomeOK, "")
 	c.setCookie(w, r, sid)
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }
@@ -180,15 +180,15 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
 			c.storeError(w, r, err)
 			return
 		}
-		c.audit(r, id, ActionSignOut, tenancy.OutcomeOK, "")
+		c.record(r, id, ActionSignOut, tenancy.OutcomeOK, "")
 		c.clearCookie(w, r)
 		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 	})(w, r)
 }
 
-// audit records a sign-in or sign-out attributed to the key, in its
+// record records a sign-in or sign-out attributed to the key, in its
 // tenant so that its admins see it.
-func (c *Console) audit(r *http.Request, id *tenancy.Identity, action, outcome, reason string) {
+func (c *Console) record(r *http.Request, id *tenancy.Identity, action, outcome, reason string) {
 	if c.d.Audit == nil {
 		return
 	}
