@@ -573,6 +573,9 @@ func ErrorPage(v ErrorView) templ.Component {
 	})
 }
 
+// FormatTime is how the console writes a time.
+func FormatTime(t time.Time) string { return fmtTime(t) }
+
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "—"

@@ -92,9 +92,46 @@ type ErrorView struct {
 	Message string
 }
 
+// Table is a plain table of text: caption, column headings, rows. The
+// first cell of a row is its heading; cells after it are numbers unless
+// the table says otherwise.
+type Table struct {
+	Caption string
+	Head    []string
+	Rows    [][]string
+}
+
+// Stat is one headline figure.
+type Stat struct {
+	Name, Value string
+}
+
+// Period is the headline of one window.
+type Period struct {
+	Name  string
+	Stats []Stat
+}
+
 // OverviewView is the Overview page.
 type OverviewView struct {
 	Shell
+	Periods   []Period
+	TopModels Table
+	TopKeys   Table
+	// Pipeline is the trace writer's health, nil for callers without
+	// installation:read.
+	Pipeline *Table
+}
+
+// AnalyticsView is the Analytics page.
+type AnalyticsView struct {
+	Shell
+	From, To, Provider, Model, GroupBy string
+	GroupBys                           []Field // value, label
+	Errors                             FieldErrors
+	Cost, Tokens                       Chart
+	ByGroup                            *Chart // cost by group, when grouped
+	Tables                             []Table
 }
 
 // TraceFilters are the Traces page's filter values, as typed.

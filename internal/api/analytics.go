@@ -115,3 +115,11 @@ func oneOf[T ~string](v url.Values, name string, allowed []T) (T, error) {
 	}
 	return "", &paramError{name, "must be one of " + strings.Join(names, ", ")}
 }
+
+// ParseAnalyticsQuery reads the analytics parameters (from, to, provider,
+// model, and group_by and bucket when asked for) as the /api/analytics
+// routes do, with the window settled as of now. The console's Overview and
+// Analytics pages read theirs with it.
+func ParseAnalyticsQuery(v url.Values, groupBy, bucket bool, now time.Time) (analytics.Query, error) {
+	return parseAnalyticsQuery(v, analyticsParams{groupBy: groupBy, bucket: bucket}, now)
+}

@@ -193,6 +193,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Tenancy:       a.keys.service,
 		Sessions:      st,
 		Store:         st,
+		QueueStats:    writer.Stats,
 		Audit:         a.keys.audit,
 		SecureCookies: cfg.Console.SecureCookies,
 		IdleTimeout:   cfg.Console.IdleTimeout,

@@ -29,6 +29,9 @@ type Deps struct {
 	Sessions store.Sessions
 	// Store reads traces and rollups.
 	Store store.Store
+	// QueueStats reports the trace writer's counters for the Overview's
+	// pipeline health; nil: not shown.
+	QueueStats func() trace.Stats
 	// Audit records sign-ins and sign-outs; nil: not recorded.
 	Audit tenancy.Auditor
 	// SecureCookies marks the cookie Secure on plain HTTP too
@@ -96,6 +99,7 @@ func (c *Console) Routes() []api.Route {
 		page(http.MethodGet, "/console", analytics, read, c.overview),
 		page(http.MethodGet, "/console/traces", analytics, read, c.traces),
 		page(http.MethodGet, "/console/traces/{id}", analytics, read, c.traceDetail),
+		page(http.MethodGet, "/console/analytics", analytics, read, c.analyticsPage),
 		page(http.MethodGet, "/console/keys", keys, manage, c.keysPage),
 		page(http.MethodPost, "/console/keys", keys, manage, c.createKey),
 		page(http.MethodPost, "/console/keys/{id}/rotate", keys, manage, c.rotateKey),

@@ -1,0 +1,81 @@
+package console_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ongoingai/gateway/internal/config"
+)
+
+func TestOverviewPage(t *testing.T) {
+	for _, driver := range drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			g := startGateway(t, driver, func(c *config.Config) {
+				k := staticKey("ops", "acme", "prod", "owner")
+				k.Permissions = []string{"installation:read"}
+				c.Auth.Keys = append(c.Auth.Keys, k)
+			})
+			g.chat(roleToken("developer"), 3)
+			b := g.signedIn("viewer")
+			var p page
+			eventually(t, "today's requests counted", func() bool {
+				p = b.get("/console")
+				return strings.Count(p.body, "<dt>Requests</dt><dd>3</dd>") == 2
+			})
+			for _, want := range []string{">Today</h2>", ">Last 7 days</h2>", "<dt>Error rate</dt><dd>0.0 %</dd>",
+				"Top models by cost, last 7 days", "<th scope=\"row\">gpt-4o-mini</th>", "Top gateway keys by cost", "<th scope=\"row\">key-developer</th>"} {
+				if !p.has(want) {
+					t.Errorf("overview lacks %s", want)
+				}
+			}
+			if p.has("Trace pipeline") {
+				t.Error("a viewer sees the trace pipeline's health")
+			}
+			if p := g.signedIn("ops").get("/console"); !p.has("Trace pipeline") {
+				t.Errorf("a key with installation:read does not see the pipeline:\n%s", p.body)
+			}
+		})
+	}
+}
+
+func TestAnalyticsPage(t *testing.T) {
+	for _, driver := range drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			g := startGateway(t, driver)
+			g.chat(roleToken("developer"), 4)
+			b := g.signedIn("viewer")
+			var p page
+			eventually(t, "rolled up", func() bool {
+				p = b.get("/console/analytics?group_by=gateway_key")
+				return p.has(`<th scope="row">key-developer</th><td class="num">4</td>`)
+			})
+			wantStatus(t, "analytics", p, http.StatusOK)
+			for _, want := range []string{
+				`<label for="an-group">Group by</label>`, `<option value="gateway_key" selected>key</option>`,
+				`<option value="provider">provider</option>`, `<option value="workspace">workspace</option>`,
+				"<svg class=\"chart\"", "<rect class=\"bar\"", "Cost over time, in numbers", "Tokens over time, in numbers",
+				"Cost by key", "Latency percentiles (ms)", ">p95<", "Errors",
+			} {
+				if !p.has(want) {
+					t.Errorf("analytics lacks %s", want)
+				}
+			}
+			if strings.Contains(p.body, "cdn") || strings.Contains(p.body, "https://") {
+				t.Error("analytics loads something from elsewhere")
+			}
+			p = b.get("/console/analytics?group_by=status_class")
+			wantStatus(t, "group_by the page does not offer", p, http.StatusBadRequest)
+			if !p.has(`id="an-group-error"`) {
+				t.Errorf("group_by error not next to Group by:\n%s", p.body)
+			}
+			p = b.get("/console/analytics?from=2026-02-01&to=2026-01-01")
+			wantStatus(t, "to before from", p, http.StatusBadRequest)
+			if !p.has(`id="an-to-error"`) {
+				t.Errorf("to error not next to To")
+			}
+		})
+	}
+}
