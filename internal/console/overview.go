@@ -99,7 +99,7 @@ func period(name string, s analytics.Summary) web.Period {
 
 func count(n int64) string { return strconv.FormatInt(n, 10) }
 
-func usd(v float64) string { return "$" + strconv.FormatFloat(v, 'f', 4, 64) }
+func usd(v float64) string { return "$" + strconv.FormatFloat(v, 'f', 6, 64) }
 
 func orDash(s string) string {
 	if s == "" {
