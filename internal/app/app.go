@@ -54,6 +54,8 @@ type App struct {
 	routes  []api.Route
 	handler http.Handler
 	banner  io.Writer // where the startup banner goes; nil: none (see WithBanner)
+	// stopSweep ends the console's session sweep; nil until started.
+	stopSweep func()
 }
 
 // New builds the gateway: opens the store (applying migrations), starts the
@@ -201,6 +203,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		ReadTimeout:   cfg.Storage.ReadTimeout,
 		Logger:        logger,
 	})
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	sweepDone := make(chan struct{})
+	go func() { defer close(sweepDone); consoleHandlers.SweepSessions(sweepCtx) }()
+	a.stopSweep = func() { stopSweep(); <-sweepDone }
 	a.routes = append(apiHandlers.Routes(), consoleHandlers.Routes()...)
 	a.routes = append(a.routes, proxyRoutes(px, upstreams)...)
 	if p := cfg.Observability.Prometheus; p.Enabled {
@@ -370,6 +376,9 @@ func (a *App) Close(ctx context.Context) error { return a.close(ctx, 0) }
 func (a *App) close(ctx context.Context, traceDrain time.Duration) error {
 	if a.probe != nil {
 		a.probe.Stop()
+	}
+	if a.stopSweep != nil {
+		a.stopSweep() // before the store closes
 	}
 	var kerr error
 	if a.keys != nil {

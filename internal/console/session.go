@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -170,5 +171,30 @@ func (c *Console) checkCSRF(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		next(w, r)
+	}
+}
+
+// sweepEvery is how often ended sessions are deleted. They are refused
+// the moment they end whatever the sweep; it only keeps the table small.
+const sweepEvery = 10 * time.Minute
+
+// SweepSessions deletes ended sessions (past their absolute end, or idle
+// past the idle timeout) every sweepEvery until ctx ends. Replicas sweeping
+// at once delete the same rows harmlessly.
+func (c *Console) SweepSessions(ctx context.Context) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		now := c.d.Now()
+		if n, err := c.d.Sessions.DeleteEndedSessions(ctx, now, now.Add(-c.d.IdleTimeout)); err != nil && ctx.Err() == nil {
+			c.log.Warn("console: deleting ended sessions failed", "err", err)
+		} else if n > 0 {
+			c.log.Debug("console: ended sessions deleted", "sessions", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
