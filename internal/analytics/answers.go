@@ -108,6 +108,11 @@ func (s *Service) Usage(ctx context.Context, q Query) (Usage, error) {
 	if err != nil {
 		return Usage{}, err
 	}
+	return usageOf(q, rows), nil
+}
+
+// usageOf is the Usage answer from q's aggregated rows.
+func usageOf(q Query, rows []rollup.Totals) Usage {
 	out := Usage{Range: q.window(), GroupBy: optional(q.GroupBy), Bucket: optional(q.Bucket), Items: make([]UsageItem, len(rows))}
 	for i, r := range rows {
 		out.Items[i] = UsageItem{
@@ -122,7 +127,7 @@ func (s *Service) Usage(ctx context.Context, q Query) (Usage, error) {
 			ReasoningTokens:   r.ReasoningTokens,
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Cost is spend per bucket and group: GET /api/analytics/cost.
@@ -150,6 +155,11 @@ func (s *Service) Cost(ctx context.Context, q Query) (Cost, error) {
 	if err != nil {
 		return Cost{}, err
 	}
+	return costOf(q, rows), nil
+}
+
+// costOf is the Cost answer from q's aggregated rows.
+func costOf(q Query, rows []rollup.Totals) Cost {
 	out := Cost{Range: q.window(), GroupBy: optional(q.GroupBy), Bucket: optional(q.Bucket), Items: make([]CostItem, len(rows))}
 	for i, r := range rows {
 		out.Items[i] = CostItem{
@@ -161,7 +171,7 @@ func (s *Service) Cost(ctx context.Context, q Query) (Cost, error) {
 			AvgCostUSD:       avgUSD(r.CostNanoUSD, r.Requests),
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Models compares models: GET /api/analytics/models.
@@ -347,6 +357,11 @@ func (s *Service) Latency(ctx context.Context, q Query) (Latency, error) {
 	if err != nil {
 		return Latency{}, err
 	}
+	return latencyOf(q, rows, hists), nil
+}
+
+// latencyOf is the Latency answer from q's rows and histograms.
+func latencyOf(q Query, rows []rollup.Totals, hists map[string]rollup.GroupHistograms) Latency {
 	out := Latency{Range: q.window(), GroupBy: optional(q.GroupBy), Items: make([]LatencyItem, len(rows))}
 	for i, r := range rows {
 		h := hists[r.Group]
@@ -360,7 +375,7 @@ func (s *Service) Latency(ctx context.Context, q Query) (Latency, error) {
 		}
 		out.Items[i] = item
 	}
-	return out, nil
+	return out
 }
 
 // stats builds Stats in milliseconds from a histogram and the exact min,
@@ -409,6 +424,11 @@ func (s *Service) Errors(ctx context.Context, q Query) (Errors, error) {
 	if err != nil {
 		return Errors{}, err
 	}
+	return errorsOf(q, rows), nil
+}
+
+// errorsOf is the Errors answer from q's rows (not bucketed).
+func errorsOf(q Query, rows []rollup.Totals) Errors {
 	out := Errors{Range: q.window(), GroupBy: optional(q.GroupBy), Items: make([]ErrorItem, len(rows))}
 	for i, r := range rows {
 		out.Items[i] = ErrorItem{
@@ -420,5 +440,5 @@ func (s *Service) Errors(ctx context.Context, q Query) (Errors, error) {
 			ErrorRate:    mean(r.ClientErrors+r.ServerErrors, r.Requests),
 		}
 	}
-	return out, nil
+	return out
 }

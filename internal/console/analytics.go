@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/ongoingai/gateway/internal/analytics"
 	"github.com/ongoingai/gateway/internal/api"
 	"github.com/ongoingai/gateway/internal/store"
@@ -46,42 +44,24 @@ func (c *Console) analyticsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	q.Tenant = c.d.Auth.Tenant(r)
 	grouped := q.GroupBy
-	overTime := q
-	overTime.GroupBy, overTime.Bucket = store.GroupNone, store.BucketHour
+	bucket := store.BucketHour
 	if q.To.Sub(q.From) > 48*time.Hour {
-		overTime.Bucket = store.BucketDay
+		bucket = store.BucketDay
 	}
-
 	ctx, cancel := c.readContext(r)
 	defer cancel()
-	svc := analytics.New(c.d.Store)
-	var (
-		costs    analytics.Cost
-		usage    analytics.Usage
-		byGroup  analytics.Cost
-		usageGrp analytics.Usage
-		latency  analytics.Latency
-		errs     analytics.Errors
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { costs, err = svc.Cost(gctx, overTime); return })
-	g.Go(func() (err error) { usage, err = svc.Usage(gctx, overTime); return })
-	g.Go(func() (err error) { latency, err = svc.Latency(gctx, q); return })
-	g.Go(func() (err error) { errs, err = svc.Errors(gctx, q); return })
-	if grouped != store.GroupNone {
-		g.Go(func() (err error) { byGroup, err = svc.Cost(gctx, q); return })
-		g.Go(func() (err error) { usageGrp, err = svc.Usage(gctx, q); return })
-	}
-	if err := g.Wait(); err != nil {
+	rep, err := analytics.New(c.d.Store).Report(ctx, q, bucket)
+	if err != nil {
 		c.storeError(w, r, err)
 		return
 	}
+	costs, usage, byGroup, usageGrp, latency, errs := rep.CostOverTime, rep.UsageOverTime, rep.CostByGroup, rep.UsageByGroup, rep.Latency, rep.Errors
 
 	label := func(t *time.Time) string {
 		if t == nil {
 			return ""
 		}
-		if overTime.Bucket == store.BucketDay {
+		if bucket == store.BucketDay {
 			return t.UTC().Format("Jan 02")
 		}
 		return t.UTC().Format("Jan 02 15h")

@@ -2,10 +2,15 @@ package console_test
 
 import (
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ongoingai/gateway/internal/analytics"
+	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
+	"github.com/ongoingai/gateway/internal/store"
 )
 
 func TestOverviewPage(t *testing.T) {
@@ -78,6 +83,52 @@ func TestAnalyticsPage(t *testing.T) {
 			wantStatus(t, "to before from", p, http.StatusBadRequest)
 			if !p.has(`id="an-to-error"`) {
 				t.Errorf("to error not next to To")
+			}
+		})
+	}
+}
+
+// The Analytics page's Report reads fewer aggregates than the six answers
+// it stands for, and gives exactly what they give.
+func TestReportMatchesAnswers(t *testing.T) {
+	for _, driver := range drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			g := startGateway(t, driver)
+			g.chat(roleToken("developer"), 3)
+			g.chat(roleToken("admin"), 2)
+			eventually(t, "rolled up", func() bool {
+				p := g.signedIn("viewer").get("/console/analytics?group_by=gateway_key")
+				return p.has(`<th scope="row">key-admin</th><td class="num">2</td>`) && p.has(`<th scope="row">key-developer</th><td class="num">3</td>`)
+			})
+			st, err := app.OpenStore(t.Context(), g.cfg.Storage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			svc := analytics.New(st)
+			for _, groupBy := range []store.GroupBy{store.GroupNone, store.GroupGatewayKey, store.GroupModel} {
+				q := analytics.Query{Tenant: store.Tenant{OrgID: "acme"}, GroupBy: groupBy}
+				q.From, q.To = analytics.Window(time.Time{}, time.Time{}, time.Now())
+				rep, err := svc.Report(t.Context(), q, store.BucketHour)
+				if err != nil {
+					t.Fatal(err)
+				}
+				overTime := q
+				overTime.GroupBy, overTime.Bucket = store.GroupNone, store.BucketHour
+				want := analytics.Report{}
+				want.UsageOverTime, _ = svc.Usage(t.Context(), overTime)
+				want.CostOverTime, _ = svc.Cost(t.Context(), overTime)
+				want.UsageByGroup, _ = svc.Usage(t.Context(), q)
+				want.CostByGroup, _ = svc.Cost(t.Context(), q)
+				want.Latency, _ = svc.Latency(t.Context(), q)
+				want.Errors, _ = svc.Errors(t.Context(), q)
+				if !reflect.DeepEqual(rep, want) {
+					t.Errorf("group_by %q: Report\n%+v\nwant\n%+v", groupBy, rep, want)
+				}
+				if len(rep.UsageByGroup.Items) == 0 || rep.UsageOverTime.Items[0].Requests == 0 {
+					t.Errorf("group_by %q: an empty report", groupBy)
+				}
 			}
 		})
 	}

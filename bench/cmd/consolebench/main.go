@@ -180,7 +180,8 @@ func measureGateway(ctx context.Context, driver, dsn string, auth bool, calls, w
 			return nil, err
 		}
 	}
-	model := regexp.MustCompile(`<td>([a-z0-9][a-z0-9.:-]+)</td>`).FindStringSubmatch(first)
+	// The model of the newest trace: row cells are time, provider, model.
+	model := regexp.MustCompile(`</a></td><td>[^<]*</td><td>([^<]+)</td>`).FindStringSubmatch(first)
 	filtered := "/console/traces?status=200"
 	if model != nil {
 		filtered = "/console/traces?model=" + url.QueryEscape(model[1]) + "&status=200"
