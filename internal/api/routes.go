@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 )
 
 // Route is one entry of the route table: the single place that says which
@@ -32,7 +32,7 @@ type Route struct {
 	// Session, when set, authenticates the route's callers by their
 	// console sign-in session rather than the gateway key header (the
 	// operator console's pages); the permission check is the same.
-	Session tenancy.SessionSource
+	Session keyauth.SessionSource
 	Handler http.HandlerFunc
 }
 

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/ongoingai/gateway/internal/api"
-	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/auditlog"
 	"github.com/ongoingai/gateway/web"
 )
 
@@ -14,10 +14,10 @@ const auditPerPage = 50
 
 // auditActions are the Action filter's choices: every action recorded.
 var auditActions = []string{
-	tenancy.ActionKeyCreate, tenancy.ActionKeyRotate, tenancy.ActionKeyRevoke,
-	tenancy.ActionWorkspaceCreate, tenancy.ActionWorkspaceRename, tenancy.ActionWorkspaceDelete,
-	tenancy.ActionOrgCreate, tenancy.ActionOrgRename, tenancy.ActionOrgDelete,
-	ActionSignIn, ActionSignOut, tenancy.ActionAuthDeny,
+	auditlog.ActionKeyCreate, auditlog.ActionKeyRotate, auditlog.ActionKeyRevoke,
+	auditlog.ActionWorkspaceCreate, auditlog.ActionWorkspaceRename, auditlog.ActionWorkspaceDelete,
+	auditlog.ActionOrgCreate, auditlog.ActionOrgRename, auditlog.ActionOrgDelete,
+	ActionSignIn, ActionSignOut, auditlog.ActionAuthDeny,
 }
 
 var auditFilterParams = []string{"action", "from", "to"}

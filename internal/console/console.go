@@ -18,13 +18,15 @@ import (
 	"github.com/ongoingai/gateway/internal/api"
 	"github.com/ongoingai/gateway/internal/store"
 	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/auditlog"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/internal/trace"
 	"github.com/ongoingai/gateway/web"
 )
 
 // Deps is what the console needs from the rest of the gateway.
 type Deps struct {
-	Auth     *tenancy.Authenticator
+	Auth     *keyauth.Authenticator
 	Tenancy  *tenancy.Service
 	Sessions store.Sessions
 	// Store reads traces and rollups.
@@ -33,7 +35,7 @@ type Deps struct {
 	// pipeline health; nil: not shown.
 	QueueStats func() trace.Stats
 	// Audit records sign-ins and sign-outs; nil: not recorded.
-	Audit tenancy.Auditor
+	Audit auditlog.Auditor
 	// SecureCookies marks the cookie Secure on plain HTTP too
 	// (console.secure_cookies); over TLS it always is.
 	SecureCookies bool
@@ -143,7 +145,7 @@ func (c *Console) shell(r *http.Request, title string) web.Shell {
 			s.Nav = append(s.Nav, n.NavLink)
 		}
 	}
-	if id, ok := tenancy.IdentityFrom(r.Context()); ok && id != nil {
+	if id, ok := keyauth.IdentityFrom(r.Context()); ok && id != nil {
 		s.Who = id.KeyID + " (" + id.Role + ")"
 	}
 	if c.d.Auth.Enabled() {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ongoingai/gateway/internal/rbac"
 	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/web"
 )
 
@@ -30,7 +31,7 @@ func (c *Console) keysView(r *http.Request) (web.KeysView, error) {
 			Static: k.Static, Created: k.CreatedAt, LastUsed: k.LastUsedAt, Expires: k.ExpiresAt,
 		})
 	}
-	if id, ok := tenancy.IdentityFrom(r.Context()); ok && id != nil && v.CanManage {
+	if id, ok := keyauth.IdentityFrom(r.Context()); ok && id != nil && v.CanManage {
 		for _, role := range rbac.Roles {
 			if rbac.CanGrant(id.Role, role) {
 				v.Roles = append(v.Roles, role)
@@ -38,7 +39,7 @@ func (c *Console) keysView(r *http.Request) (web.KeysView, error) {
 		}
 		v.Workspaces = []string{id.WorkspaceID}
 		if c.d.Auth.Allows(r, "workspaces", "manage") {
-			wss, err := c.d.Tenancy.ListWorkspaces(ctx, c.d.Auth.Actor(r), "")
+			wss, err := c.d.Tenancy.ListWorkspaces(ctx, tenancy.RequestActor(r), "")
 			if err != nil {
 				return web.KeysView{}, err
 			}
@@ -80,7 +81,7 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request) {
 	}
 	var k tenancy.IssuedKey
 	if err == nil {
-		k, err = c.d.Tenancy.CreateKey(r.Context(), c.d.Auth.Actor(r), in)
+		k, err = c.d.Tenancy.CreateKey(r.Context(), tenancy.RequestActor(r), in)
 	}
 	v, verr := c.keysView(r)
 	if verr != nil {
@@ -139,7 +140,7 @@ func keyField(msg string) string {
 // (after the API's default grace period).
 func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request) {
 	c.keyAction(w, r, "rotate", func(id string) (*web.NewToken, string, error) {
-		k, err := c.d.Tenancy.RotateKey(r.Context(), c.d.Auth.Actor(r), id, tenancy.DefaultGrace)
+		k, err := c.d.Tenancy.RotateKey(r.Context(), tenancy.RequestActor(r), id, tenancy.DefaultGrace)
 		if err != nil {
 			return nil, "", err
 		}
@@ -150,7 +151,7 @@ func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request) {
 // revokeKey revokes on the second click; the key stops working at once.
 func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request) {
 	c.keyAction(w, r, "revoke", func(id string) (*web.NewToken, string, error) {
-		k, err := c.d.Tenancy.RevokeKey(r.Context(), c.d.Auth.Actor(r), id)
+		k, err := c.d.Tenancy.RevokeKey(r.Context(), tenancy.RequestActor(r), id)
 		if err != nil {
 			return nil, "", err
 		}

@@ -1,15 +1,14 @@
 package console
 
 import (
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/telemetry"
-	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/auditlog"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 	"github.com/ongoingai/gateway/web"
 )
 
@@ -95,16 +94,6 @@ func (l *loginLimiter) sweep(now time.Time) {
 	}
 }
 
-// clientAddr is the connection's peer address (forwarding headers are not
-// trusted: any client can write them).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, web.LoginPage("", !c.d.Auth.Enabled()))
 }
@@ -124,7 +113,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := c.d.Now()
-	addr := clientAddr(r)
+	addr := keyauth.ClientIP(r)
 	if wait := c.limiter.blocked(addr, now); wait > 0 {
 		secs := int(wait.Round(time.Second) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
@@ -141,14 +130,14 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.limiter.fail(addr, now)
 		// Recorded as the guard records a refused key: aggregated per
 		// source and minute, so a flood of guesses cannot flood the log.
-		c.record(r, id, tenancy.ActionAuthDeny, tenancy.OutcomeDenied, reason)
+		c.record(r, id, auditlog.ActionAuthDeny, auditlog.OutcomeDenied, reason)
 		c.render(w, r, http.StatusUnauthorized, web.LoginPage(MsgInvalidKey, false))
 		return
 	}
 	sid, err := newSessionID()
 	if err == nil {
 		err = c.d.Sessions.CreateSession(r.Context(), store.Session{
-			IDHash: tenancy.HashToken(sid), KeyID: id.KeyID,
+			IDHash: keyauth.HashToken(sid), KeyID: id.KeyID,
 			CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(c.d.Lifetime),
 		})
 	}
@@ -157,7 +146,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusServiceUnavailable, web.LoginPage(msgSessionStoreDown, false))
 		return
 	}
-	c.record(r, id, ActionSignIn, tenancy.OutcomeOK, "")
+	c.record(r, id, ActionSignIn, auditlog.OutcomeOK, "")
 	c.setCookie(w, r, sid)
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }
@@ -168,10 +157,10 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
 	c.checkCSRF(func(w http.ResponseWriter, r *http.Request) {
 		sid := sessionID(r)
-		hash := tenancy.HashToken(sid)
-		var id *tenancy.Identity
+		hash := keyauth.HashToken(sid)
+		var id *keyauth.Identity
 		if s, err := c.d.Sessions.GetSession(r.Context(), hash); err == nil {
-			id = &tenancy.Identity{KeyID: s.KeyID}
+			id = &keyauth.Identity{KeyID: s.KeyID}
 			if k, reason := c.d.Auth.Identity(s.KeyID); reason == "" {
 				id = k
 			}
@@ -180,7 +169,7 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
 			c.storeError(w, r, err)
 			return
 		}
-		c.record(r, id, ActionSignOut, tenancy.OutcomeOK, "")
+		c.record(r, id, ActionSignOut, auditlog.OutcomeOK, "")
 		c.clearCookie(w, r)
 		http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 	})(w, r)
@@ -188,13 +177,13 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
 
 // record records a sign-in or sign-out attributed to the key, in its
 // tenant so that its admins see it.
-func (c *Console) record(r *http.Request, id *tenancy.Identity, action, outcome, reason string) {
+func (c *Console) record(r *http.Request, id *keyauth.Identity, action, outcome, reason string) {
 	if c.d.Audit == nil {
 		return
 	}
 	ev := store.AuditEvent{
 		Action: action, Target: "route:" + r.Method + " " + r.URL.Path, Outcome: outcome, Reason: reason,
-		ClientIP: clientAddr(r), RequestID: r.Header.Get(telemetry.RequestIDHeader),
+		ClientIP: keyauth.ClientIP(r), RequestID: keyauth.RequestID(r),
 	}
 	if id != nil {
 		ev.ActorKeyID, ev.OrgID, ev.WorkspaceID = id.KeyID, id.OrgID, id.WorkspaceID

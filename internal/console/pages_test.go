@@ -9,6 +9,7 @@ import (
 
 	"github.com/ongoingai/gateway/internal/rbac"
 	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 )
 
 // TestPermissionMatrix opens every console page and sends every console
@@ -36,12 +37,12 @@ func TestPermissionMatrix(t *testing.T) {
 						p = b.post(path, url.Values{"csrf_token": {csrfOf(t, g, b)}})
 					}
 					allowed := slices.Contains(rbac.RolePermissions(role), rt.Permission())
-					denied := p.status == http.StatusForbidden && p.has(tenancy.MsgForbidden)
+					denied := p.status == http.StatusForbidden && p.has(keyauth.MsgForbidden)
 					switch {
 					case allowed && (denied || p.status == http.StatusSeeOther):
 						t.Errorf("%s %s as %s: want allowed, got %d %s", rt.Method, path, role, p.status, p.body)
 					case !allowed && !denied:
-						t.Errorf("%s %s as %s: want 403 %q, got %d %s", rt.Method, path, role, tenancy.MsgForbidden, p.status, p.body)
+						t.Errorf("%s %s as %s: want 403 %q, got %d %s", rt.Method, path, role, keyauth.MsgForbidden, p.status, p.body)
 					}
 				}
 			}
@@ -102,7 +103,7 @@ func TestKeysPage(t *testing.T) {
 			p = b.post("/console/keys", url.Values{"name": {"ci"}, "role": {"developer"}, "workspace_id": {"prod"}})
 			wantStatus(t, "create", p, http.StatusCreated)
 			token := p.newToken()
-			if !tenancy.LooksLikeToken(token) || !p.has(">Copy</button>") {
+			if !keyauth.LooksLikeToken(token) || !p.has(">Copy</button>") {
 				t.Fatalf("create: token %q, page:\n%s", token, p.body)
 			}
 			id := keyIDOf(t, p)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 )
 
 // cookieName holds the session id. The id is 32 random bytes; the store
@@ -57,11 +57,11 @@ func sessionID(r *http.Request) string {
 func (c *Console) SessionKey(r *http.Request) (string, string) {
 	sid := sessionID(r)
 	if sid == "" {
-		return "", tenancy.ReasonNoSession
+		return "", keyauth.ReasonNoSession
 	}
 	ctx, cancel := c.readContext(r)
 	defer cancel()
-	hash := tenancy.HashToken(sid)
+	hash := keyauth.HashToken(sid)
 	s, err := c.d.Sessions.GetSession(ctx, hash)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

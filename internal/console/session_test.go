@@ -11,7 +11,7 @@ import (
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/console"
 	"github.com/ongoingai/gateway/internal/store"
-	"github.com/ongoingai/gateway/internal/tenancy"
+	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 )
 
 func TestSignInAndOut(t *testing.T) {
@@ -55,7 +55,7 @@ func TestSignInAndOut(t *testing.T) {
 			if strings.Contains(set, "Secure") {
 				t.Errorf("Set-Cookie %q is Secure over plain HTTP without console.secure_cookies", set)
 			}
-			if strings.Contains(set, roleToken("owner")) || strings.Contains(set, tenancy.HashToken(roleToken("owner"))) {
+			if strings.Contains(set, roleToken("owner")) || strings.Contains(set, keyauth.HashToken(roleToken("owner"))) {
 				t.Errorf("the cookie carries the key: %q", set)
 			}
 
@@ -122,7 +122,7 @@ func plantSession(t *testing.T, g *gateway, b *browser, keyID string, created, l
 	defer st.Close()
 	sid := "planted-session-id-" + strings.ReplaceAll(t.Name(), "/", "-")
 	if err := st.CreateSession(t.Context(), store.Session{
-		IDHash: tenancy.HashToken(sid), KeyID: keyID, CreatedAt: created, LastSeenAt: lastSeen, ExpiresAt: expires,
+		IDHash: keyauth.HashToken(sid), KeyID: keyID, CreatedAt: created, LastSeenAt: lastSeen, ExpiresAt: expires,
 	}); err != nil {
 		t.Fatal(err)
 	}

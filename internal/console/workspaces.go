@@ -14,7 +14,7 @@ import (
 func (c *Console) workspacesView(r *http.Request) (web.WorkspacesView, error) {
 	ctx, cancel := c.readContext(r)
 	defer cancel()
-	wss, err := c.d.Tenancy.ListWorkspaces(ctx, c.d.Auth.Actor(r), "")
+	wss, err := c.d.Tenancy.ListWorkspaces(ctx, tenancy.RequestActor(r), "")
 	if err != nil {
 		return web.WorkspacesView{}, err
 	}
@@ -40,7 +40,7 @@ func (c *Console) workspacesPage(w http.ResponseWriter, r *http.Request) {
 // createWorkspace creates a workspace in the caller's organization.
 func (c *Console) createWorkspace(w http.ResponseWriter, r *http.Request) {
 	form := web.WorkspaceRow{ID: r.PostForm.Get("id"), Name: r.PostForm.Get("name")}
-	ws, err := c.d.Tenancy.CreateWorkspace(r.Context(), c.d.Auth.Actor(r), "", form.ID, form.Name)
+	ws, err := c.d.Tenancy.CreateWorkspace(r.Context(), tenancy.RequestActor(r), "", form.ID, form.Name)
 	c.workspaceResult(w, r, err, func(v *web.WorkspacesView, msg string) {
 		v.Form = form
 		v.Errors[workspaceField(msg)] = msg
@@ -49,7 +49,7 @@ func (c *Console) createWorkspace(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) renameWorkspace(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	ws, err := c.d.Tenancy.RenameWorkspace(r.Context(), c.d.Auth.Actor(r), "", id, r.PostForm.Get("name"))
+	ws, err := c.d.Tenancy.RenameWorkspace(r.Context(), tenancy.RequestActor(r), "", id, r.PostForm.Get("name"))
 	c.workspaceResult(w, r, err, func(v *web.WorkspacesView, msg string) { v.RowErrors[id] = msg },
 		"Workspace "+ws.ID+" renamed to "+ws.Name+".", http.StatusOK)
 }
@@ -58,7 +58,7 @@ func (c *Console) renameWorkspace(w http.ResponseWriter, r *http.Request) {
 // it can still authenticate.
 func (c *Console) deleteWorkspace(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	err := c.d.Tenancy.DeleteWorkspace(r.Context(), c.d.Auth.Actor(r), "", id)
+	err := c.d.Tenancy.DeleteWorkspace(r.Context(), tenancy.RequestActor(r), "", id)
 	c.workspaceResult(w, r, err, func(v *web.WorkspacesView, msg string) { v.RowErrors[id] = msg },
 		"Workspace "+id+" deleted.", http.StatusOK)
 }

@@ -1,4 +1,4 @@
-package tenancy
+package keyauth
 
 import (
 	"net/http"
