@@ -6,7 +6,9 @@ import (
 )
 
 // SessionSource finds the gateway key behind a request that carries no
-// gateway key header: the operator console's sign-in session.
+// gateway key header: the operator console's sign-in session. Its lookup
+// reads the session store: only console routes have one (Policy.Session),
+// never the proxy's or the API's, whose guard stays in memory.
 type SessionSource interface {
 	// SessionKey returns the id of the key r's session belongs to, or ""
 	// and why not (no cookie, unknown, idle or past its absolute end).
