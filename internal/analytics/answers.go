@@ -49,6 +49,12 @@ func (s *Service) Summary(ctx context.Context, q Query) (Summary, error) {
 	if err := g.Wait(); err != nil {
 		return Summary{}, err
 	}
+	return summaryOf(q, byModel, byKey), nil
+}
+
+// summaryOf is the Summary answer from q's rows per model and per gateway
+// key.
+func summaryOf(q Query, byModel, byKey []rollup.Totals) Summary {
 	out := Summary{Range: q.window()}
 	var total rollup.Sums
 	var top *rollup.Totals
@@ -76,7 +82,7 @@ func (s *Service) Summary(ctx context.Context, q Query) (Summary, error) {
 	out.CachedInputTokens = total.CachedInputTokens
 	out.TotalCostUSD = usd(total.CostNanoUSD)
 	out.UnpricedRequests = total.Unpriced
-	return out, nil
+	return out
 }
 
 // Usage is token usage per bucket and group: GET /api/analytics/usage.

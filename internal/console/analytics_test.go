@@ -130,6 +130,28 @@ func TestReportMatchesAnswers(t *testing.T) {
 					t.Errorf("group_by %q: an empty report", groupBy)
 				}
 			}
+
+			// The Overview's Breakdown, likewise.
+			q := analytics.Query{Tenant: store.Tenant{OrgID: "acme"}}
+			q.From, q.To = analytics.Window(time.Time{}, time.Time{}, time.Now())
+			got, err := svc.Breakdown(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want analytics.Breakdown
+			want.Summary, _ = svc.Summary(t.Context(), q)
+			byModel, byKey := q, q
+			byModel.GroupBy, byKey.GroupBy = store.GroupModel, store.GroupGatewayKey
+			want.ModelUsage, _ = svc.Usage(t.Context(), byModel)
+			want.ModelCost, _ = svc.Cost(t.Context(), byModel)
+			want.KeyUsage, _ = svc.Usage(t.Context(), byKey)
+			want.KeyCost, _ = svc.Cost(t.Context(), byKey)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Breakdown\n%+v\nwant\n%+v", got, want)
+			}
+			if got.Summary.TotalRequests != 5 || len(got.KeyCost.Items) != 2 {
+				t.Errorf("Breakdown counts %d requests over %d keys, want 5 over 2", got.Summary.TotalRequests, len(got.KeyCost.Items))
+			}
 		})
 	}
 }

@@ -33,39 +33,21 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	svc := analytics.New(c.d.Store)
 	var (
-		sumDay, sumWeek analytics.Summary
-		models          analytics.Models
-		keys            analytics.Keys
+		sumDay analytics.Summary
+		week7  analytics.Breakdown
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { sumDay, err = svc.Summary(gctx, day); return })
-	g.Go(func() (err error) { sumWeek, err = svc.Summary(gctx, week); return })
-	g.Go(func() (err error) { models, err = svc.Models(gctx, week); return })
-	g.Go(func() (err error) { keys, err = svc.Keys(gctx, week); return })
+	g.Go(func() (err error) { week7, err = svc.Breakdown(gctx, week); return })
 	if err := g.Wait(); err != nil {
 		c.storeError(w, r, err)
 		return
 	}
 	v := web.OverviewView{
-		Shell:   c.shell(r, "Overview"),
-		Periods: []web.Period{period("Today", sumDay), period("Last 7 days", sumWeek)},
-		TopModels: web.Table{
-			Caption: "Top models by cost, last 7 days",
-			Head:    []string{"Model", "Requests", "Tokens", "Cost"},
-		},
-		TopKeys: web.Table{
-			Caption: "Top gateway keys by cost, last 7 days",
-			Head:    []string{"Key", "Requests", "Tokens", "Cost"},
-		},
-	}
-	slices.SortStableFunc(models.Items, func(a, b analytics.ModelItem) int { return cmp.Compare(b.TotalCostUSD, a.TotalCostUSD) })
-	for _, m := range models.Items[:min(topN, len(models.Items))] {
-		v.TopModels.Rows = append(v.TopModels.Rows, []string{m.Model, count(m.Requests), count(m.TotalTokens), usd(m.TotalCostUSD)})
-	}
-	gk := keys.GatewayKeys
-	slices.SortStableFunc(gk, func(a, b analytics.GatewayKeyItem) int { return cmp.Compare(b.TotalCostUSD, a.TotalCostUSD) })
-	for _, k := range gk[:min(topN, len(gk))] {
-		v.TopKeys.Rows = append(v.TopKeys.Rows, []string{k.GatewayKeyID, count(k.Requests), count(k.TotalTokens), usd(k.TotalCostUSD)})
+		Shell:     c.shell(r, "Overview"),
+		Periods:   []web.Period{period("Today", sumDay), period("Last 7 days", week7.Summary)},
+		TopModels: topByCost("Top models by cost, last 7 days", "Model", week7.ModelCost, week7.ModelUsage),
+		TopKeys:   topByCost("Top gateway keys by cost, last 7 days", "Key", week7.KeyCost, week7.KeyUsage),
 	}
 	if c.d.QueueStats != nil && c.d.Auth.Allows(r, "installation", "read") {
 		s := c.d.QueueStats()
@@ -82,6 +64,24 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.render(w, r, http.StatusOK, web.OverviewPage(v))
+}
+
+// topByCost tabulates the topN groups by cost, with their requests and
+// tokens. Traffic without a gateway key has no key to list.
+func topByCost(caption, what string, cost analytics.Cost, usage analytics.Usage) web.Table {
+	tokens := make(map[string]int64, len(usage.Items))
+	for _, u := range usage.Items {
+		if u.Group != nil {
+			tokens[*u.Group] = u.TotalTokens
+		}
+	}
+	items := slices.DeleteFunc(slices.Clone(cost.Items), func(it analytics.CostItem) bool { return it.Group == nil || *it.Group == "" })
+	slices.SortStableFunc(items, func(a, b analytics.CostItem) int { return cmp.Compare(b.TotalCostUSD, a.TotalCostUSD) })
+	t := web.Table{Caption: caption, Head: []string{what, "Requests", "Tokens", "Cost"}}
+	for _, it := range items[:min(topN, len(items))] {
+		t.Rows = append(t.Rows, []string{*it.Group, count(it.Requests), count(tokens[*it.Group]), usd(it.TotalCostUSD)})
+	}
+	return t
 }
 
 func period(name string, s analytics.Summary) web.Period {
