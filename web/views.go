@@ -181,9 +181,9 @@ type Field struct {
 
 // AuditRow is one audit event.
 type AuditRow struct {
-	Time                                            time.Time
+	Time                                           time.Time
 	Actor, Action, Target, Outcome, Reason, Client string
-	Count                                           int64
+	Count                                          int64
 }
 
 // AuditView is the Audit log page.
