@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/ongoingai/gateway/internal/analytics"
-	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/opener"
 )
 
 func TestOverviewPage(t *testing.T) {
@@ -101,7 +101,7 @@ func TestReportMatchesAnswers(t *testing.T) {
 				p := g.signedIn("viewer").get("/console/analytics?group_by=gateway_key")
 				return p.has(`<th scope="row">key-admin</th><td class="num">2</td>`) && p.has(`<th scope="row">key-developer</th><td class="num">3</td>`)
 			})
-			st, err := app.OpenStore(t.Context(), g.cfg.Storage)
+			st, err := opener.Open(t.Context(), g.cfg.Storage)
 			if err != nil {
 				t.Fatal(err)
 			}

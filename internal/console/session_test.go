@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ongoingai/gateway/internal/app"
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/console"
 	"github.com/ongoingai/gateway/internal/store"
+	"github.com/ongoingai/gateway/internal/store/opener"
 	"github.com/ongoingai/gateway/internal/tenancy/keyauth"
 )
 
@@ -115,7 +115,7 @@ func TestSignInRateLimit(t *testing.T) {
 // and gives b its cookie: the way to test timeouts without waiting them out.
 func plantSession(t *testing.T, g *gateway, b *browser, keyID string, created, lastSeen, expires time.Time) {
 	t.Helper()
-	st, err := app.OpenStore(t.Context(), g.cfg.Storage)
+	st, err := opener.Open(t.Context(), g.cfg.Storage)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,6 +78,7 @@ type Store interface {
 	Audit
 	PIISalts
 	Limits
+	Sessions
 	// ClassifyWriteError names the cause of a failed write (timeout,
 	// connection, constraint), for the trace writer's failure counts.
 	trace.FailureClassifier

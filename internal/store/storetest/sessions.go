@@ -7,34 +7,16 @@ import (
 	"github.com/ongoingai/gateway/internal/store"
 )
 
-// SessionStore is a store with console sessions and the keys they belong to.
-type SessionStore interface {
-	store.Tenancy
-	store.Audit
-	store.Sessions
-}
-
-// RunSessions checks the console session contract: round trips in
+// sessionCases check the console session contract: round trips in
 // microsecond UTC, last_seen only moving forward, sign-out, the sweep of
 // ended sessions, and sessions going with their key.
-func RunSessions(t *testing.T, open func(t *testing.T) SessionStore) {
-	cases := []struct {
-		name string
-		test func(t *testing.T, s SessionStore)
-	}{
-		{"RoundTrip", testSessionRoundTrip},
-		{"Errors", testSessionErrors},
-		{"TouchOnlyMovesForward", testSessionTouch},
-		{"Delete", testSessionDelete},
-		{"DeleteEnded", testSessionDeleteEnded},
-		{"GoWithTheirKey", testSessionsGoWithKey},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			c.test(t, open(t))
-		})
-	}
+var sessionCases = []namedCase{
+	{"RoundTrip", one(testSessionRoundTrip)},
+	{"Errors", one(testSessionErrors)},
+	{"TouchOnlyMovesForward", one(testSessionTouch)},
+	{"Delete", one(testSessionDelete)},
+	{"DeleteEnded", one(testSessionDeleteEnded)},
+	{"GoWithTheirKey", one(testSessionsGoWithKey)},
 }
 
 // sessionFor is a session of key k created at tbase+offset, ending 12 h later.
@@ -45,12 +27,12 @@ func sessionFor(hash, k string, offset time.Duration) store.Session {
 	}
 }
 
-func seedSessionKey(t *testing.T, s SessionStore) {
+func seedSessionKey(t *testing.T, s store.Store) {
 	seedWorkspace(t, s, "o", "w")
 	mustNil(t, s.CreateKey(t.Context(), newKey("k", "o", "w", 0)))
 }
 
-func testSessionRoundTrip(t *testing.T, s SessionStore) {
+func testSessionRoundTrip(t *testing.T, s store.Store) {
 	seedSessionKey(t, s)
 	want := sessionFor("h1", "k", 0)
 	mustNil(t, s.CreateSession(t.Context(), want))
@@ -64,7 +46,7 @@ func testSessionRoundTrip(t *testing.T, s SessionStore) {
 	}
 }
 
-func testSessionErrors(t *testing.T, s SessionStore) {
+func testSessionErrors(t *testing.T, s store.Store) {
 	seedSessionKey(t, s)
 	_, err := s.GetSession(t.Context(), "nope")
 	wantErr(t, "GetSession unknown", err, store.ErrNotFound)
@@ -75,7 +57,7 @@ func testSessionErrors(t *testing.T, s SessionStore) {
 	mustNil(t, s.DeleteSession(t.Context(), "nope"))
 }
 
-func testSessionTouch(t *testing.T, s SessionStore) {
+func testSessionTouch(t *testing.T, s store.Store) {
 	seedSessionKey(t, s)
 	mustNil(t, s.CreateSession(t.Context(), sessionFor("h", "k", 0)))
 	mustNil(t, s.TouchSession(t.Context(), "h", tbase.Add(10*time.Minute)))
@@ -88,7 +70,7 @@ func testSessionTouch(t *testing.T, s SessionStore) {
 	}
 }
 
-func testSessionDelete(t *testing.T, s SessionStore) {
+func testSessionDelete(t *testing.T, s store.Store) {
 	seedSessionKey(t, s)
 	mustNil(t, s.CreateSession(t.Context(), sessionFor("h", "k", 0)))
 	mustNil(t, s.CreateSession(t.Context(), sessionFor("other", "k", 0)))
@@ -100,7 +82,7 @@ func testSessionDelete(t *testing.T, s SessionStore) {
 	}
 }
 
-func testSessionDeleteEnded(t *testing.T, s SessionStore) {
+func testSessionDeleteEnded(t *testing.T, s store.Store) {
 	seedSessionKey(t, s)
 	ctx := t.Context()
 	mustNil(t, s.CreateSession(ctx, sessionFor("old", "k", -13*time.Hour)))  // past its absolute end
@@ -123,7 +105,7 @@ func testSessionDeleteEnded(t *testing.T, s SessionStore) {
 // A key deleted with its workspace takes its sessions along; revoking
 // keeps the row (the console refuses it through the key cache) until the
 // sweep.
-func testSessionsGoWithKey(t *testing.T, s SessionStore) {
+func testSessionsGoWithKey(t *testing.T, s store.Store) {
 	seedSessionKey(t, s)
 	ctx := t.Context()
 	mustNil(t, s.CreateSession(ctx, sessionFor("h", "k", 0)))
