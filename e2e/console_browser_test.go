@@ -247,8 +247,19 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 
 		// Traces show the calls made with the key.
-		b.clickText("nav", "Traces")
-		b.waitFor("the key's calls", `[...document.querySelectorAll("#traces tbody tr")].filter(r => r.innerText.includes(`+jsString(keyID)+`)).length >= 3`)
+		// Traces are written in the background: open the page again until
+		// the key's calls are on it.
+		keysCalls := `[...document.querySelectorAll("#traces tbody tr")].filter(r => r.innerText.includes(` + jsString(keyID) + `)).length >= 3`
+		for listed := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+			b.clickText("nav", "Traces")
+			b.waitFor("the traces page", `!!document.querySelector("#traces")`)
+			if eval[bool](b, "(() => { try { return !!("+keysCalls+") } catch (e) { return false } })()") {
+				break
+			}
+			if time.Since(listed) > 15*time.Second {
+				t.Fatalf("the key's calls are not on the Traces page; page:\n%s", b.text())
+			}
+		}
 		b.screenshot("04-traces")
 		b.clickText("#traces tbody", eval[string](b, `document.querySelector("#traces tbody a").textContent`))
 		b.waitFor("a trace's detail", `document.querySelector("h1")?.textContent.startsWith("Trace ")`)
