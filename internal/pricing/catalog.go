@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // catalogJSON is the price list itself. Prices live in data rather than in
@@ -29,26 +30,53 @@ var knownProviders = map[string]bool{"openai": true, "anthropic": true}
 
 // catalogFile is the JSON shape of catalog.json.
 type catalogFile struct {
-	Version string            `json:"version"`
-	Unit    string            `json:"unit"`
-	Models  []catalogModel    `json:"models"`
-	Aliases map[string]string `json:"aliases"`
+	Version string `json:"version"`
+	Unit    string `json:"unit"`
+	// ProviderRules apply to every model of a provider, after the
+	// model's own rules: tiers such as batch or flex that the provider
+	// prices the same way for every model.
+	ProviderRules map[string][]catalogRule `json:"provider_rules,omitempty"`
+	Models        []catalogModel           `json:"models"`
+	Aliases       map[string]string        `json:"aliases,omitempty"`
 }
 
 // catalogModel is one price entry. Optional prices are empty when the
 // provider does not price that kind of token apart: cached_input and
-// cache_write then cost the input price, reasoning the output price.
+// cache_write then cost the input price, cache_write_1h the cache_write
+// price, reasoning the output price. A model may be listed more than once
+// with different effective_from dates when its price changed.
 type catalogModel struct {
-	Provider    string `json:"provider"`
-	Model       string `json:"model"`
-	Input       string `json:"input"`
-	Output      string `json:"output"`
-	CachedInput string `json:"cached_input"`
-	CacheWrite  string `json:"cache_write"`
-	Reasoning   string `json:"reasoning"`
-	Source      string `json:"source"`
-	Note        string `json:"note"`
+	Provider      string        `json:"provider"`
+	Model         string        `json:"model"`
+	Input         string        `json:"input"`
+	Output        string        `json:"output"`
+	CachedInput   string        `json:"cached_input,omitempty"`
+	CacheWrite    string        `json:"cache_write,omitempty"`
+	CacheWrite1h  string        `json:"cache_write_1h,omitempty"`
+	Reasoning     string        `json:"reasoning,omitempty"`
+	Rules         []catalogRule `json:"rules,omitempty"`
+	EffectiveFrom string        `json:"effective_from,omitempty"`
+	Status        string        `json:"status,omitempty"`
+	Source        string        `json:"source"`
+	Checked       string        `json:"checked"`
+	Note          string        `json:"note,omitempty"`
 }
+
+// catalogRule is a price tier as written in the file: conditions, then
+// multipliers as plain decimals ("2", "1.5", "0.5").
+type catalogRule struct {
+	Name             string `json:"name"`
+	InputTokensOver  int64  `json:"input_tokens_over,omitempty"`
+	ServiceTier      string `json:"service_tier,omitempty"`
+	Speed            string `json:"speed,omitempty"`
+	InferenceGeo     string `json:"inference_geo,omitempty"`
+	InputMultiplier  string `json:"input_multiplier,omitempty"`
+	OutputMultiplier string `json:"output_multiplier,omitempty"`
+	Note             string `json:"note,omitempty"`
+}
+
+// statuses are the lifecycle words the providers' pages use.
+var statuses = map[string]bool{"active": true, "legacy": true, "deprecated": true, "retired": true}
 
 // baseCatalog is the validated embedded catalog before overrides.
 type baseCatalog struct {
@@ -85,8 +113,25 @@ func parseCatalog(data []byte) (*baseCatalog, error) {
 		fail("no models")
 	}
 
+	providerRules := make(map[string][]Rule, len(f.ProviderRules))
+	for provider, rules := range f.ProviderRules {
+		if !knownProviders[provider] {
+			fail("provider_rules: provider %q is not openai or anthropic", provider)
+			continue
+		}
+		for j, r := range rules {
+			rule, err := parseRule(r)
+			if err != nil {
+				fail("provider_rules %q: rule %q: %v", provider, ruleLabel(r, j), err)
+				continue
+			}
+			providerRules[provider] = append(providerRules[provider], rule)
+		}
+	}
+
 	b := &baseCatalog{version: f.Version, aliases: make(map[string]string, len(f.Aliases))}
 	seen := make(map[string]bool, len(f.Models))
+	seenVersion := make(map[string]bool, len(f.Models))
 	for i, m := range f.Models {
 		name := m.Model
 		if name == "" {
@@ -95,18 +140,48 @@ func parseCatalog(data []byte) (*baseCatalog, error) {
 		} else if name != canonicalName(name) {
 			fail("model %q: name must be lowercase without surrounding spaces", name)
 		}
-		if seen[name] {
-			fail("model %q: listed twice", name)
+		if seenVersion[name+"@"+m.EffectiveFrom] {
+			if m.EffectiveFrom == "" {
+				fail("model %q: listed twice", name)
+			} else {
+				fail("model %q: listed twice with effective_from %s", name, m.EffectiveFrom)
+			}
 		}
 		seen[name] = true
+		seenVersion[name+"@"+m.EffectiveFrom] = true
 		if !knownProviders[m.Provider] {
 			fail("model %q: provider %q is not openai or anthropic", name, m.Provider)
 		}
 		if err := checkSource(m.Source); err != nil {
 			fail("model %q: source: %v", name, err)
 		}
+		if _, err := time.Parse(time.DateOnly, m.Checked); err != nil {
+			fail("model %q: checked %q is not the YYYY-MM-DD date the price was last compared with its source", name, m.Checked)
+		}
+		status := m.Status
+		if status == "" {
+			status = "active"
+		} else if !statuses[status] {
+			fail("model %q: status %q is not active, legacy, deprecated or retired", name, m.Status)
+		}
 
-		p := Price{Model: m.Model, Provider: m.Provider, Source: m.Source}
+		p := Price{Model: m.Model, Provider: m.Provider, Source: m.Source, Checked: m.Checked, Status: status, Note: m.Note}
+		if m.EffectiveFrom != "" {
+			at, err := time.Parse(time.DateOnly, m.EffectiveFrom)
+			if err != nil {
+				fail("model %q: effective_from %q is not a YYYY-MM-DD date", name, m.EffectiveFrom)
+			}
+			p.EffectiveFrom = at
+		}
+		for j, r := range m.Rules {
+			rule, err := parseRule(r)
+			if err != nil {
+				fail("model %q: rule %q: %v", name, ruleLabel(r, j), err)
+				continue
+			}
+			p.Rules = append(p.Rules, rule)
+		}
+		p.Rules = append(p.Rules, providerRules[m.Provider]...)
 		fields := []struct {
 			field    string
 			value    string
@@ -117,6 +192,7 @@ func parseCatalog(data []byte) (*baseCatalog, error) {
 			{"output", m.Output, true, &p.Output},
 			{"cached_input", m.CachedInput, false, &p.CachedInput},
 			{"cache_write", m.CacheWrite, false, &p.CacheWrite},
+			{"cache_write_1h", m.CacheWrite1h, false, &p.CacheWrite1h},
 			{"reasoning", m.Reasoning, false, &p.Reasoning},
 		}
 		for _, fd := range fields {
@@ -167,10 +243,60 @@ func applyFallbacks(p Price) Price {
 	if p.CacheWrite < 0 {
 		p.CacheWrite = p.Input
 	}
+	if p.CacheWrite1h < 0 {
+		p.CacheWrite1h = p.CacheWrite
+	}
 	if p.Reasoning < 0 {
 		p.Reasoning = p.Output
 	}
 	return p
+}
+
+// ruleLabel names a rule in an error: its name, or its position.
+func ruleLabel(r catalogRule, i int) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return fmt.Sprintf("rules[%d]", i)
+}
+
+// parseRule validates one price tier: a name, at least one condition and
+// at least one multiplier, so a rule always changes something and never
+// applies to every call by accident.
+func parseRule(r catalogRule) (Rule, error) {
+	rule := Rule{
+		Name: r.Name, InputTokensOver: r.InputTokensOver,
+		ServiceTier: r.ServiceTier, Speed: r.Speed, InferenceGeo: r.InferenceGeo,
+		InputMilli: 1000, OutputMilli: 1000,
+	}
+	var errs []error
+	if strings.TrimSpace(r.Name) == "" {
+		errs = append(errs, errors.New("name is empty"))
+	}
+	if r.InputTokensOver < 0 {
+		errs = append(errs, fmt.Errorf("input_tokens_over %d is negative", r.InputTokensOver))
+	}
+	if r.InputTokensOver == 0 && r.ServiceTier == "" && r.Speed == "" && r.InferenceGeo == "" {
+		errs = append(errs, errors.New("has no condition (input_tokens_over, service_tier, speed or inference_geo)"))
+	}
+	if r.InputMultiplier == "" && r.OutputMultiplier == "" {
+		errs = append(errs, errors.New("has no input_multiplier or output_multiplier"))
+	}
+	for _, m := range []struct {
+		field, value string
+		dst          *int64
+	}{{"input_multiplier", r.InputMultiplier, &rule.InputMilli}, {"output_multiplier", r.OutputMultiplier, &rule.OutputMilli}} {
+		if m.value == "" {
+			continue
+		}
+		v, err := parseMultiplier(m.value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m.field, err))
+			continue
+		}
+		*m.dst = v
+	}
+	return rule, errors.Join(errs...)
 }
 
 // checkSource insists on an absolute https URL: a price nobody can trace

@@ -24,8 +24,8 @@ func TestEmbeddedCatalogLoads(t *testing.T) {
 
 // sourceHosts are the public pricing pages each provider's prices may cite.
 var sourceHosts = map[string][]string{
-	"openai":    {"openai.com", "platform.openai.com"},
-	"anthropic": {"www.anthropic.com", "anthropic.com", "docs.anthropic.com", "docs.claude.com"},
+	"openai":    {"developers.openai.com"},
+	"anthropic": {"platform.claude.com"},
 }
 
 func TestEveryEntryHasProviderAndSource(t *testing.T) {
@@ -97,7 +97,7 @@ func validCatalog() catalogFile {
 		Unit:    catalogUnit,
 		Models: []catalogModel{{
 			Provider: "openai", Model: "m", Input: "1.00", Output: "2.00",
-			Source: "https://openai.com/api/pricing/",
+			Source: "https://openai.com/api/pricing/", Checked: "2026-12-07",
 		}},
 		Aliases: map[string]string{"m-alias": "m"},
 	}
@@ -107,25 +107,23 @@ func TestParseCatalogAppliesFallbacks(t *testing.T) {
 	f := validCatalog()
 	f.Models = append(f.Models, catalogModel{
 		Provider: "anthropic", Model: "all", Input: "3", Output: "15",
-		CachedInput: "0.30", CacheWrite: "3.75", Reasoning: "20",
-		Source: "https://docs.anthropic.com/en/docs/about-claude/pricing",
+		CachedInput: "0.30", CacheWrite: "3.75", CacheWrite1h: "6", Reasoning: "20",
+		Source: "https://docs.anthropic.com/en/docs/about-claude/pricing", Checked: "2026-12-07",
 	})
 	data, _ := json.Marshal(f)
 	b, err := parseCatalog(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]Price{
+	want := map[string]rates{
 		// Not priced apart: cache traffic at the input price, reasoning at output.
 		"m": {Model: "m", Provider: "openai", Input: 1_000_000, Output: 2_000_000,
-			CachedInput: 1_000_000, CacheWrite: 1_000_000, Reasoning: 2_000_000,
-			Source: "https://openai.com/api/pricing/"},
+			CachedInput: 1_000_000, CacheWrite: 1_000_000, CacheWrite1h: 1_000_000, Reasoning: 2_000_000},
 		"all": {Model: "all", Provider: "anthropic", Input: 3_000_000, Output: 15_000_000,
-			CachedInput: 300_000, CacheWrite: 3_750_000, Reasoning: 20_000_000,
-			Source: "https://docs.anthropic.com/en/docs/about-claude/pricing"},
+			CachedInput: 300_000, CacheWrite: 3_750_000, CacheWrite1h: 6_000_000, Reasoning: 20_000_000},
 	}
 	for _, got := range b.models {
-		if got != want[got.Model] {
+		if ratesOf(got) != want[got.Model] {
 			t.Errorf("parsed %+v\nwant       %+v", got, want[got.Model])
 		}
 	}

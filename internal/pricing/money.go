@@ -110,18 +110,67 @@ func (s *picoSum) add(tokens, picoPerToken int64) {
 // nano rounds the pico total half-up to nano-USD, saturating at the int64
 // maximum: an absurd usage report then reads as an absurd cost, never as a
 // cheap one.
-func (s picoSum) nano() int64 {
+func (s picoSum) nano() int64 { return s.div(picoPerNano) }
+
+// div rounds the sum divided by d half-up, saturating like nano. Prices
+// scaled by rule multipliers (thousandths) are summed scaled, and the
+// scale goes into d, so a multiplied price is still exact.
+func (s picoSum) div(d uint64) int64 {
 	if s.overflow {
 		return math.MaxInt64
 	}
-	lo, carry := bits.Add64(s.lo, picoPerNano/2, 0)
+	lo, carry := bits.Add64(s.lo, d/2, 0)
 	hi := s.hi + carry
-	if hi >= picoPerNano || hi < s.hi {
+	if hi >= d || hi < s.hi {
 		return math.MaxInt64
 	}
-	q, _ := bits.Div64(hi, lo, picoPerNano)
+	q, _ := bits.Div64(hi, lo, d)
 	if q > math.MaxInt64 {
 		return math.MaxInt64
 	}
 	return int64(q)
+}
+
+// maxMultiplierMilli bounds a rule multiplier (100×): real tiers are
+// between 0.5× and 6×, and the bound keeps scaled prices far from overflow.
+const maxMultiplierMilli = 100_000
+
+// parseMultiplier turns a plain decimal such as "1.5" into thousandths. At
+// most three decimals: finer multipliers do not exist on any price page and
+// would not be exact.
+func parseMultiplier(s string) (int64, error) {
+	intPart, frac, hasDot := strings.Cut(s, ".")
+	if intPart == "" || (hasDot && frac == "") || !allDigits(intPart) || !allDigits(frac) {
+		return 0, fmt.Errorf("%q is not a plain decimal such as 1.5", s)
+	}
+	frac = strings.TrimRight(frac, "0")
+	if len(frac) > 3 {
+		return 0, fmt.Errorf("%q has more than 3 decimal places", s)
+	}
+	if len(strings.TrimLeft(intPart, "0")) > 3 {
+		return 0, fmt.Errorf("%q is larger than 100", s)
+	}
+	whole, _ := strconv.ParseInt(intPart, 10, 64)
+	var f int64
+	if frac != "" {
+		f, _ = strconv.ParseInt(frac+strings.Repeat("0", 3-len(frac)), 10, 64)
+	}
+	m := whole*1000 + f
+	switch {
+	case m == 0:
+		return 0, fmt.Errorf("%q is zero; a free tier is a price of 0, not a multiplier", s)
+	case m > maxMultiplierMilli:
+		return 0, fmt.Errorf("%q is larger than 100", s)
+	}
+	return m, nil
+}
+
+// scale multiplies a price by a multiplier in thousandths, saturating: the
+// product is a price in thousandths of pico-USD per token.
+func scale(price, milli int64) int64 {
+	hi, lo := bits.Mul64(uint64(price), uint64(milli))
+	if hi != 0 || lo > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(lo)
 }

@@ -15,10 +15,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // OverrideSource is the Source of a price that came from configuration
@@ -28,7 +30,8 @@ const OverrideSource = "config: pricing.overrides"
 // Price is one model's price in pico-USD (1e-12 USD) per token. Fallbacks
 // are already applied: a token kind the provider does not price apart
 // carries the price it is actually billed at (input for cache reads and
-// writes, output for reasoning), so every field is the effective price.
+// writes, output for reasoning, the short-lived write price for 1-hour
+// writes), so every field is the effective price.
 type Price struct {
 	// Model is the catalog name the lookup resolved to, e.g. "gpt-4o" for
 	// "gpt-4o-2024-08-06".
@@ -37,22 +40,73 @@ type Price struct {
 	// for models that only an override defines.
 	Provider string
 
-	Input       int64 // uncached input
-	Output      int64 // output other than reasoning
-	CachedInput int64 // input read from the prompt cache
-	CacheWrite  int64 // input written to the prompt cache
-	Reasoning   int64 // reasoning output
+	Input        int64 // uncached input
+	Output       int64 // output other than reasoning
+	CachedInput  int64 // input read from the prompt cache
+	CacheWrite   int64 // input written to the prompt cache with the short lifetime (Anthropic 5 minutes)
+	CacheWrite1h int64 // input written to the prompt cache with Anthropic's 1-hour lifetime
+	Reasoning    int64 // reasoning output
 
+	// Rules change the price of a whole call under conditions the
+	// response reports (long context, service tier, fast mode, regional
+	// processing); every matching rule applies, multiplied together.
+	Rules []Rule
+
+	// EffectiveFrom is when this price took effect; zero means it has
+	// applied since before the catalog recorded any change for the model.
+	EffectiveFrom time.Time
+	// Status is the model's lifecycle on the provider's page: active,
+	// legacy, deprecated or retired. Retired models stay priced so that
+	// history and repricing keep working.
+	Status string
+	// Checked is the date (YYYY-MM-DD) the price was last compared with
+	// Source; empty for overrides.
+	Checked string
 	// Source is the public pricing page the price comes from, or
 	// OverrideSource.
 	Source string
+	// Note says what the entry does not cover, or where a figure could
+	// not be confirmed on the provider's own page.
+	Note string
+}
+
+// Rule is one price tier: when every set condition holds, input prices
+// (uncached, cached, cache writes) are multiplied by InputMilli/1000 and
+// output prices (output, reasoning) by OutputMilli/1000.
+type Rule struct {
+	Name string
+	// InputTokensOver matches calls whose whole input (cache reads and
+	// writes included) is above it; 0 means any size.
+	InputTokensOver int64
+	// ServiceTier, Speed and InferenceGeo match the response's own
+	// report, exactly; empty means any.
+	ServiceTier, Speed, InferenceGeo string
+	InputMilli, OutputMilli          int64
+}
+
+func (r *Rule) matches(t Tokens, c Conditions) bool {
+	return (r.InputTokensOver == 0 || t.Input > r.InputTokensOver) &&
+		(r.ServiceTier == "" || r.ServiceTier == c.ServiceTier) &&
+		(r.Speed == "" || r.Speed == c.Speed) &&
+		(r.InferenceGeo == "" || r.InferenceGeo == c.InferenceGeo)
 }
 
 // Tokens is the usage to price, normalised the way the gateway's providers
-// report it: Input includes CachedInput and CacheWrite, and Output includes
-// Reasoning.
+// report it: Input includes CachedInput and CacheWrite, CacheWrite includes
+// CacheWrite1h, and Output includes Reasoning.
 type Tokens struct {
-	Input, Output, CachedInput, CacheWrite, Reasoning int64
+	Input, Output, CachedInput, CacheWrite, CacheWrite1h, Reasoning int64
+}
+
+// Conditions are what a response said about how it was served, as the
+// provider spells it: OpenAI's service_tier ("default", "flex",
+// "priority"), Anthropic's usage.service_tier ("standard", "priority",
+// "batch"), usage.speed ("fast") and usage.inference_geo. Empty when the
+// response did not say.
+type Conditions struct {
+	ServiceTier  string `json:"service_tier,omitempty"`
+	Speed        string `json:"speed,omitempty"`
+	InferenceGeo string `json:"inference_geo,omitempty"`
 }
 
 // Override is an operator-supplied price in USD per 1M tokens, as written
@@ -72,6 +126,10 @@ type Cost struct {
 	Priced bool
 	// Model is the catalog name the call was priced as; empty when unpriced.
 	Model string
+	// Version names the prices used: the catalog's Version, and for a
+	// model whose price changed over time "/<model>@<effective date>" of
+	// the price in force at the call's time.
+	Version string
 }
 
 // USD is the cost in dollars, for display and JSON. Keep sums in NanoUSD:
@@ -90,14 +148,31 @@ const maxCachedNames = 1024
 // prices and is not usable.
 type Catalog struct {
 	version string
-	models  []Price           // sorted by provider, then model
-	names   map[string]*Price // canonical model names and aliases
+	models  []Price           // the price in force at build time, sorted by provider, then model
+	names   map[string]*model // canonical model names and aliases
 
 	// cache maps raw names as callers spell them to their resolution (nil
 	// for unknown). It is copied on write so the hot path is one atomic
 	// load and one map lookup, without locks or allocation.
-	cache   atomic.Pointer[map[string]*Price]
+	cache   atomic.Pointer[map[string]*model]
 	cacheMu sync.Mutex // serialises writers of cache
+}
+
+// model is one catalog model with every price it has had, newest first.
+type model struct {
+	versions []Price
+}
+
+// at returns the price in force at t: the newest whose EffectiveFrom is not
+// after t. A time before the first recorded price gets the oldest one, so
+// a clock skew never turns a call into an unpriced one.
+func (m *model) at(t time.Time) *Price {
+	for i := range m.versions {
+		if !m.versions[i].EffectiveFrom.After(t) {
+			return &m.versions[i]
+		}
+	}
+	return &m.versions[len(m.versions)-1]
 }
 
 // embedded parses catalog.json once; Default and New share the result.
@@ -120,20 +195,24 @@ var defaultCatalog = sync.OnceValue(func() *Catalog {
 func Default() *Catalog { return defaultCatalog() }
 
 // New returns the embedded catalog with overrides applied. An override
-// keyed by a catalog model or alias replaces that price entirely (optional
-// fields fall back as documented on Override, not to the catalog's value);
-// any other key adds a model, e.g. one served by an OpenAI-compatible
-// upstream. Keys match case-insensitively, like lookups. The error names
-// the model and field of every invalid price.
+// keyed by a catalog model or alias replaces that price entirely, for all
+// time (optional fields fall back as documented on Override, not to the
+// catalog's value); any other key adds a model, e.g. one served by an
+// OpenAI-compatible upstream. Keys match case-insensitively, like lookups.
+// The error names the model and field of every invalid price.
 func New(overrides map[string]Override) (*Catalog, error) {
 	base, err := embedded()
 	if err != nil {
 		return nil, err
 	}
+	return build(base, overrides)
+}
 
-	byName := make(map[string]Price, len(base.models)+len(overrides))
+// build applies overrides to a parsed catalog.
+func build(base *baseCatalog, overrides map[string]Override) (*Catalog, error) {
+	byName := make(map[string][]Price, len(base.models)+len(overrides))
 	for _, p := range base.models {
-		byName[p.Model] = p
+		byName[p.Model] = append(byName[p.Model], p)
 	}
 	aliases := maps.Clone(base.aliases)
 
@@ -159,14 +238,14 @@ func New(overrides map[string]Override) (*Catalog, error) {
 		// Keep the provider of whatever the override shadows, so replaced
 		// entries still list under their provider.
 		if old, ok := byName[name]; ok {
-			p.Provider = old.Provider
+			p.Provider = old[0].Provider
 		} else if target, ok := aliases[name]; ok {
-			p.Provider = byName[target].Provider
+			p.Provider = byName[target][0].Provider
 		}
 		// A model beats an alias of the same name: the operator asked for
 		// this exact name to have this price.
 		delete(aliases, name)
-		byName[name] = p
+		byName[name] = []Price{p}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -174,14 +253,18 @@ func New(overrides map[string]Override) (*Catalog, error) {
 
 	c := &Catalog{
 		version: base.version,
-		names:   make(map[string]*Price, len(byName)+len(aliases)),
+		names:   make(map[string]*model, len(byName)+len(aliases)),
 	}
 	if len(overrides) > 0 {
 		c.version += "+overrides." + overridesHash(byName, overridden)
 	}
-	for name, p := range byName {
-		c.models = append(c.models, p)
-		c.names[name] = &p
+	now := time.Now()
+	for name, versions := range byName {
+		// Newest first, which is the order model.at searches in.
+		slices.SortStableFunc(versions, func(a, b Price) int { return b.EffectiveFrom.Compare(a.EffectiveFrom) })
+		m := &model{versions: versions}
+		c.models = append(c.models, *m.at(now))
+		c.names[name] = m
 	}
 	for alias, target := range aliases {
 		c.names[alias] = c.names[target]
@@ -202,7 +285,7 @@ func New(overrides map[string]Override) (*Catalog, error) {
 
 // overridePriceOf validates and converts one override.
 func overridePriceOf(key string, o Override) (Price, error) {
-	p := Price{Model: key, Source: OverrideSource}
+	p := Price{Model: key, Source: OverrideSource, Status: "active", CacheWrite1h: -1}
 	fields := []struct {
 		field string
 		value float64
@@ -237,10 +320,10 @@ func overridePriceOf(key string, o Override) (Price, error) {
 
 // overridesHash fingerprints the effective overridden prices, so two
 // gateways with different overrides never record the same PricingVersion.
-func overridesHash(byName map[string]Price, overridden map[string]string) string {
+func overridesHash(byName map[string][]Price, overridden map[string]string) string {
 	h := fnv.New32a()
 	for _, name := range slices.Sorted(maps.Keys(overridden)) {
-		p := byName[name]
+		p := byName[name][0]
 		fmt.Fprintf(h, "%s=%d,%d,%d,%d,%d;", name, p.Input, p.Output, p.CachedInput, p.CacheWrite, p.Reasoning)
 	}
 	return fmt.Sprintf("%08x", h.Sum32())
@@ -251,59 +334,84 @@ func overridesHash(byName map[string]Price, overridden map[string]string) string
 // changed it.
 func (c *Catalog) Version() string { return c.version }
 
-// Lookup returns the price for a model name as a client or upstream spells
-// it. Resolution, first match wins:
+// Lookup returns the price in force now for a model name as a client or
+// upstream spells it. Resolution, first match wins:
 //
 //  1. the name itself, case-insensitively (catalog models, aliases, overrides);
-//  2. the name without a snapshot suffix: a date ("-2024-08-06",
-//     "-20250514") or "-latest";
+//  2. the name without a bracketed variant ("claude-opus-5-5[1m]", as
+//     Claude Code names its 1M-context setting), then without a snapshot
+//     suffix: a date ("-2024-08-06", "-20250514") or "-latest";
 //  3. steps 1–2 again after dropping a leading "vendor/" segment, one at a
 //     time, as OpenAI-compatible routers prefix names ("openai/gpt-4o").
 //
 // There is deliberately no prefix matching: "gpt-4o-mini-foo" is unknown,
 // never a silent gpt-4o-mini or gpt-4o. An unpriced call is visible; a
 // mispriced one is not.
-func (c *Catalog) Lookup(model string) (Price, bool) {
-	if p, ok := (*c.cache.Load())[model]; ok {
-		if p == nil {
-			return Price{}, false
-		}
-		return *p, true
-	}
-	p := c.resolve(model)
-	c.remember(model, p)
-	if p == nil {
+func (c *Catalog) Lookup(name string) (Price, bool) {
+	return c.LookupAt(name, time.Now())
+}
+
+// LookupAt is Lookup for the price in force at t.
+func (c *Catalog) LookupAt(name string, t time.Time) (Price, bool) {
+	m := c.find(name)
+	if m == nil {
 		return Price{}, false
 	}
-	return *p, true
+	return *m.at(t), true
 }
 
-// Cost prices usage for a model. Unknown models cost zero with Priced
-// false. Negative counts, or subsets larger than the totals they belong
-// to, never make a cost negative: each remainder is clamped at zero.
-func (c *Catalog) Cost(model string, t Tokens) Cost {
-	p, ok := c.Lookup(model)
-	if !ok {
+// find resolves a name through the cache.
+func (c *Catalog) find(name string) *model {
+	if m, ok := (*c.cache.Load())[name]; ok {
+		return m
+	}
+	m := c.resolve(name)
+	c.remember(name, m)
+	return m
+}
+
+// Cost prices usage for a model at the price in force now, under no
+// particular conditions. Unknown models cost zero with Priced false.
+// Negative counts, or subsets larger than the totals they belong to, never
+// make a cost negative: each remainder is clamped at zero.
+func (c *Catalog) Cost(name string, t Tokens) Cost {
+	return c.CostAt(name, time.Now(), t, Conditions{})
+}
+
+// CostAt prices a call made at a given time (a trace's timestamp) with the
+// price in force then, applying every rule its usage and conditions match.
+func (c *Catalog) CostAt(name string, at time.Time, t Tokens, cond Conditions) Cost {
+	m := c.find(name)
+	if m == nil {
 		return Cost{}
 	}
-	return Cost{NanoUSD: p.costNano(t), Priced: true, Model: p.Model}
+	p := m.at(at)
+	version := c.version
+	if !p.EffectiveFrom.IsZero() {
+		version += "/" + p.Model + "@" + p.EffectiveFrom.Format(time.DateOnly)
+	}
+	return Cost{NanoUSD: p.costNano(t, cond), Priced: true, Model: p.Model, Version: version}
 }
 
-// Models returns every priced model (aliases excluded), sorted by provider
-// and then name. The slice is the caller's to keep.
+// Models returns every priced model (aliases excluded) at the price in
+// force when the catalog was built, sorted by provider and then name. The
+// slice is the caller's to keep.
 func (c *Catalog) Models() []Price { return slices.Clone(c.models) }
 
 // costNano is the cost formula over normalised usage:
 //
 //	(input − cached − cacheWrite) × Input + cached × CachedInput
-//	+ cacheWrite × CacheWrite + (output − reasoning) × Output
-//	+ reasoning × Reasoning
+//	+ (cacheWrite − cacheWrite1h) × CacheWrite + cacheWrite1h × CacheWrite1h
+//	+ (output − reasoning) × Output + reasoning × Reasoning
 //
-// summed exactly in pico-USD and rounded half-up to nano-USD once, at the
-// end, so rounding never compounds across token kinds.
-func (p Price) costNano(t Tokens) int64 {
+// with input-side prices scaled by the matching rules' input multipliers
+// and output-side prices by their output multipliers, summed exactly in
+// pico-USD (times 1000 per applied rule) and rounded half-up to nano-USD
+// once, at the end, so rounding never compounds across token kinds.
+func (p *Price) costNano(t Tokens, cond Conditions) int64 {
 	input, output := max(t.Input, 0), max(t.Output, 0)
 	cached, write, reasoning := max(t.CachedInput, 0), max(t.CacheWrite, 0), max(t.Reasoning, 0)
+	write1h := min(max(t.CacheWrite1h, 0), write)
 
 	// Subtract one subset at a time: both are non-negative, so each step
 	// stays in range, and the clamp keeps an inconsistent report (subsets
@@ -312,11 +420,26 @@ func (p Price) costNano(t Tokens) int64 {
 	plainInput = max(plainInput-write, 0)
 	plainOutput := max(output-reasoning, 0)
 
+	in, out := int64(1), int64(1)
+	divisor := uint64(picoPerNano)
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		if !r.matches(Tokens{Input: input}, cond) {
+			continue
+		}
+		in, out = scale(in, r.InputMilli), scale(out, r.OutputMilli)
+		if divisor > math.MaxUint64/1000 {
+			return math.MaxInt64 // more rules than any price page has
+		}
+		divisor *= 1000
+	}
+
 	var s picoSum
-	s.add(plainInput, p.Input)
-	s.add(cached, p.CachedInput)
-	s.add(write, p.CacheWrite)
-	s.add(plainOutput, p.Output)
-	s.add(reasoning, p.Reasoning)
-	return s.nano()
+	s.add(plainInput, scale(p.Input, in))
+	s.add(cached, scale(p.CachedInput, in))
+	s.add(write-write1h, scale(p.CacheWrite, in))
+	s.add(write1h, scale(p.CacheWrite1h, in))
+	s.add(plainOutput, scale(p.Output, out))
+	s.add(reasoning, scale(p.Reasoning, out))
+	return s.div(divisor)
 }

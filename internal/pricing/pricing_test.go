@@ -2,14 +2,15 @@ package pricing
 
 import (
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 )
 
 const (
-	openaiSource    = "https://openai.com/api/pricing/"
-	anthropicSource = "https://docs.anthropic.com/en/docs/about-claude/pricing"
+	openaiSource    = "https://developers.openai.com/api/docs/pricing"
+	anthropicSource = "https://platform.claude.com/docs/en/about-claude/pricing"
 )
 
 // Sample usage for the required-price table, chosen so every price column
@@ -83,21 +84,23 @@ func TestRequiredPrices(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s is not in the catalog", tc.model)
 			}
-			want := Price{
+			want := rates{
 				Model: tc.model, Provider: tc.provider,
 				Input: tc.in, Output: tc.out, CachedInput: tc.cached, CacheWrite: tc.cacheWrite,
-				Reasoning: tc.out, // no required model prices reasoning apart
+				CacheWrite1h: tc.cacheWrite, // OpenAI: not priced apart
+				Reasoning:    tc.out,         // no required model prices reasoning apart
 			}
-			got := p
-			got.Source = ""
-			if got != want {
+			if tc.provider == "anthropic" {
+				want.CacheWrite1h = 2 * tc.in // 1-hour writes cost twice the base input
+			}
+			if got := ratesOf(p); got != want {
 				t.Errorf("price\n got %+v\nwant %+v", got, want)
 			}
 			if p.Source == "" {
 				t.Error("no source")
 			}
 			cost := c.Cost(tc.model, tc.usage)
-			if cost != (Cost{NanoUSD: tc.wantNano, Priced: true, Model: tc.model}) {
+			if cost.NanoUSD != tc.wantNano || !cost.Priced || cost.Model != tc.model || cost.Version != c.Version() {
 				t.Errorf("Cost(%+v) = %+v, want %d nano-USD", tc.usage, cost, tc.wantNano)
 			}
 		})
@@ -203,9 +206,9 @@ func TestNewAddsModels(t *testing.T) {
 
 	p, ok := c.Lookup("my-llama")
 	want := Price{Model: "my-llama", Input: 200_000, Output: 600_000,
-		CachedInput: 200_000, CacheWrite: 200_000, Reasoning: 600_000, // zero means "not priced apart"
-		Source: OverrideSource}
-	if !ok || p != want {
+		CachedInput: 200_000, CacheWrite: 200_000, CacheWrite1h: 200_000, Reasoning: 600_000, // zero means "not priced apart"
+		Source: OverrideSource, Status: "active"}
+	if !ok || !reflect.DeepEqual(p, want) {
 		t.Errorf("Lookup(my-llama) = %+v, %v\nwant %+v", p, ok, want)
 	}
 
@@ -243,13 +246,14 @@ func TestNewReplacesModels(t *testing.T) {
 	// input price, not to the catalog's 1.25.
 	p, _ := c.Lookup("gpt-4o")
 	want := Price{Model: "gpt-4o", Provider: "openai", Input: 5_000_000, Output: 20_000_000,
-		CachedInput: 5_000_000, CacheWrite: 5_000_000, Reasoning: 20_000_000, Source: OverrideSource}
-	if p != want {
+		CachedInput: 5_000_000, CacheWrite: 5_000_000, CacheWrite1h: 5_000_000, Reasoning: 20_000_000,
+		Source: OverrideSource, Status: "active"}
+	if !reflect.DeepEqual(p, want) {
 		t.Errorf("replaced gpt-4o = %+v\nwant %+v", p, want)
 	}
 	// Snapshots and prefixed names follow their base model's new price.
 	for _, name := range []string{"gpt-4o-2024-08-06", "openai/gpt-4o"} {
-		if got, _ := c.Lookup(name); got != want {
+		if got, _ := c.Lookup(name); !reflect.DeepEqual(got, want) {
 			t.Errorf("Lookup(%q) = %+v, want the replaced gpt-4o", name, got)
 		}
 	}
@@ -356,8 +360,12 @@ func TestModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(models) != len(base.models) {
-		t.Errorf("Models() has %d entries, the catalog %d", len(models), len(base.models))
+	names := map[string]bool{}
+	for _, p := range base.models {
+		names[p.Model] = true // a model whose price changed is listed once per price
+	}
+	if len(models) != len(names) {
+		t.Errorf("Models() has %d entries, the catalog %d models", len(models), len(names))
 	}
 	for _, p := range models {
 		if _, isAlias := base.aliases[p.Model]; isAlias {
@@ -386,4 +394,14 @@ func TestSources(t *testing.T) {
 			t.Errorf("%s source = %q, want %q", model, p.Source, want)
 		}
 	}
+}
+
+// rates is the part of a Price the tests pin: names and per-token prices.
+type rates struct {
+	Model, Provider                                                 string
+	Input, Output, CachedInput, CacheWrite, CacheWrite1h, Reasoning int64
+}
+
+func ratesOf(p Price) rates {
+	return rates{p.Model, p.Provider, p.Input, p.Output, p.CachedInput, p.CacheWrite, p.CacheWrite1h, p.Reasoning}
 }

@@ -14,8 +14,8 @@ func canonicalName(s string) string {
 
 // resolve maps a raw model name to its catalog entry, or nil. It runs only
 // on a cache miss; see Lookup for the rules.
-func (c *Catalog) resolve(model string) *Price {
-	name := canonicalName(model)
+func (c *Catalog) resolve(raw string) *model {
+	name := canonicalName(raw)
 	for {
 		if p := c.resolveName(name); p != nil {
 			return p
@@ -32,18 +32,39 @@ func (c *Catalog) resolve(model string) *Price {
 	}
 }
 
-// resolveName tries the name as is, then without one snapshot suffix.
-// Only exact map hits count, which is what makes "longest match wins" hold
-// trivially: gpt-4o-mini-2024-07-18 loses its date and hits gpt-4o-mini;
-// nothing ever shortens it further to gpt-4o.
-func (c *Catalog) resolveName(name string) *Price {
-	if p, ok := c.names[name]; ok {
-		return p
+// resolveName tries the name as is, then without a bracketed variant,
+// then without one snapshot suffix. Only exact map hits count, which is
+// what makes "longest match wins" hold trivially: gpt-4o-mini-2024-07-18
+// loses its date and hits gpt-4o-mini; nothing ever shortens it further to
+// gpt-4o.
+func (c *Catalog) resolveName(name string) *model {
+	if m, ok := c.names[name]; ok {
+		return m
+	}
+	if base, ok := stripVariant(name); ok {
+		if m, ok := c.names[base]; ok {
+			return m
+		}
+		name = base
 	}
 	if base, ok := stripSnapshot(name); ok {
 		return c.names[base]
 	}
 	return nil
+}
+
+// stripVariant removes a trailing bracketed variant such as "[1m]", which
+// Claude Code appends to a model name to select its 1M-token context; the
+// model, and its price, are the same.
+func stripVariant(name string) (string, bool) {
+	if !strings.HasSuffix(name, "]") {
+		return "", false
+	}
+	i := strings.LastIndexByte(name, '[')
+	if i <= 0 {
+		return "", false
+	}
+	return name[:i], true
 }
 
 // stripSnapshot removes a trailing snapshot marker: an OpenAI date
@@ -80,7 +101,7 @@ func isDate(year, month, day string) bool {
 // remember adds a resolution to the cache by copying the map, which keeps
 // readers lock-free. Copying is affordable because it happens at most
 // maxCachedNames times per catalog: names the gateway actually sees repeat.
-func (c *Catalog) remember(model string, p *Price) {
+func (c *Catalog) remember(name string, m *model) {
 	limit := len(c.names) + maxCachedNames
 	// Once full, a flood of invented names must not queue on the lock.
 	if len(*c.cache.Load()) >= limit {
@@ -89,11 +110,11 @@ func (c *Catalog) remember(model string, p *Price) {
 	c.cacheMu.Lock()
 	defer c.cacheMu.Unlock()
 	cur := *c.cache.Load()
-	if _, ok := cur[model]; ok || len(cur) >= limit {
+	if _, ok := cur[name]; ok || len(cur) >= limit {
 		return
 	}
-	next := make(map[string]*Price, len(cur)+1)
+	next := make(map[string]*model, len(cur)+1)
 	maps.Copy(next, cur)
-	next[model] = p
+	next[name] = m
 	c.cache.Store(&next)
 }

@@ -45,6 +45,22 @@ func TestLookupResolution(t *testing.T) {
 		{"claude-sonnet-4-0", "claude-sonnet-4"},
 		{"claude-opus-4-0", "claude-opus-4"},
 		{"anthropic/claude-opus-4-1-20250805", "claude-opus-4-1"},
+		// Current models as today's clients send them: Claude Code's
+		// default, its 1M-context variant, dated snapshots, -latest.
+		{"claude-opus-5-5", "claude-opus-5-5"},
+		{"claude-opus-5-5[1m]", "claude-opus-5-5"},
+		{"CLAUDE-OPUS-5-5[1M]", "claude-opus-5-5"},
+		{"claude-sonnet-5-5[1m]", "claude-sonnet-5-5"},
+		{"claude-opus-4-6[1m]", "claude-opus-4-6"},
+		{"claude-haiku-5-5-20261007", "claude-haiku-5-5"},
+		{"claude-sonnet-4-5-20250929[1m]", "claude-sonnet-4-5"},
+		{"claude-opus-5-latest", "claude-opus-5"},
+		{"anthropic/claude-sonnet-4-6[1m]", "claude-sonnet-4-6"},
+		{"gpt-5.1-2025-11-13", "gpt-5.1"},
+		{"gpt-5.1-chat-latest", "gpt-5.1"},
+		{"gpt-5.4-mini-2026-03-17", "gpt-5.4-mini"},
+		{"gpt-5.3-codex", "gpt-5.3-codex"},
+		{"openai/gpt-6.2-sol", "gpt-6.2-sol"},
 	}
 	c := Default()
 	for _, tc := range cases {
@@ -68,7 +84,10 @@ func TestLookupUnknown(t *testing.T) {
 		"gpt-4o-realtime-preview-2024-12-17",
 		"gpt",
 		"claude-sonnet",
-		"claude-sonnet-4-6",
+		"claude-sonnet-4-9",
+		"claude-opus-5-5[1m",    // an unclosed bracket is not a variant
+		"[1m]",                  // nothing before the bracket
+		"claude-opus-5-5-[1m]x", // the bracket must end the name
 		"gpt-4-0613",               // four-digit snapshots are not dates
 		"gpt-4o-2024-13-01",        // no month 13
 		"gpt-4o-2024-08-00",        // no day 0
