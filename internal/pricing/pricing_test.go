@@ -88,7 +88,7 @@ func TestRequiredPrices(t *testing.T) {
 				Model: tc.model, Provider: tc.provider,
 				Input: tc.in, Output: tc.out, CachedInput: tc.cached, CacheWrite: tc.cacheWrite,
 				CacheWrite1h: tc.cacheWrite, // OpenAI: not priced apart
-				Reasoning:    tc.out,         // no required model prices reasoning apart
+				Reasoning:    tc.out,        // no required model prices reasoning apart
 			}
 			if tc.provider == "anthropic" {
 				want.CacheWrite1h = 2 * tc.in // 1-hour writes cost twice the base input

@@ -85,9 +85,9 @@ func TestLookupUnknown(t *testing.T) {
 		"gpt",
 		"claude-sonnet",
 		"claude-sonnet-4-9",
-		"claude-opus-5-5[1m",    // an unclosed bracket is not a variant
-		"[1m]",                  // nothing before the bracket
-		"claude-opus-5-5-[1m]x", // the bracket must end the name
+		"claude-opus-5-5[1m",       // an unclosed bracket is not a variant
+		"[1m]",                     // nothing before the bracket
+		"claude-opus-5-5-[1m]x",    // the bracket must end the name
 		"gpt-4-0613",               // four-digit snapshots are not dates
 		"gpt-4o-2024-13-01",        // no month 13
 		"gpt-4o-2024-08-00",        // no day 0
