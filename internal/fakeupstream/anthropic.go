@@ -21,13 +21,25 @@ func (c *call) appendAnthropicUsage(b []byte, output int64, details bool) []byte
 	b = appendField(b, "cache_creation_input_tokens", c.ctl.cacheWriteTokens)
 	b = appendField(b, "cache_read_input_tokens", c.ctl.cachedTokens)
 	b = append(b, `,"cache_creation":{"ephemeral_5m_input_tokens":`...)
-	b = appendInt(b, c.ctl.cacheWriteTokens)
-	b = append(b, `,"ephemeral_1h_input_tokens":0}`...)
+	b = appendInt(b, c.ctl.cacheWriteTokens-c.ctl.cacheWrite1h)
+	b = append(b, `,"ephemeral_1h_input_tokens":`...)
+	b = appendInt(b, c.ctl.cacheWrite1h)
+	b = append(b, '}')
 	b = appendField(b, "output_tokens", output)
 	if details {
 		b = c.appendThinking(b)
 	}
-	return append(b, `,"service_tier":"standard"}`...)
+	tier := c.ctl.serviceTier
+	if tier == "" {
+		tier = "standard"
+	}
+	b = append(b, `,"service_tier":`...)
+	b = appendString(b, tier)
+	if c.ctl.speed != "" {
+		b = append(b, `,"speed":`...)
+		b = appendString(b, c.ctl.speed)
+	}
+	return append(b, '}')
 }
 
 // appendThinking appends the reasoning breakdown, present only when the

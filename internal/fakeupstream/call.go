@@ -291,11 +291,15 @@ type pacer struct {
 	timer *time.Timer
 }
 
-// wait sleeps before content event i (none before the first) and reports
+// wait sleeps before content event i (X-Fake-First-Token-Delay before the
+// first, the interval before the others) and reports
 // whether the stream should go on.
 func (p *pacer) wait(i int) bool {
 	d := p.c.ctl.interval
-	if i == 0 || d <= 0 {
+	if i == 0 {
+		d = p.c.ctl.firstTokenDelay
+	}
+	if d <= 0 {
 		return p.c.alive()
 	}
 	if p.timer == nil {

@@ -27,6 +27,22 @@ const (
 	// cache_creation_input_tokens (and cache_creation.ephemeral_5m_input_tokens).
 	// Integer ≥ 0.
 	HeaderCacheWriteTokens = "X-Fake-Cache-Write-Tokens"
+	// HeaderCacheWrite1hTokens sets the part of the Anthropic cache writes
+	// written with the 1-hour lifetime
+	// (cache_creation.ephemeral_1h_input_tokens); the rest is reported as
+	// 5-minute writes. Integer ≥ 0, at most the cache-write tokens.
+	HeaderCacheWrite1hTokens = "X-Fake-Cache-Write-1h-Tokens"
+	// HeaderServiceTier sets the tier the response says served it: OpenAI
+	// service_tier (default "default"), Anthropic usage.service_tier
+	// (default "standard").
+	HeaderServiceTier = "X-Fake-Service-Tier"
+	// HeaderSpeed adds Anthropic's usage.speed ("fast" in fast mode).
+	HeaderSpeed = "X-Fake-Speed"
+	// HeaderFirstTokenDelay pauses a stream after its opening events
+	// (Anthropic message_start, the OpenAI role chunk, response.created)
+	// and before its first content event: a Go duration or a bare integer
+	// of milliseconds.
+	HeaderFirstTokenDelay = "X-Fake-First-Token-Delay"
 	// HeaderReasoningTokens sets reasoning tokens, which are added to the
 	// output tokens as the real APIs count them: OpenAI
 	// completion_tokens_details.reasoning_tokens /
@@ -82,7 +98,11 @@ type controls struct {
 	inputTokens      int64
 	cachedTokens     int64
 	cacheWriteTokens int64
+	cacheWrite1h     int64
 	reasoningTokens  int64
+	serviceTier      string // empty: the dialect's default
+	speed            string
+	firstTokenDelay  time.Duration
 	events           int
 	interval         time.Duration
 	latency          time.Duration
@@ -163,6 +183,8 @@ func parseControls(h http.Header, c controls) (controls, error) {
 	count(HeaderInputTokens, &c.inputTokens)
 	count(HeaderCachedTokens, &c.cachedTokens)
 	count(HeaderCacheWriteTokens, &c.cacheWriteTokens)
+	count(HeaderCacheWrite1hTokens, &c.cacheWrite1h)
+	duration(HeaderFirstTokenDelay, &c.firstTokenDelay)
 	count(HeaderReasoningTokens, &c.reasoningTokens)
 	small(HeaderEvents, &c.events)
 	small(HeaderHangAfter, &c.hangAfter)
@@ -200,6 +222,11 @@ func parseControls(h http.Header, c controls) (controls, error) {
 	if v := first(h, HeaderResponseModel); v != "" {
 		c.responseModel = v
 	}
+	if c.cacheWrite1h > c.cacheWriteTokens {
+		return c, &controlError{HeaderCacheWrite1hTokens, strconv.FormatInt(c.cacheWrite1h, 10), "at most " + HeaderCacheWriteTokens}
+	}
+	c.serviceTier = first(h, HeaderServiceTier)
+	c.speed = first(h, HeaderSpeed)
 	return c, nil
 }
 

@@ -45,9 +45,21 @@ func (c *call) appendChunkHead(b []byte, id, object string, fingerprint bool) []
 	b = append(b, `,"model":`...)
 	b = appendString(b, c.model)
 	if fingerprint {
-		b = append(b, `,"service_tier":"default","system_fingerprint":"fp_fake"`...)
+		b = c.appendServiceTier(b)
+		b = append(b, `,"system_fingerprint":"fp_fake"`...)
 	}
 	return append(b, `,"choices":[`...)
+}
+
+// appendServiceTier appends the "service_tier" member an OpenAI response
+// reports, X-Fake-Service-Tier or "default".
+func (c *call) appendServiceTier(b []byte) []byte {
+	tier := c.ctl.serviceTier
+	if tier == "" {
+		tier = "default"
+	}
+	b = append(b, `,"service_tier":`...)
+	return appendString(b, tier)
 }
 
 // chat serves POST /v1/chat/completions.
@@ -59,7 +71,8 @@ func (c *call) chat() {
 		head = append(head, `{"index":0,"message":{"role":"assistant","content":"`...)
 		tail := []byte(`","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":`)
 		tail = c.appendChatUsage(tail)
-		tail = append(tail, `,"service_tier":"default","system_fingerprint":"fp_fake"}`...)
+		tail = c.appendServiceTier(tail)
+		tail = append(tail, `,"system_fingerprint":"fp_fake"}`...)
 		c.writeJSON(plan, head, tail)
 		return
 	}
@@ -317,7 +330,9 @@ func (d *responseDoc) head(b []byte, status string) []byte {
 
 // tail appends the rest of the response object after its output array.
 func (d *responseDoc) tail(b []byte, withUsage bool) []byte {
-	b = append(b, `],"parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null},"service_tier":"default","store":true,"temperature":1.0,"text":{"format":{"type":"text"}},"tool_choice":"auto","tools":[],"top_p":1.0,"truncation":"disabled","usage":`...)
+	b = append(b, `],"parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null}`...)
+	b = d.c.appendServiceTier(b)
+	b = append(b, `,"store":true,"temperature":1.0,"text":{"format":{"type":"text"}},"tool_choice":"auto","tools":[],"top_p":1.0,"truncation":"disabled","usage":`...)
 	if withUsage {
 		b = d.c.appendResponsesUsage(b)
 	} else {

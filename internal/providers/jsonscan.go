@@ -87,6 +87,10 @@ const (
 	slotStatus           // a Responses API response's status
 	slotIncompleteReason // its incomplete_details.reason
 	slotMaxOutput        // a request's max_tokens, max_output_tokens or max_completion_tokens
+	slotCacheWrite1h     // Anthropic cache_creation.ephemeral_1h_input_tokens
+	slotServiceTier      // OpenAI service_tier, Anthropic usage.service_tier
+	slotSpeed            // Anthropic usage.speed ("fast")
+	slotInferenceGeo     // Anthropic usage.inference_geo
 	numSlots
 )
 
@@ -210,7 +214,7 @@ type scanner struct {
 }
 
 // inlineSlots are the short captures kept in scanner.inline.
-var inlineSlots = [...]slotID{slotReason, slotStatus, slotIncompleteReason}
+var inlineSlots = [...]slotID{slotReason, slotStatus, slotIncompleteReason, slotServiceTier, slotSpeed, slotInferenceGeo}
 
 // reset prepares the scanner for a new document read against root.
 func (s *scanner) reset(root *node) {

@@ -44,6 +44,10 @@ type observer struct {
 	modelRaw []byte
 	hasModel bool
 	text     int64
+	// tier holds the service tier, speed and inference geo reported so
+	// far; like model, the strings survive pooling so a repeat of the
+	// usual value costs no allocation.
+	tier [numTierFields]captured
 	// reasons are the finish reasons seen so far; the scanners hand them
 	// over as they read them (see collect).
 	reasons reasonSet
@@ -54,7 +58,51 @@ type observer struct {
 // anthropicCounts are the Messages API usage fields, kept apart because a
 // stream reports them across two events and the latest value of each wins.
 type anthropicCounts struct {
-	input, output, cacheRead, cacheWrite int64
+	input, output, cacheRead, cacheWrite, cacheWrite1h int64
+}
+
+// The Tier members an observer captures, in tierSlots order.
+const numTierFields = 3
+
+var tierSlots = [numTierFields]slotID{slotServiceTier, slotSpeed, slotInferenceGeo}
+
+// captured is a short string value remembered across events and pooled
+// responses: seeing the same raw bytes again reuses the decoded string.
+type captured struct {
+	raw []byte
+	s   string
+	set bool // seen in this response
+}
+
+// take remembers the slot's string if the document had one.
+func (c *captured) take(sl *slot) {
+	if sl.kind != kindString || !sl.done || sl.overflow {
+		return
+	}
+	c.set = true
+	if bytes.Equal(sl.raw, c.raw) && c.raw != nil {
+		return
+	}
+	c.raw = append(c.raw[:0], sl.raw...)
+	c.s = decodeString(sl.raw)
+}
+
+// takeTier remembers the conditions a document reported.
+func (o *observer) takeTier(s *scanner) {
+	for i, id := range tierSlots {
+		o.tier[i].take(&s.slots[id])
+	}
+}
+
+// tierResult is the Tier seen in this response.
+func (o *observer) tierResult() Tier {
+	get := func(i int) string {
+		if o.tier[i].set {
+			return o.tier[i].s
+		}
+		return ""
+	}
+	return Tier{ServiceTier: get(0), Speed: get(1), InferenceGeo: get(2)}
 }
 
 // Write feeds decoded bytes of a plain body.
@@ -84,7 +132,14 @@ func (o *observer) Release() {
 	if cap(modelRaw) > keepBytes {
 		model, modelRaw = "", nil
 	}
-	*o = observer{body: body, event: event, out: keep(o.out), model: model, modelRaw: modelRaw}
+	tier := o.tier
+	for i := range tier {
+		tier[i].set = false
+		if cap(tier[i].raw) > keepBytes {
+			tier[i] = captured{}
+		}
+	}
+	*o = observer{body: body, event: event, out: keep(o.out), model: model, modelRaw: modelRaw, tier: tier}
 	observerPool.Put(o)
 }
 
@@ -111,6 +166,7 @@ func (o *observer) OnEvent(event string, data []byte) ([]byte, bool) {
 	s.Write(data)
 	complete := s.finish()
 	o.takeModel(s)
+	o.takeTier(s)
 
 	switch o.endpoint {
 	case endpointChatCompletions, endpointCompletions:
@@ -149,6 +205,7 @@ func (o *observer) Result() Result {
 	reasons := o.reasons
 	if s := o.body; o.bodyStarted {
 		o.takeModel(s)
+		o.takeTier(s)
 		r.DeliveredTextBytes += s.slots[slotText].n
 		if u, ok := usageFrom(s, o.endpoint); ok {
 			r.Usage = u
@@ -166,8 +223,12 @@ func (o *observer) Result() Result {
 		r.ResponseModel = o.model
 	}
 	r.FinishReasons = reasons.list()
+	r.Tier = o.tierResult()
 	return r
 }
+
+// GeneratedBytes implements Observer.
+func (o *observer) GeneratedBytes() int64 { return o.text }
 
 // collect implements collector: the scanners hand over each finish_reason
 // or stop_reason string as they read it, however many choices there are.
@@ -213,6 +274,7 @@ func (o *observer) takeAnthropicUsage(s *scanner) bool {
 		{slotOutput, &o.counts.output},
 		{slotCached, &o.counts.cacheRead},
 		{slotCacheWrite, &o.counts.cacheWrite},
+		{slotCacheWrite1h, &o.counts.cacheWrite1h},
 	} {
 		if sl := &s.slots[f.id]; sl.intOK {
 			*f.dst = sl.n
@@ -230,7 +292,10 @@ func (c anthropicCounts) usage() Usage {
 		OutputTokens:      c.output,
 		CachedInputTokens: c.cacheRead,
 		CacheWriteTokens:  c.cacheWrite,
-		Found:             true,
+		// A count above the total it belongs to is clamped: pricing
+		// never bills more 1-hour writes than writes.
+		CacheWrite1hTokens: min(c.cacheWrite1h, c.cacheWrite),
+		Found:              true,
 	}
 }
 
@@ -250,17 +315,19 @@ func usageFrom(s *scanner, ep endpoint) (Usage, bool) {
 	out, okOut := get(slotOutput)
 	cached, okCached := get(slotCached)
 	write, okWrite := get(slotCacheWrite)
+	write1h, _ := get(slotCacheWrite1h)
 	reasoning, okReasoning := get(slotReasoning)
 	if !(okIn || okOut || okCached || okWrite || okReasoning) {
 		return Usage{}, false
 	}
 	if ep == endpointMessages {
-		return anthropicCounts{input: in, output: out, cacheRead: cached, cacheWrite: write}.usage(), true
+		return anthropicCounts{input: in, output: out, cacheRead: cached, cacheWrite: write, cacheWrite1h: write1h}.usage(), true
 	}
 	return Usage{
 		InputTokens:       in,
 		OutputTokens:      out,
 		CachedInputTokens: cached,
+		CacheWriteTokens:  write,
 		ReasoningTokens:   reasoning,
 		Found:             true,
 	}, true

@@ -20,6 +20,7 @@ func TestObserverBodies(t *testing.T) {
 		{
 			name: "chat completion", adapter: OpenAI(), path: "/v1/chat/completions", body: chatCompletionBody,
 			want: Result{
+				Tier:               Tier{ServiceTier: "default"},
 				Usage:              Usage{InputTokens: 1117, OutputTokens: 46, Found: true},
 				ResponseModel:      "gpt-4o-2024-08-06",
 				DeliveredTextBytes: int64(len("The image shows a wooden boardwalk.")),
@@ -29,6 +30,7 @@ func TestObserverBodies(t *testing.T) {
 		{
 			name: "chat completion with cache hit, reasoning and tool call", adapter: OpenAI(), path: "/v1/chat/completions", body: chatReasoningCachedBody,
 			want: Result{
+				Tier:               Tier{ServiceTier: "default"},
 				Usage:              Usage{InputTokens: 2006, OutputTokens: 300, CachedInputTokens: 1920, ReasoningTokens: 256, Found: true},
 				ResponseModel:      "o3-mini-2025-01-31",
 				DeliveredTextBytes: int64(len(`{"location": "Boston, MA"}`)),
@@ -60,6 +62,7 @@ func TestObserverBodies(t *testing.T) {
 		{
 			name: "compatible upstream under another base", adapter: OpenAI(), path: "/openai/v1/chat/completions", body: chatCompletionBody,
 			want: Result{
+				Tier:               Tier{ServiceTier: "default"},
 				Usage:              Usage{InputTokens: 1117, OutputTokens: 46, Found: true},
 				ResponseModel:      "gpt-4o-2024-08-06",
 				DeliveredTextBytes: int64(len("The image shows a wooden boardwalk.")),
@@ -69,6 +72,7 @@ func TestObserverBodies(t *testing.T) {
 		{
 			name: "anthropic message with cache read and write", adapter: Anthropic(), path: "/v1/messages", body: anthropicBody,
 			want: Result{
+				Tier: Tier{ServiceTier: "standard"},
 				Usage: Usage{
 					InputTokens: 2095 + 4096 + 2051, OutputTokens: 503,
 					CachedInputTokens: 4096, CacheWriteTokens: 2051, Found: true,
@@ -205,7 +209,8 @@ func TestObserverStreams(t *testing.T) {
 	}{
 		{
 			name: "chat completion", adapter: OpenAI(), path: "/v1/chat/completions", stream: openAIUsageStream,
-			want: Result{Usage: Usage{InputTokens: 19, OutputTokens: 10, Found: true}, ResponseModel: "gpt-4o-2024-08-06", DeliveredTextBytes: 14,
+			want: Result{
+				Tier: Tier{ServiceTier: "default"}, Usage: Usage{InputTokens: 19, OutputTokens: 10, Found: true}, ResponseModel: "gpt-4o-2024-08-06", DeliveredTextBytes: 14,
 				FinishReasons: []string{"stop"}},
 		},
 		{
@@ -225,11 +230,12 @@ func TestObserverStreams(t *testing.T) {
 		{
 			name: "chat completion cut before usage", adapter: OpenAI(), path: "/v1/chat/completions",
 			stream: sseStream("", chatChunk(`[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}]`, "null")),
-			want:   Result{ResponseModel: "gpt-4o-2024-08-06", DeliveredTextBytes: 5},
+			want:   Result{ResponseModel: "gpt-4o-2024-08-06", DeliveredTextBytes: 5, Tier: Tier{ServiceTier: "default"}},
 		},
 		{
 			name: "responses", adapter: OpenAI(), path: "/v1/responses", stream: responsesStream,
-			want: Result{Usage: Usage{InputTokens: 37, OutputTokens: 11, Found: true}, ResponseModel: "gpt-4.1-2025-04-14", DeliveredTextBytes: int64(len("Hi there!")),
+			want: Result{
+				Usage: Usage{InputTokens: 37, OutputTokens: 11, Found: true}, ResponseModel: "gpt-4.1-2025-04-14", DeliveredTextBytes: int64(len("Hi there!")),
 				FinishReasons: []string{"completed"}},
 		},
 		{
@@ -254,6 +260,7 @@ func TestObserverStreams(t *testing.T) {
 		{
 			name: "anthropic newer usage in message_delta, cache write, tool input", adapter: Anthropic(), path: "/v1/messages", stream: anthropicNewUsageStream,
 			want: Result{
+				Tier:               Tier{ServiceTier: "standard"},
 				Usage:              Usage{InputTokens: 12 + 1000, OutputTokens: 42, CacheWriteTokens: 1000, Found: true},
 				ResponseModel:      "claude-opus-4-1-20250805",
 				DeliveredTextBytes: int64(len(`{"city": "Paris"}`)),

@@ -9,13 +9,17 @@ package providers
 //     reads and cache writes included (OpenAI prompt_tokens; Anthropic
 //     input_tokens + cache_read_input_tokens + cache_creation_input_tokens).
 //   - CachedInputTokens and CacheWriteTokens are subsets of InputTokens.
+//   - CacheWrite1hTokens is the subset of CacheWriteTokens written with
+//     Anthropic's 1-hour lifetime (usage.cache_creation
+//     .ephemeral_1h_input_tokens); the rest has the 5-minute lifetime.
 //   - OutputTokens includes ReasoningTokens.
 type Usage struct {
-	InputTokens       int64
-	OutputTokens      int64
-	CachedInputTokens int64
-	CacheWriteTokens  int64
-	ReasoningTokens   int64
+	InputTokens        int64
+	OutputTokens       int64
+	CachedInputTokens  int64
+	CacheWriteTokens   int64
+	CacheWrite1hTokens int64
+	ReasoningTokens    int64
 	// Found is true once the provider reported usage; false means the
 	// counts are absent or estimated.
 	Found bool
@@ -65,6 +69,13 @@ type Observer interface {
 	// DeliveredText counts the bytes of generated text seen so far, so a
 	// cancelled stream can be estimated.
 	Result() Result
+	// GeneratedBytes is how many bytes of generated content (text,
+	// reasoning, tool-call arguments) the stream events have carried so
+	// far: the first event that makes it positive is the first token.
+	// Events that only open a message (Anthropic message_start, an OpenAI
+	// chunk with only a role) carry none. It is cheap enough to call
+	// after every event.
+	GeneratedBytes() int64
 	// Release hands the observer's memory back for the next response; the
 	// gateway calls it once it has read the Result. The observer must not
 	// be used afterwards; the Result already returned stays valid.
@@ -97,4 +108,20 @@ type Result struct {
 	// at most MaxFinishReasonBytes each. The slice may be shared with
 	// other Results and must not be modified.
 	FinishReasons []string
+	// Tier is how the response says it was served, the conditions that
+	// change its price; empty members were not reported.
+	Tier Tier
+}
+
+// Tier is what a response reports about how it was served, as the
+// provider spells it.
+type Tier struct {
+	// ServiceTier is OpenAI's service_tier ("default", "flex",
+	// "priority") or Anthropic's usage.service_tier ("standard",
+	// "priority", "batch").
+	ServiceTier string
+	// Speed is Anthropic's usage.speed ("fast" in fast mode).
+	Speed string
+	// InferenceGeo is Anthropic's usage.inference_geo ("us", "global").
+	InferenceGeo string
 }

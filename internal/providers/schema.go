@@ -73,12 +73,16 @@ func responseStatus() []field {
 }
 
 // chatUsage is the usage object of chat completions, legacy completions
-// and embeddings.
+// and embeddings. cache_write_tokens is where models that bill cache
+// writes (GPT-6) report them; like cached_tokens it is part of the input.
 func chatUsage() field {
 	return key("usage", object(slotUsage,
 		key("prompt_tokens", integer(slotInput)),
 		key("completion_tokens", integer(slotOutput)),
-		key("prompt_tokens_details", object(slotNone, key("cached_tokens", integer(slotCached)))),
+		key("prompt_tokens_details", object(slotNone,
+			key("cached_tokens", integer(slotCached)),
+			key("cache_write_tokens", integer(slotCacheWrite)),
+		)),
 		key("completion_tokens_details", object(slotNone, key("reasoning_tokens", integer(slotReasoning)))),
 	))
 }
@@ -88,20 +92,35 @@ func responsesUsage() field {
 	return key("usage", object(slotUsage,
 		key("input_tokens", integer(slotInput)),
 		key("output_tokens", integer(slotOutput)),
-		key("input_tokens_details", object(slotNone, key("cached_tokens", integer(slotCached)))),
+		key("input_tokens_details", object(slotNone,
+			key("cached_tokens", integer(slotCached)),
+			key("cache_write_tokens", integer(slotCacheWrite)),
+		)),
 		key("output_tokens_details", object(slotNone, key("reasoning_tokens", integer(slotReasoning)))),
 	))
 }
 
-// anthropicUsage is the usage object of the Messages API.
+// anthropicUsage is the usage object of the Messages API, with the split
+// of cache writes by lifetime and the conditions that change the price
+// (service tier, fast mode, US-only inference).
 func anthropicUsage() field {
 	return key("usage", object(slotUsage,
 		key("input_tokens", integer(slotInput)),
 		key("output_tokens", integer(slotOutput)),
 		key("cache_read_input_tokens", integer(slotCached)),
 		key("cache_creation_input_tokens", integer(slotCacheWrite)),
+		key("cache_creation", object(slotNone,
+			key("ephemeral_1h_input_tokens", integer(slotCacheWrite1h)),
+		)),
+		key("service_tier", leaf(actCapture, slotServiceTier)),
+		key("speed", leaf(actCapture, slotSpeed)),
+		key("inference_geo", leaf(actCapture, slotInferenceGeo)),
 	))
 }
+
+// serviceTier captures the service_tier an OpenAI response reports: the
+// tier that served it, which a priority request can come back without.
+func serviceTier() field { return key("service_tier", leaf(actCapture, slotServiceTier)) }
 
 // toolCalls counts generated function arguments in a chat message or delta.
 func toolCalls() field {
@@ -133,6 +152,7 @@ var (
 	// embeddings response.
 	chatBodySchema = compile(object(slotNone,
 		modelKey(),
+		serviceTier(),
 		chatUsage(),
 		key("choices", array(slotNone, object(slotNone,
 			key("message", object(slotNone,
@@ -150,6 +170,7 @@ var (
 	// stream chunk.
 	chatChunkSchema = compile(object(slotNone,
 		modelKey(),
+		serviceTier(),
 		chatUsage(),
 		key("choices", array(slotChoices, object(slotNone,
 			key("delta", object(slotNone,
@@ -167,6 +188,7 @@ var (
 	// responsesBodySchema reads a Responses API response object.
 	responsesBodySchema = compile(object(slotNone, append(responseStatus(),
 		modelKey(),
+		serviceTier(),
 		responsesUsage(),
 		key("output", array(slotNone, object(slotNone,
 			key("content", array(slotNone, object(slotNone, key("text", countText())))),
@@ -179,7 +201,7 @@ var (
 	responsesEventSchema = compile(object(slotNone,
 		key("type", leaf(actCapture, slotType)),
 		key("delta", leaf(actCount, slotDelta)),
-		key("response", object(slotNone, append(responseStatus(), modelKey(), responsesUsage())...)),
+		key("response", object(slotNone, append(responseStatus(), modelKey(), serviceTier(), responsesUsage())...)),
 	))
 
 	// anthropicBodySchema reads a Messages API response.

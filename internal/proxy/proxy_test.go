@@ -77,7 +77,7 @@ func stable(r *trace.Record) trace.Record {
 	c := *r
 	c.ID, c.Metadata = "", nil
 	c.Timestamp, c.CreatedAt = time.Time{}, time.Time{}
-	c.LatencyMS, c.TimeToFirstTokenMS, c.TimeToFirstTokenUS = 0, 0, 0
+	c.LatencyMS, c.TimeToFirstTokenMS, c.TimeToFirstTokenUS, c.TimeToFirstByteMS = 0, 0, 0, 0
 	h := make(map[string]string, len(c.RequestHeaders))
 	for k, v := range c.RequestHeaders {
 		if k != "X-Request-Id" {

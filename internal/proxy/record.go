@@ -71,6 +71,7 @@ func (c *call) finish() {
 	// The header is telemetry.RequestIDHeader, spelled out: telemetry's
 	// tests import this package, so it cannot import telemetry.
 	r.Metadata = metadataJSON(c.req.Header.Get("X-Request-Id"), res.FinishReasons)
+	r.Metadata = withMembers(r.Metadata, tierMetadata(res.Tier))
 	cancelled := c.clientGone()
 	switch {
 	case c.refused:
@@ -115,7 +116,17 @@ func (c *call) finish() {
 		}
 		r.StreamEvents = c.tap.events
 		if !c.tap.firstByte.IsZero() {
-			ttft := c.tap.firstByte.Sub(c.start)
+			r.TimeToFirstByteMS = c.tap.firstByte.Sub(c.start).Milliseconds()
+		}
+		// A plain body is the whole answer at once: its first byte is its
+		// first token. A stream's first token is its first event with
+		// generated content; a stream that carried none has no TTFT.
+		firstToken := c.tap.firstByte
+		if c.tap.sse {
+			firstToken = c.tap.firstToken
+		}
+		if !firstToken.IsZero() {
+			ttft := firstToken.Sub(c.start)
 			r.TimeToFirstTokenMS, r.TimeToFirstTokenUS = ttft.Milliseconds(), ttft.Microseconds()
 		}
 		if opts.CaptureBodies {
@@ -151,23 +162,74 @@ func (c *call) account(r *trace.Record, res providers.Result) {
 	r.TotalTokens = u.Total()
 	r.CachedInputTokens = u.CachedInputTokens
 	r.CacheWriteTokens = u.CacheWriteTokens
+	r.CacheWrite1hTokens = u.CacheWrite1hTokens
 	r.ReasoningTokens = u.ReasoningTokens
 
 	model := r.Model
 	if model == "" {
 		model = r.RequestModel
 	}
-	cost := c.p.opts.Prices.Cost(model, pricing.Tokens{
-		Input:       u.InputTokens,
-		Output:      u.OutputTokens,
-		CachedInput: u.CachedInputTokens,
-		CacheWrite:  u.CacheWriteTokens,
-		Reasoning:   u.ReasoningTokens,
+	// Priced at the call's start, with the price in force then and the
+	// tier the response reports.
+	cost := c.p.opts.Prices.CostAt(model, r.Timestamp, trace.PricingTokens(r), pricing.Conditions{
+		ServiceTier:  res.Tier.ServiceTier,
+		Speed:        res.Tier.Speed,
+		InferenceGeo: res.Tier.InferenceGeo,
 	})
 	r.CostNanoUSD = cost.NanoUSD
 	r.EstimatedCostUSD = cost.USD()
 	r.Priced = cost.Priced
-	r.PricingVersion = c.p.opts.Prices.Version()
+	r.PricingVersion = cost.Version
+	if !cost.Priced {
+		r.PricingVersion = c.p.opts.Prices.Version()
+	}
+}
+
+// tierMetadata is the trace metadata members (no braces) recording how the
+// response says it was served: the conditions its price depends on, kept
+// so that a repricing sees them too. The base tiers ("default" for OpenAI,
+// "standard" for Anthropic) change nothing and are left out, which keeps
+// the usual trace free of them. Nil when there is nothing to say.
+func tierMetadata(t providers.Tier) []byte {
+	if t.ServiceTier == "default" || t.ServiceTier == "standard" {
+		t.ServiceTier = ""
+	}
+	if t == (providers.Tier{}) {
+		return nil
+	}
+	out := make([]byte, 0, 64)
+	for _, m := range [...]struct{ key, value string }{
+		{`"service_tier":`, t.ServiceTier},
+		{`"speed":`, t.Speed},
+		{`"inference_geo":`, t.InferenceGeo},
+	} {
+		if m.value == "" {
+			continue
+		}
+		if len(out) > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, m.key...)
+		out = jsonstr.Append(out, m.value)
+	}
+	return out
+}
+
+// withMembers adds members (no braces) to a metadata object, or makes one
+// of them when there is none; nil members change nothing.
+func withMembers(meta json.RawMessage, members []byte) json.RawMessage {
+	if len(members) == 0 {
+		return meta
+	}
+	out := make([]byte, 0, len(meta)+len(members)+2)
+	if len(meta) < 2 {
+		out = append(out, '{')
+	} else {
+		out = append(out, meta[:len(meta)-1]...)
+		out = append(out, ',')
+	}
+	out = append(out, members...)
+	return append(out, '}')
 }
 
 // metadataJSON is the trace's metadata document, {"request_id": id,

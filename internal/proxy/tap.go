@@ -41,10 +41,15 @@ type tap struct {
 	outPos int
 
 	firstByte time.Time
-	eof       bool
-	readErr   error
-	events    int64
-	bytesIn   int64
+	// firstToken is when the first event carrying generated content
+	// arrived (see providers.Observer.GeneratedBytes): the time to first
+	// token of a stream, as opposed to its first byte, which is often an
+	// empty message_start or role-only chunk.
+	firstToken time.Time
+	eof        bool
+	readErr    error
+	events     int64
+	bytesIn    int64
 }
 
 // keepOutBytes bounds the filter output buffer a pooled tap keeps.
@@ -244,6 +249,9 @@ func (h *tapEvents) Event(ev sse.Event) {
 		return // its bytes already went to the client; too large to be usage
 	}
 	out, forward := t.c.observer.OnEvent(ev.Name, ev.Data)
+	if t.firstToken.IsZero() && t.c.observer.GeneratedBytes() > 0 {
+		t.firstToken = time.Now()
+	}
 	if !t.filter {
 		return
 	}

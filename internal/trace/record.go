@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ongoingai/gateway/internal/pricing"
 )
 
 // Outcome says how a proxied call ended, from the gateway's point of view.
@@ -48,10 +50,12 @@ type Record struct {
 	TotalTokens        int64             `json:"total_tokens"`
 	CachedInputTokens  int64             `json:"cached_input_tokens"`
 	CacheWriteTokens   int64             `json:"cache_write_tokens"`
+	CacheWrite1hTokens int64             `json:"cache_write_1h_tokens"` // the part of CacheWriteTokens written with Anthropic's 1-hour lifetime
 	ReasoningTokens    int64             `json:"reasoning_tokens"`
 	TokensEstimated    bool              `json:"tokens_estimated"`
 	LatencyMS          int64             `json:"latency_ms"`
-	TimeToFirstTokenMS int64             `json:"time_to_first_token_ms"`
+	TimeToFirstTokenMS int64             `json:"time_to_first_token_ms"` // to the first event carrying generated content; a plain body's first byte
+	TimeToFirstByteMS  int64             `json:"time_to_first_byte_ms"`
 	TimeToFirstTokenUS int64             `json:"time_to_first_token_us"`
 	Streaming          bool              `json:"streaming"`
 	StreamEvents       int64             `json:"stream_events"`
@@ -148,4 +152,17 @@ func StorableText(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// PricingTokens is the record's usage as the pricing package counts it,
+// for pricing a call and repricing a stored one the same way.
+func PricingTokens(r *Record) pricing.Tokens {
+	return pricing.Tokens{
+		Input:        r.InputTokens,
+		Output:       r.OutputTokens,
+		CachedInput:  r.CachedInputTokens,
+		CacheWrite:   r.CacheWriteTokens,
+		CacheWrite1h: r.CacheWrite1hTokens,
+		Reasoning:    r.ReasoningTokens,
+	}
 }
