@@ -12,7 +12,8 @@ INSERT INTO traces (
     id, org_id, workspace_id, gateway_key_id,
     provider, model, request_model, request_method, request_path, outcome,
     api_key_hash, api_key_last4, pricing_version,
-    request_headers, response_headers, request_body, response_body, metadata
+    request_headers, response_headers, request_body, response_body, metadata,
+    cache_write_1h_tokens, time_to_first_byte_ms
 ) VALUES (
     $1, $2,
     $3, $4, $5, $6,
@@ -23,7 +24,8 @@ INSERT INTO traces (
     $18, $19, $20, $21,
     $22, $23, $24, $25, $26, $27,
     $28, $29, $30,
-    $31, $32, $33, $34, $35
+    $31, $32, $33, $34, $35,
+    $36, $37
 );
 
 -- name: InsertTracesSkipDuplicates :many
@@ -41,7 +43,8 @@ INSERT INTO traces (
     id, org_id, workspace_id, gateway_key_id,
     provider, model, request_model, request_method, request_path, outcome,
     api_key_hash, api_key_last4, pricing_version,
-    request_headers, response_headers, request_body, response_body, metadata
+    request_headers, response_headers, request_body, response_body, metadata,
+    cache_write_1h_tokens, time_to_first_byte_ms
 )
 SELECT
     unnest(@started_at::timestamptz[]),
@@ -78,7 +81,9 @@ SELECT
     unnest(@response_headers::text[]),
     unnest(@request_body::text[]),
     unnest(@response_body::text[]),
-    unnest(@metadata::text[])
+    unnest(@metadata::text[]),
+    unnest(@cache_write_1h_tokens::bigint[]),
+    unnest(@time_to_first_byte_ms::bigint[])
 ON CONFLICT DO NOTHING
 RETURNING started_at, id;
 
@@ -98,7 +103,8 @@ SELECT
     tokens_estimated, streaming, priced,
     id, org_id, workspace_id, gateway_key_id,
     provider, model, request_model, request_method, request_path, outcome,
-    api_key_hash, api_key_last4, pricing_version, metadata
+    api_key_hash, api_key_last4, pricing_version, metadata,
+    cache_write_1h_tokens, time_to_first_byte_ms
 FROM traces
 WHERE (sqlc.narg(org_id)::text IS NULL OR org_id = sqlc.narg(org_id))
   AND (sqlc.narg(workspace_id)::text IS NULL OR workspace_id = sqlc.narg(workspace_id))

@@ -12,7 +12,8 @@ INSERT OR IGNORE INTO traces (
     latency_ms, time_to_first_token_ms, time_to_first_token_us,
     streaming, stream_events, api_key_hash, api_key_last4,
     cost_nano_usd, priced, pricing_version, created_at,
-    request_headers, response_headers, request_body, response_body, metadata
+    request_headers, response_headers, request_body, response_body, metadata,
+    cache_write_1h_tokens, time_to_first_byte_ms
 ) VALUES (
     ?, ?, ?, ?, ?,
     ?, ?, ?, ?, ?,
@@ -22,7 +23,8 @@ INSERT OR IGNORE INTO traces (
     ?, ?, ?,
     ?, ?, ?, ?,
     ?, ?, ?, ?,
-    ?, ?, ?, ?, ?
+    ?, ?, ?, ?, ?,
+    ?, ?
 );
 
 -- name: ListTraces :many
@@ -43,7 +45,8 @@ SELECT
     cache_write_tokens, reasoning_tokens, tokens_estimated,
     latency_ms, time_to_first_token_ms, time_to_first_token_us,
     streaming, stream_events, api_key_hash, api_key_last4,
-    cost_nano_usd, priced, pricing_version, created_at, metadata
+    cost_nano_usd, priced, pricing_version, created_at, metadata,
+    cache_write_1h_tokens, time_to_first_byte_ms
 FROM traces
 WHERE (CAST(sqlc.narg(org_id) AS TEXT) IS NULL OR org_id = sqlc.narg(org_id))
   AND (CAST(sqlc.narg(workspace_id) AS TEXT) IS NULL OR workspace_id = sqlc.narg(workspace_id))
@@ -68,7 +71,8 @@ SELECT
     cache_write_tokens, reasoning_tokens, tokens_estimated,
     latency_ms, time_to_first_token_ms, time_to_first_token_us,
     streaming, stream_events, api_key_hash, api_key_last4,
-    cost_nano_usd, priced, pricing_version, created_at, metadata
+    cost_nano_usd, priced, pricing_version, created_at, metadata,
+    cache_write_1h_tokens, time_to_first_byte_ms
 FROM traces
 WHERE org_id = sqlc.arg(org_id)
   AND workspace_id = sqlc.arg(workspace_id)

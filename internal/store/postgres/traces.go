@@ -180,10 +180,12 @@ func copyParams(r *trace.Record) (pgdb.CopyTracesParams, error) {
 		TotalTokens:        r.TotalTokens,
 		CachedInputTokens:  r.CachedInputTokens,
 		CacheWriteTokens:   r.CacheWriteTokens,
+		CacheWrite1hTokens: r.CacheWrite1hTokens,
 		ReasoningTokens:    r.ReasoningTokens,
 		LatencyMs:          r.LatencyMS,
 		TimeToFirstTokenMs: r.TimeToFirstTokenMS,
 		TimeToFirstTokenUs: r.TimeToFirstTokenUS,
+		TimeToFirstByteMs:  r.TimeToFirstByteMS,
 		StreamEvents:       r.StreamEvents,
 		CostNanoUsd:        r.CostNanoUSD,
 		ResponseStatus:     int16(r.ResponseStatus),
@@ -252,6 +254,8 @@ func skipDuplicatesParams(rows []pgdb.CopyTracesParams) pgdb.InsertTracesSkipDup
 		p.RequestBody = append(p.RequestBody, r.RequestBody)
 		p.ResponseBody = append(p.ResponseBody, r.ResponseBody)
 		p.Metadata = append(p.Metadata, r.Metadata)
+		p.CacheWrite1hTokens = append(p.CacheWrite1hTokens, r.CacheWrite1hTokens)
+		p.TimeToFirstByteMs = append(p.TimeToFirstByteMs, r.TimeToFirstByteMs)
 	}
 	return p
 }

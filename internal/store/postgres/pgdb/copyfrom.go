@@ -64,6 +64,8 @@ func (r iteratorForCopyTraces) Values() ([]interface{}, error) {
 		r.rows[0].RequestBody,
 		r.rows[0].ResponseBody,
 		r.rows[0].Metadata,
+		r.rows[0].CacheWrite1hTokens,
+		r.rows[0].TimeToFirstByteMs,
 	}, nil
 }
 
@@ -75,5 +77,5 @@ func (r iteratorForCopyTraces) Err() error {
 // if any id is already stored, and the store then falls back to
 // InsertTracesSkipDuplicates.
 func (q *Queries) CopyTraces(ctx context.Context, arg []CopyTracesParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"traces"}, []string{"started_at", "created_at", "input_tokens", "output_tokens", "total_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "latency_ms", "time_to_first_token_ms", "time_to_first_token_us", "stream_events", "cost_nano_usd", "response_status", "tokens_estimated", "streaming", "priced", "id", "org_id", "workspace_id", "gateway_key_id", "provider", "model", "request_model", "request_method", "request_path", "outcome", "api_key_hash", "api_key_last4", "pricing_version", "request_headers", "response_headers", "request_body", "response_body", "metadata"}, &iteratorForCopyTraces{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"traces"}, []string{"started_at", "created_at", "input_tokens", "output_tokens", "total_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "latency_ms", "time_to_first_token_ms", "time_to_first_token_us", "stream_events", "cost_nano_usd", "response_status", "tokens_estimated", "streaming", "priced", "id", "org_id", "workspace_id", "gateway_key_id", "provider", "model", "request_model", "request_method", "request_path", "outcome", "api_key_hash", "api_key_last4", "pricing_version", "request_headers", "response_headers", "request_body", "response_body", "metadata", "cache_write_1h_tokens", "time_to_first_byte_ms"}, &iteratorForCopyTraces{rows: arg})
 }

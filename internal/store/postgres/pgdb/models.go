@@ -127,6 +127,8 @@ type Trace struct {
 	RequestBody        string
 	ResponseBody       string
 	Metadata           string
+	CacheWrite1hTokens int64
+	TimeToFirstByteMs  int64
 }
 
 type TraceRollup struct {

@@ -46,10 +46,12 @@ type CopyTracesParams struct {
 	RequestBody        string
 	ResponseBody       string
 	Metadata           string
+	CacheWrite1hTokens int64
+	TimeToFirstByteMs  int64
 }
 
 const getTrace = `-- name: GetTrace :one
-SELECT started_at, created_at, input_tokens, output_tokens, total_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, latency_ms, time_to_first_token_ms, time_to_first_token_us, stream_events, cost_nano_usd, response_status, tokens_estimated, streaming, priced, id, org_id, workspace_id, gateway_key_id, provider, model, request_model, request_method, request_path, outcome, api_key_hash, api_key_last4, pricing_version, request_headers, response_headers, request_body, response_body, metadata FROM traces
+SELECT started_at, created_at, input_tokens, output_tokens, total_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, latency_ms, time_to_first_token_ms, time_to_first_token_us, stream_events, cost_nano_usd, response_status, tokens_estimated, streaming, priced, id, org_id, workspace_id, gateway_key_id, provider, model, request_model, request_method, request_path, outcome, api_key_hash, api_key_last4, pricing_version, request_headers, response_headers, request_body, response_body, metadata, cache_write_1h_tokens, time_to_first_byte_ms FROM traces
 WHERE id = $1
   AND ($2::text IS NULL OR org_id = $2)
   AND ($3::text IS NULL OR workspace_id = $3)
@@ -102,6 +104,8 @@ func (q *Queries) GetTrace(ctx context.Context, arg GetTraceParams) (Trace, erro
 		&i.RequestBody,
 		&i.ResponseBody,
 		&i.Metadata,
+		&i.CacheWrite1hTokens,
+		&i.TimeToFirstByteMs,
 	)
 	return i, err
 }
@@ -117,7 +121,8 @@ INSERT INTO traces (
     id, org_id, workspace_id, gateway_key_id,
     provider, model, request_model, request_method, request_path, outcome,
     api_key_hash, api_key_last4, pricing_version,
-    request_headers, response_headers, request_body, response_body, metadata
+    request_headers, response_headers, request_body, response_body, metadata,
+    cache_write_1h_tokens, time_to_first_byte_ms
 )
 SELECT
     unnest($1::timestamptz[]),
@@ -154,7 +159,9 @@ SELECT
     unnest($32::text[]),
     unnest($33::text[]),
     unnest($34::text[]),
-    unnest($35::text[])
+    unnest($35::text[]),
+    unnest($36::bigint[]),
+    unnest($37::bigint[])
 ON CONFLICT DO NOTHING
 RETURNING started_at, id
 `
@@ -195,6 +202,8 @@ type InsertTracesSkipDuplicatesParams struct {
 	RequestBody        []string
 	ResponseBody       []string
 	Metadata           []string
+	CacheWrite1hTokens []int64
+	TimeToFirstByteMs  []int64
 }
 
 type InsertTracesSkipDuplicatesRow struct {
@@ -243,6 +252,8 @@ func (q *Queries) InsertTracesSkipDuplicates(ctx context.Context, arg InsertTrac
 		arg.RequestBody,
 		arg.ResponseBody,
 		arg.Metadata,
+		arg.CacheWrite1hTokens,
+		arg.TimeToFirstByteMs,
 	)
 	if err != nil {
 		return nil, err
@@ -272,7 +283,8 @@ SELECT
     tokens_estimated, streaming, priced,
     id, org_id, workspace_id, gateway_key_id,
     provider, model, request_model, request_method, request_path, outcome,
-    api_key_hash, api_key_last4, pricing_version, metadata
+    api_key_hash, api_key_last4, pricing_version, metadata,
+    cache_write_1h_tokens, time_to_first_byte_ms
 FROM traces
 WHERE ($1::text IS NULL OR org_id = $1)
   AND ($2::text IS NULL OR workspace_id = $2)
@@ -332,6 +344,8 @@ type ListTracesRow struct {
 	ApiKeyLast4        string
 	PricingVersion     string
 	Metadata           string
+	CacheWrite1hTokens int64
+	TimeToFirstByteMs  int64
 }
 
 // A page of trace summaries (no headers or bodies), newest first. Every
@@ -392,6 +406,8 @@ func (q *Queries) ListTraces(ctx context.Context, arg ListTracesParams) ([]ListT
 			&i.ApiKeyLast4,
 			&i.PricingVersion,
 			&i.Metadata,
+			&i.CacheWrite1hTokens,
+			&i.TimeToFirstByteMs,
 		); err != nil {
 			return nil, err
 		}

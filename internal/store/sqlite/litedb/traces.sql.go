@@ -10,7 +10,7 @@ import (
 )
 
 const getTrace = `-- name: GetTrace :one
-SELECT id, started_at, org_id, workspace_id, gateway_key_id, provider, model, request_model, request_method, request_path, response_status, outcome, input_tokens, output_tokens, total_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, tokens_estimated, latency_ms, time_to_first_token_ms, time_to_first_token_us, streaming, stream_events, api_key_hash, api_key_last4, cost_nano_usd, priced, pricing_version, created_at, request_headers, response_headers, request_body, response_body, metadata FROM traces
+SELECT id, started_at, org_id, workspace_id, gateway_key_id, provider, model, request_model, request_method, request_path, response_status, outcome, input_tokens, output_tokens, total_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, tokens_estimated, latency_ms, time_to_first_token_ms, time_to_first_token_us, streaming, stream_events, api_key_hash, api_key_last4, cost_nano_usd, priced, pricing_version, created_at, request_headers, response_headers, request_body, response_body, metadata, cache_write_1h_tokens, time_to_first_byte_ms FROM traces
 WHERE id = ?1
   AND (CAST(?2 AS TEXT) IS NULL OR org_id = ?2)
   AND (CAST(?3 AS TEXT) IS NULL OR workspace_id = ?3)
@@ -62,6 +62,8 @@ func (q *Queries) GetTrace(ctx context.Context, arg GetTraceParams) (Trace, erro
 		&i.RequestBody,
 		&i.ResponseBody,
 		&i.Metadata,
+		&i.CacheWrite1hTokens,
+		&i.TimeToFirstByteMs,
 	)
 	return i, err
 }
@@ -76,7 +78,8 @@ INSERT OR IGNORE INTO traces (
     latency_ms, time_to_first_token_ms, time_to_first_token_us,
     streaming, stream_events, api_key_hash, api_key_last4,
     cost_nano_usd, priced, pricing_version, created_at,
-    request_headers, response_headers, request_body, response_body, metadata
+    request_headers, response_headers, request_body, response_body, metadata,
+    cache_write_1h_tokens, time_to_first_byte_ms
 ) VALUES (
     ?, ?, ?, ?, ?,
     ?, ?, ?, ?, ?,
@@ -86,7 +89,8 @@ INSERT OR IGNORE INTO traces (
     ?, ?, ?,
     ?, ?, ?, ?,
     ?, ?, ?, ?,
-    ?, ?, ?, ?, ?
+    ?, ?, ?, ?, ?,
+    ?, ?
 )
 `
 
@@ -126,6 +130,8 @@ type InsertTraceParams struct {
 	RequestBody        string
 	ResponseBody       string
 	Metadata           string
+	CacheWrite1hTokens int64
+	TimeToFirstByteMs  int64
 }
 
 // One row of a batch; the store runs it as a prepared statement inside the
@@ -169,6 +175,8 @@ func (q *Queries) InsertTrace(ctx context.Context, arg InsertTraceParams) (int64
 		arg.RequestBody,
 		arg.ResponseBody,
 		arg.Metadata,
+		arg.CacheWrite1hTokens,
+		arg.TimeToFirstByteMs,
 	)
 	if err != nil {
 		return 0, err
@@ -185,7 +193,8 @@ SELECT
     cache_write_tokens, reasoning_tokens, tokens_estimated,
     latency_ms, time_to_first_token_ms, time_to_first_token_us,
     streaming, stream_events, api_key_hash, api_key_last4,
-    cost_nano_usd, priced, pricing_version, created_at, metadata
+    cost_nano_usd, priced, pricing_version, created_at, metadata,
+    cache_write_1h_tokens, time_to_first_byte_ms
 FROM traces
 WHERE (CAST(?1 AS TEXT) IS NULL OR org_id = ?1)
   AND (CAST(?2 AS TEXT) IS NULL OR workspace_id = ?2)
@@ -245,6 +254,8 @@ type ListTracesRow struct {
 	PricingVersion     string
 	CreatedAt          int64
 	Metadata           string
+	CacheWrite1hTokens int64
+	TimeToFirstByteMs  int64
 }
 
 // A page of trace summaries (no headers or bodies), newest first, across
@@ -308,6 +319,8 @@ func (q *Queries) ListTraces(ctx context.Context, arg ListTracesParams) ([]ListT
 			&i.PricingVersion,
 			&i.CreatedAt,
 			&i.Metadata,
+			&i.CacheWrite1hTokens,
+			&i.TimeToFirstByteMs,
 		); err != nil {
 			return nil, err
 		}
@@ -331,7 +344,8 @@ SELECT
     cache_write_tokens, reasoning_tokens, tokens_estimated,
     latency_ms, time_to_first_token_ms, time_to_first_token_us,
     streaming, stream_events, api_key_hash, api_key_last4,
-    cost_nano_usd, priced, pricing_version, created_at, metadata
+    cost_nano_usd, priced, pricing_version, created_at, metadata,
+    cache_write_1h_tokens, time_to_first_byte_ms
 FROM traces
 WHERE org_id = ?1
   AND workspace_id = ?2
@@ -391,6 +405,8 @@ type ListWorkspaceTracesRow struct {
 	PricingVersion     string
 	CreatedAt          int64
 	Metadata           string
+	CacheWrite1hTokens int64
+	TimeToFirstByteMs  int64
 }
 
 // ListTraces for one workspace: the tenant is an equality, so SQLite seeks
@@ -447,6 +463,8 @@ func (q *Queries) ListWorkspaceTraces(ctx context.Context, arg ListWorkspaceTrac
 			&i.PricingVersion,
 			&i.CreatedAt,
 			&i.Metadata,
+			&i.CacheWrite1hTokens,
+			&i.TimeToFirstByteMs,
 		); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/openai/openai-go/v3"
+
+	"github.com/ongoingai/gateway/internal/fakeupstream"
+	"github.com/ongoingai/gateway/internal/pricing"
+)
+
+// Pricing stories: Claude Code writes most of its prompt cache with the
+// 1-hour lifetime, OpenAI flex and Anthropic fast mode change the price of
+// the whole request, and each trace says which prices it used.
+
+// expectUSD compares a cost to the nano-dollar, the precision the stores
+// keep.
+func expectUSD(t *testing.T, what string, got, want float64) {
+	t.Helper()
+	if math.Round(got*1e9) != math.Round(want*1e9) {
+		t.Errorf("%s = %.9f, want %.9f", what, got, want)
+	}
+}
+
+func TestAnthropicOneHourCacheWritesArePricedAtTwiceInput(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver)
+		client := g.anthropic(fakeupstream.HeaderInputTokens, "100", fakeupstream.HeaderCachedTokens, "1000",
+			fakeupstream.HeaderCacheWriteTokens, "3000", fakeupstream.HeaderCacheWrite1hTokens, "2000",
+			fakeupstream.HeaderEvents, "10")
+		// Claude Code's default model, with its 1M-context variant suffix.
+		if _, err := client.Messages.New(context.Background(), messageParams("claude-opus-5-5[1m]")); err != nil {
+			t.Fatal(err)
+		}
+		stream := client.Messages.NewStreaming(context.Background(), messageParams("claude-opus-5-5"))
+		for stream.Next() {
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range g.traces(2) {
+			expectUsage(t, r, 100+1000+3000, 10, 1000, 3000, 0)
+			expect(t, "cache_write_1h_tokens", r.CacheWrite1hTokens, int64(2000))
+			expect(t, "priced", r.Priced, true)
+			expect(t, "pricing_version", r.PricingVersion, pricing.Default().Version())
+			// 100 × $4 + 1000 × $0.20 + 1000 × $5 (5m) + 2000 × $8 (1h) + 10 × $20 per 1M
+			expectUSD(t, "estimated_cost_usd", r.EstimatedCostUSD, 0.0218)
+		}
+	})
+}
+
+func TestServiceTiersAndFastModeChangeThePrice(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver)
+		flex := g.openai(fakeupstream.HeaderInputTokens, "1000", fakeupstream.HeaderEvents, "10",
+			fakeupstream.HeaderServiceTier, "flex")
+		stream := flex.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+			Model:    "gpt-5.4",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello")},
+		})
+		for stream.Next() {
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		r := g.oneTrace()
+		// Flex halves (1000 × $2.50 + 10 × $15) per 1M.
+		expectUSD(t, "flex cost", r.EstimatedCostUSD, 0.001325)
+		var meta map[string]any
+		if err := json.Unmarshal(r.Metadata, &meta); err != nil || meta["service_tier"] != "flex" {
+			t.Errorf("metadata %s does not record the flex tier (%v)", r.Metadata, err)
+		}
+
+		fast := g.anthropic(fakeupstream.HeaderInputTokens, "100", fakeupstream.HeaderEvents, "10",
+			fakeupstream.HeaderSpeed, "fast")
+		if _, err := fast.Messages.New(context.Background(), messageParams("claude-opus-4-6")); err != nil {
+			t.Fatal(err)
+		}
+		r = g.traces(2)[0]
+		// Fast mode on Opus 4.6 is 6×: 100 × $30 + 10 × $150 per 1M.
+		expectUSD(t, "fast-mode cost", r.EstimatedCostUSD, 0.0045)
+		if err := json.Unmarshal(r.Metadata, &meta); err != nil || meta["speed"] != "fast" {
+			t.Errorf("metadata %s does not record fast mode (%v)", r.Metadata, err)
+		}
+	})
+}
+
+// Time to first token waits for generated content; message_start, sent at
+// once, only marks the first byte.
+func TestTimeToFirstTokenWaitsForContent(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver)
+		client := g.anthropic(fakeupstream.HeaderFirstTokenDelay, "300ms", fakeupstream.HeaderEvents, "3")
+		stream := client.Messages.NewStreaming(context.Background(), messageParams("claude-sonnet-4-6"))
+		for stream.Next() {
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		r := g.oneTrace()
+		if r.TimeToFirstTokenMS < 300 {
+			t.Errorf("time_to_first_token_ms = %d, want at least the 300 ms before the first text", r.TimeToFirstTokenMS)
+		}
+		if r.TimeToFirstByteMS >= r.TimeToFirstTokenMS {
+			t.Errorf("time_to_first_byte_ms = %d, not before time_to_first_token_ms %d", r.TimeToFirstByteMS, r.TimeToFirstTokenMS)
+		}
+		if r.TimeToFirstTokenUS/1000 != r.TimeToFirstTokenMS {
+			t.Errorf("time_to_first_token_us %d disagrees with _ms %d", r.TimeToFirstTokenUS, r.TimeToFirstTokenMS)
+		}
+	})
+}
