@@ -7,9 +7,11 @@ import (
 	"testing"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/responses"
 
 	"github.com/ongoingai/gateway/internal/fakeupstream"
 	"github.com/ongoingai/gateway/internal/pricing"
+	"github.com/ongoingai/gateway/internal/trace"
 )
 
 // Pricing stories: Claude Code writes most of its prompt cache with the
@@ -110,5 +112,44 @@ func TestTimeToFirstTokenWaitsForContent(t *testing.T) {
 		if r.TimeToFirstTokenUS/1000 != r.TimeToFirstTokenMS {
 			t.Errorf("time_to_first_token_us %d disagrees with _ms %d", r.TimeToFirstTokenUS, r.TimeToFirstTokenMS)
 		}
+	})
+}
+
+// A Responses API stream whose response.completed repeats a 1 MiB output,
+// four times the framer's cap: the usage at its end is read as the event
+// streams past, so the trace is exact, not estimated.
+func TestResponsesStreamWithAOneMebibyteCompletedEventKeepsItsUsage(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		g := startGateway(t, driver)
+		client := g.openai(fakeupstream.HeaderContentBytes, "1MiB", fakeupstream.HeaderEvents, "16",
+			fakeupstream.HeaderInputTokens, "42", fakeupstream.HeaderCachedTokens, "2")
+		stream := client.Responses.NewStreaming(context.Background(), responses.ResponseNewParams{
+			Model: "gpt-5.4",
+			Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("write a lot")},
+		})
+		var completed int
+		for stream.Next() {
+			if ev := stream.Current(); ev.Type == "response.completed" {
+				completed = len(ev.RawJSON())
+			}
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if completed < 1<<20 {
+			t.Fatalf("response.completed is %d bytes, want at least 1 MiB", completed)
+		}
+		r := g.oneTrace()
+		expect(t, "outcome", r.Outcome, trace.OutcomeOK)
+		expect(t, "tokens_estimated", r.TokensEstimated, false)
+		expectUsage(t, r, 42, 16, 2, 0, 0)
+		var meta struct {
+			FinishReasons []string `json:"finish_reasons"`
+		}
+		if err := json.Unmarshal(r.Metadata, &meta); err != nil || len(meta.FinishReasons) != 1 || meta.FinishReasons[0] != "completed" {
+			t.Errorf("metadata %s: want the finish reason read from the big event (%v)", r.Metadata, err)
+		}
+		// 40 × $2.50 + 2 × $0.25 + 16 × $15 per 1M
+		expectUSD(t, "estimated_cost_usd", r.EstimatedCostUSD, 0.0003405)
 	})
 }

@@ -28,6 +28,8 @@ type observer struct {
 
 	body  *scanner // allocated on the first Write, kept when pooled
 	event *scanner // allocated on the first OnEvent, kept when pooled
+	// streaming is set while StreamEvent feeds an oversized event.
+	streaming bool
 	// bodyStarted is set by the first Write of this response: a pooled
 	// observer's body scanner still holds the previous response.
 	bodyStarted bool
@@ -158,12 +160,45 @@ func (o *observer) OnEvent(event string, data []byte) ([]byte, bool) {
 		bytes.Equal(bytes.TrimSpace(data), []byte("[DONE]")) {
 		return data, true
 	}
+	s := o.startEvent()
+	s.Write(data)
+	return o.endEvent(event, data)
+}
+
+// StreamEvent feeds the next piece of the data of an event too large to
+// hold (see sse.DataHandler); EndStreamEvent completes it.
+func (o *observer) StreamEvent(p []byte) {
+	if !o.streaming {
+		o.startEvent()
+		o.streaming = true
+	}
+	o.event.Write(p)
+}
+
+// EndStreamEvent reads the event StreamEvent fed, as OnEvent reads a whole
+// one. It cannot be rewritten or dropped: its bytes already went to the
+// client.
+func (o *observer) EndStreamEvent(event string) {
+	if !o.streaming {
+		return
+	}
+	o.streaming = false
+	o.endEvent(event, nil)
+}
+
+// startEvent readies the event scanner for a new event.
+func (o *observer) startEvent() *scanner {
 	if o.event == nil {
 		o.event = &scanner{collector: o}
 	}
+	o.event.reset(o.eventSchema)
+	return o.event
+}
+
+// endEvent takes what a scanned event reported. data is the event's data
+// when the observer saw it whole, and nil when it was streamed.
+func (o *observer) endEvent(event string, data []byte) ([]byte, bool) {
 	s := o.event
-	s.reset(o.eventSchema)
-	s.Write(data)
 	complete := s.finish()
 	o.takeModel(s)
 	o.takeTier(s)
@@ -172,7 +207,7 @@ func (o *observer) OnEvent(event string, data []byte) ([]byte, bool) {
 	case endpointChatCompletions, endpointCompletions:
 		o.takeUsage(s)
 		o.text += s.slots[slotText].n
-		if o.info.UsageInjected && complete {
+		if o.info.UsageInjected && complete && data != nil {
 			return o.hideInjectedUsage(s, data)
 		}
 	case endpointResponses:

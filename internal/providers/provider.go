@@ -65,6 +65,15 @@ type Observer interface {
 	// unless the event must be rewritten, and forward=false when the event
 	// must not reach the client at all (the injected usage-only chunk).
 	OnEvent(event string, data []byte) (out []byte, forward bool)
+	// StreamEvent and EndStreamEvent read an event too large to hold in
+	// memory, such as a Responses API response.completed that repeats a
+	// multi-megabyte output: its data arrives in pieces through
+	// StreamEvent, is scanned as it comes, and EndStreamEvent (with the
+	// event's name) completes it. Memory stays bounded whatever its size,
+	// and its usage is read as from OnEvent. The event already went to the
+	// client and cannot be rewritten.
+	StreamEvent(p []byte)
+	EndStreamEvent(event string)
 	// Result is the usage, response model and finish reasons seen so far.
 	// DeliveredText counts the bytes of generated text seen so far, so a
 	// cancelled stream can be estimated.

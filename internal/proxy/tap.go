@@ -245,12 +245,23 @@ type tapEvents tap
 func (h *tapEvents) Event(ev sse.Event) {
 	t := (*tap)(h)
 	t.events++
-	if ev.Truncated {
-		return // its bytes already went to the client; too large to be usage
+	var out []byte
+	forward := true
+	switch {
+	case ev.Streamed:
+		// Its bytes already went to the client and its data to the
+		// observer, piece by piece (EventData): read what it reported.
+		t.c.observer.EndStreamEvent(ev.Name)
+	default:
+		// Whole data, even when the event's raw bytes outgrew the framer
+		// (long comment or id lines): oversized data is always streamed.
+		out, forward = t.c.observer.OnEvent(ev.Name, ev.Data)
 	}
-	out, forward := t.c.observer.OnEvent(ev.Name, ev.Data)
 	if t.firstToken.IsZero() && t.c.observer.GeneratedBytes() > 0 {
 		t.firstToken = time.Now()
+	}
+	if ev.Truncated {
+		return // its bytes already went to the client as they arrived
 	}
 	if !t.filter {
 		return
@@ -264,6 +275,10 @@ func (h *tapEvents) Event(ev sse.Event) {
 		t.out = sse.AppendEvent(t.out, ev.Name, out)
 	}
 }
+
+// EventData feeds the data of an event too large for the framer to the
+// observer as it arrives, so its usage survives in bounded memory.
+func (h *tapEvents) EventData(p []byte) { (*tap)(h).c.observer.StreamEvent(p) }
 
 func (h *tapEvents) Passthrough(b []byte) {
 	t := (*tap)(h)

@@ -31,6 +31,23 @@ type Event struct {
 	// Truncated means the event exceeded the cap: its raw bytes were already
 	// handed to Passthrough as they arrived, and Data holds only a prefix.
 	Truncated bool
+	// Streamed means the event's data outgrew the cap and the handler, a
+	// DataHandler, received all of it through EventData as it arrived;
+	// Data then holds only a prefix. Streamed implies Truncated.
+	Streamed bool
+}
+
+// DataHandler is a Handler that wants the whole data of an event too large
+// to hold, as it streams: usage at the end of a multi-megabyte event must
+// not be lost to the cap. A Framer whose handler implements it calls
+// EventData with the event's data (lines joined with "\n" as in
+// Event.Data), from the first byte, in order, as soon as the data would
+// outgrow the cap, and then delivers the event with Streamed set.
+type DataHandler interface {
+	Handler
+	// EventData receives the next piece of the current oversized event's
+	// data; p is valid only during the call.
+	EventData(p []byte)
 }
 
 // Handler receives what a Framer cuts out of the stream. Its methods are
@@ -74,12 +91,14 @@ const (
 type Framer struct {
 	max int
 	h   Handler
+	dh  DataHandler // h, when it wants oversized data streamed
 
 	raw       []byte // raw bytes of the current event, unless truncated
 	data      []byte // joined data of the current event, at most max bytes
 	name      []byte // event name of the current event, at most max bytes
 	dataLines int
 	truncated bool
+	streamed  bool // the current event's data goes to dh.EventData
 
 	st state
 	// lineCR is set when the previous line ended in '\r', so that a '\n'
@@ -109,7 +128,8 @@ func NewFramer(maxEventBytes int, h Handler) *Framer {
 	if maxEventBytes < 1 {
 		maxEventBytes = DefaultMaxEventBytes
 	}
-	return &Framer{max: maxEventBytes, h: h}
+	dh, _ := h.(DataHandler)
+	return &Framer{max: maxEventBytes, h: h, dh: dh}
 }
 
 // Write feeds stream bytes. It calls the handler synchronously for every
@@ -165,7 +185,7 @@ const maxInternedNameBytes = 64
 // does not pin the memory of one large event; interned names are kept.
 func (f *Framer) Reset() {
 	*f = Framer{
-		max: f.max, h: f.h, names: f.names,
+		max: f.max, h: f.h, dh: f.dh, names: f.names,
 		raw: keepBuf(f.raw), data: keepBuf(f.data), name: keepBuf(f.name),
 	}
 }
@@ -292,7 +312,7 @@ func (f *Framer) startValue() {
 	case "data":
 		f.fld = fieldData
 		if f.dataLines > 0 {
-			f.data = appendCapped(f.data, []byte{'\n'}, f.max)
+			f.appendData(newline)
 		}
 		f.dataLines++
 	case "event":
@@ -305,9 +325,28 @@ func (f *Framer) startValue() {
 func (f *Framer) appendValue(v []byte) {
 	switch f.fld {
 	case fieldData:
-		f.data = appendCapped(f.data, v, f.max)
+		f.appendData(v)
 	case fieldEvent:
 		f.name = appendCapped(f.name, v, f.max)
+	}
+}
+
+// newline joins data lines.
+var newline = []byte{'\n'}
+
+// appendData adds to the current event's data: kept up to the cap, and,
+// for a DataHandler, streamed whole once it would outgrow the cap.
+func (f *Framer) appendData(v []byte) {
+	switch {
+	case len(v) == 0:
+	case f.streamed:
+		f.dh.EventData(v)
+	case f.dh != nil && len(f.data)+len(v) > f.max:
+		f.streamed = true
+		f.dh.EventData(f.data)
+		f.dh.EventData(v)
+	default:
+		f.data = appendCapped(f.data, v, f.max)
 	}
 }
 
@@ -340,7 +379,9 @@ func (f *Framer) appendRaw(seg []byte) {
 
 // dispatch delivers the current event and resets for the next one.
 func (f *Framer) dispatch() {
-	ev := Event{Name: f.intern(f.name), Truncated: f.truncated}
+	// Data larger than the cap means raw bytes larger than the cap, so a
+	// streamed event is always a truncated one.
+	ev := Event{Name: f.intern(f.name), Truncated: f.truncated || f.streamed, Streamed: f.streamed}
 	if f.dataLines > 0 {
 		ev.Data = f.data
 		if ev.Data == nil {
@@ -357,6 +398,7 @@ func (f *Framer) dispatch() {
 	f.name = f.name[:0]
 	f.dataLines = 0
 	f.truncated = false
+	f.streamed = false
 	f.st = atLineStart
 	f.lineCR = false
 	f.fld = fieldOther

@@ -21,7 +21,7 @@ type recorder struct {
 }
 
 func (r *recorder) Event(ev Event) {
-	c := Event{Name: ev.Name, Truncated: ev.Truncated}
+	c := Event{Name: ev.Name, Truncated: ev.Truncated, Streamed: ev.Streamed}
 	if ev.Data != nil {
 		c.Data = bytes.Clone(ev.Data)
 		if c.Data == nil {
