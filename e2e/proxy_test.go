@@ -18,9 +18,11 @@ import (
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/responses"
 
 	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/fakeupstream"
+	"github.com/ongoingai/gateway/internal/proxy"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
@@ -305,6 +307,41 @@ func TestWebSocketUpgradePassesThrough(t *testing.T) {
 	conn.Close()
 	r := g.oneTrace()
 	expect(t, "websocket traced with status", r.ResponseStatus, 101)
+}
+
+// Codex first tries the Responses API over a WebSocket and falls back to
+// HTTP streaming only on a 426 at the handshake. The gateway answers
+// exactly that, before anything reaches the upstream, so every Codex turn
+// goes over HTTP, where its usage is read exactly.
+func TestResponsesWebSocketUpgradeIsRefusedWith426(t *testing.T) {
+	g := startGateway(t, "sqlite")
+	for _, path := range []string{"/openai/v1/responses", "/openai/v1/responses/"} {
+		req, err := http.NewRequest("GET", g.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Connection", "keep-alive, Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+		req.Header.Set("Sec-WebSocket-Version", "13")
+		req.Header.Set("Authorization", "Bearer "+openAIKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		expectJSONError(t, path, resp.StatusCode, string(body), http.StatusUpgradeRequired, proxy.MsgResponsesWebSocket)
+	}
+	expect(t, "requests reaching the upstream", len(g.fake.Requests()), 0)
+	// The HTTP fallback is proxied and accounted as usual.
+	if _, err := g.openai().Responses.New(context.Background(), responses.ResponseNewParams{
+		Model: "gpt-5.3-codex",
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "fallback priced", g.oneTrace().Priced, true)
 }
 
 func TestExtraOpenAICompatibleProviderIsTracedUnderItsName(t *testing.T) {

@@ -262,7 +262,7 @@ func TestGatewayKeyAuthenticatesEveryRouteButPublicOnes(t *testing.T) {
 func TestCustomGatewayKeyHeader(t *testing.T) {
 	g := startGateway(t, "sqlite", withAuth, func(c *config.Config) { c.Auth.Header = "X-Team-Key" })
 	status, body := g.chat(acmeOwnerToken) // the default header name means nothing now
-	expectJSONError(t, "default header", status, body, 401, keyauth.MsgUnauthorized)
+	expectJSONError(t, "default header", status, body, 401, keyauth.UnauthorizedMessage("X-Team-Key"))
 	status, body = g.do("POST", "/openai/v1/chat/completions", chatBody,
 		map[string]string{"X-Team-Key": acmeOwnerToken, "Authorization": "Bearer " + openAIKey})
 	expect(t, "custom header status", status, 200)

@@ -118,7 +118,7 @@ func TestAnnouncedBodyIsNotAllocatedUpFront(t *testing.T) {
 func TestProxyMessagesAreDocumented(t *testing.T) {
 	for _, m := range []string{
 		MsgRequestBodyTooLarge, MsgRequestBodyTimeout, MsgUpstreamFailed,
-		MsgGatewayKeyInCredential, MsgGatewayKeyInHeader,
+		MsgGatewayKeyInCredential, MsgGatewayKeyInHeader, MsgResponsesWebSocket,
 	} {
 		if !strings.Contains(string(openapi.Spec), m) {
 			t.Errorf("%q is not documented in openapi/openapi.yaml", m)

@@ -228,7 +228,34 @@ const (
 	MsgRequestBodyTooLarge = "request body too large"
 	MsgRequestBodyTimeout  = "request body timeout"
 	MsgUpstreamFailed      = "upstream request failed"
+	// MsgResponsesWebSocket answers a WebSocket upgrade of the Responses
+	// API with 426, the one answer on which Codex falls back to HTTP
+	// streaming at once; over HTTP the gateway reads exact usage.
+	MsgResponsesWebSocket = "the Responses API is not proxied over WebSocket: use HTTP streaming"
 )
+
+// isResponsesWebSocket reports whether r asks to upgrade a Responses API
+// call (an OpenAI-dialect path ending in /responses) to a WebSocket. Other
+// upgrades pass through untouched.
+func isResponsesWebSocket(r *http.Request, u *Upstream, upstreamPath string) bool {
+	return u.Adapter != nil && u.Adapter.Format() == providers.FormatOpenAI &&
+		strings.HasSuffix(strings.TrimSuffix(upstreamPath, "/"), "/responses") &&
+		headerHasToken(r.Header, "Connection", "upgrade") &&
+		headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+// headerHasToken reports whether a comma-separated header lists token,
+// case-insensitively.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for part := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // serve refuses what must not reach the upstream (a path leaving the
 // target's base path, a gateway token in a forwarded header or trailer, a
@@ -246,6 +273,10 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, u *Upstream) {
 	}
 	if msg := p.gatewayTokenIn(r.Header); msg != "" {
 		writeJSONError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if isResponsesWebSocket(r, u, upstreamPath) {
+		writeJSONError(w, http.StatusUpgradeRequired, MsgResponsesWebSocket)
 		return
 	}
 	body, err := p.readBody(w, r)

@@ -26,7 +26,9 @@ import (
 // Messages of the refusals the Authenticator answers itself. They are part
 // of the public contract: clients and tests match them exactly.
 const (
-	MsgUnauthorized = "missing or invalid gateway key"
+	// MsgUnauthorized is the 401 with the default header; a gateway with
+	// another auth.header names that one (UnauthorizedMessage).
+	MsgUnauthorized = "missing or invalid gateway key: send it in " + config.DefaultAuthHeader
 	MsgForbidden    = "gateway key does not have required permission"
 	MsgAuthDisabled = "gateway auth is disabled: keys, organizations and workspaces cannot be changed anonymously; " +
 		"enable auth (auth.enabled) and use a gateway key, or use the ongoingai keys command"
@@ -35,6 +37,13 @@ const (
 	MsgGatewayKeyAsProviderCredential = "a gateway key was sent as the provider credential: put the gateway key only in " +
 		"the gateway key header and pass the provider API key in Authorization or x-api-key"
 )
+
+// UnauthorizedMessage is the 401 answer naming the header the gateway reads
+// the key from, as configured, so a client whose SDK sent the key
+// elsewhere (or not at all) learns where it goes.
+func UnauthorizedMessage(header string) string {
+	return "missing or invalid gateway key: send it in " + header
+}
 
 // Policy is what a route demands of its caller: one (resource, action) pair
 // from the route table.
@@ -69,7 +78,8 @@ type Options struct {
 // Authenticator turns a request's gateway key into an Identity and decides,
 // from memory alone, whether the route's policy allows it.
 type Authenticator struct {
-	o Options
+	o               Options
+	msgUnauthorized string
 }
 
 // NewAuthenticator returns an Authenticator.
@@ -77,11 +87,12 @@ func NewAuthenticator(o Options) *Authenticator {
 	if o.Header == "" {
 		o.Header = config.DefaultAuthHeader
 	}
+	msg := UnauthorizedMessage(o.Header) // as configured, not canonicalised
 	o.Header = http.CanonicalHeaderKey(o.Header)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Authenticator{o: o}
+	return &Authenticator{o: o, msgUnauthorized: msg}
 }
 
 // requestAuth is what the Authenticator learned about a request, for the
@@ -147,7 +158,7 @@ func (a *Authenticator) Guard(p Policy, next http.Handler) http.Handler {
 			id, reason = a.o.Cache.Authenticate(r.Header.Get(a.o.Header), now)
 		}
 		if reason != "" {
-			a.refuse(w, r, p, id, http.StatusUnauthorized, MsgUnauthorized, reason)
+			a.refuse(w, r, p, id, http.StatusUnauthorized, a.msgUnauthorized, reason)
 			return
 		}
 		scope, allowed := a.scope(r, p, id)
