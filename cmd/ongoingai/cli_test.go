@@ -102,7 +102,7 @@ func TestHelpListsEveryCommand(t *testing.T) {
 func TestHelpForOneCommand(t *testing.T) {
 	r := runCLI(t, nil, "", "help", "wrap")
 	r.expect(t, 0)
-	if !strings.HasPrefix(r.stdout, "Usage: ongoingai wrap [--config FILE] -- COMMAND") || !strings.Contains(r.stdout, "-config FILE") {
+	if !strings.HasPrefix(r.stdout, "Usage: ongoingai wrap [--config FILE] [--key TOKEN] -- COMMAND") || !strings.Contains(r.stdout, "-config FILE") {
 		t.Fatalf("stdout=%q", r.stdout)
 	}
 	r = runCLI(t, nil, "", "help", "config")

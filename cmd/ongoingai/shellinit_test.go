@@ -41,8 +41,14 @@ func TestShellInit(t *testing.T) {
 			}
 			r := runCLI(t, tc.env, "", args...)
 			r.expect(t, 0)
-			if r.stdout != tc.want {
-				t.Fatalf("stdout=\n%s\nwant\n%s", r.stdout, tc.want)
+			// The codex function is checked by running it
+			// (TestShellInitCodexFunctionMatchesWrap); here, the exports.
+			exports, codexLine := splitCodexFunc(r.stdout)
+			if exports != tc.want {
+				t.Fatalf("stdout=\n%s\nwant\n%s", exports, tc.want)
+			}
+			if !strings.Contains(codexLine, "command codex ") {
+				t.Fatalf("no codex function in\n%s", r.stdout)
 			}
 		})
 	}
@@ -77,4 +83,11 @@ func TestDoubleQuote(t *testing.T) {
 	if got, want := doubleQuote("a$`b", "\\\"$"), "\"a\\$`b\""; got != want {
 		t.Fatalf("fish: got %s, want %s", got, want)
 	}
+}
+
+// splitCodexFunc separates shell-init's last line, the codex function, from
+// the exports before it.
+func splitCodexFunc(out string) (exports, codexLine string) {
+	i := strings.LastIndex(strings.TrimSuffix(out, "\n"), "\n")
+	return out[:i+1], out[i+1:]
 }

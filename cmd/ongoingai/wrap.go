@@ -20,10 +20,14 @@ const (
 )
 
 func wrapCmd(c *cli, args []string) int {
-	f := newFlags("wrap", "ongoingai wrap [--config FILE] -- COMMAND [ARGS...]",
+	f := newFlags("wrap", "ongoingai wrap [--config FILE] [--key TOKEN] -- COMMAND [ARGS...]",
 		"Runs COMMAND with OPENAI_BASE_URL and ANTHROPIC_BASE_URL pointing at this\n"+
-			"gateway, passing stdin, stdout and stderr through, and exits with its exit code.")
+			"gateway, passing stdin, stdout and stderr through, and exits with its exit code.\n"+
+			"Codex (COMMAND codex) also gets -c overrides defining a model provider at the\n"+
+			"gateway. With a gateway key (--key, or "+gatewayKeyEnv+"), Claude Code sends it\n"+
+			"through ANTHROPIC_CUSTOM_HEADERS and Codex through its provider's env_http_headers.")
 	cf := f.configFlag()
+	key := f.String("key", "", "gateway key (`TOKEN`) the wrapped tools send in auth.header; default $"+gatewayKeyEnv)
 	if code, done := f.parse(c, args); done {
 		return code
 	}
@@ -38,9 +42,26 @@ func wrapCmd(c *cli, args []string) int {
 		return exitFail
 	}
 
-	cmd := exec.Command(argv[0], argv[1:]...)
+	token := *key
+	if token == "" {
+		token, _ = c.getenv(gatewayKeyEnv)
+	}
+	vars := app.SDKEnv(cfg)
+	if token != "" {
+		existing, _ := lookupEnv(c.environ(), "ANTHROPIC_CUSTOM_HEADERS")
+		vars = append(vars,
+			app.EnvVar{Name: gatewayKeyEnv, Value: token},
+			app.EnvVar{Name: "ANTHROPIC_CUSTOM_HEADERS", Value: customHeaders(existing, gatewayHeader(cfg), token)},
+		)
+	}
+	childArgs := argv[1:]
+	if isCodex(argv[0]) {
+		childArgs = append(codexArgs(cfg, token != ""), childArgs...)
+	}
+
+	cmd := exec.Command(argv[0], childArgs...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, c.stdout, c.stderr
-	cmd.Env = withEnv(c.environ(), app.SDKEnv(cfg))
+	cmd.Env = withEnv(c.environ(), vars)
 	if cmd.Err != nil {
 		return c.startFailure(argv[0], cmd.Err)
 	}
@@ -129,4 +150,14 @@ func withEnv(base []string, vars []app.EnvVar) []string {
 		env = append(env, v.Name+"="+v.Value)
 	}
 	return env
+}
+
+// lookupEnv finds name in an environment list.
+func lookupEnv(env []string, name string) (string, bool) {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
 }
