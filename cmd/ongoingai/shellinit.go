@@ -73,7 +73,7 @@ func shellInitCmd(c *cli, args []string) int {
 }
 
 // singleQuoteAll quotes each argument in single quotes, writing a quote
-// inside one as quoteEscape (bash: '\'', fish: \'), and joins them.
+// inside one as quoteEscape (bash: '\”, fish: \'), and joins them.
 func singleQuoteAll(args []string, quoteEscape string) string {
 	quoted := make([]string, len(args))
 	for i, a := range args {
