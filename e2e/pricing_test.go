@@ -4,13 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/responses"
 
+	"github.com/ongoingai/gateway/internal/app"
+	"github.com/ongoingai/gateway/internal/config"
 	"github.com/ongoingai/gateway/internal/fakeupstream"
 	"github.com/ongoingai/gateway/internal/pricing"
+	"github.com/ongoingai/gateway/internal/testdb"
 	"github.com/ongoingai/gateway/internal/trace"
 )
 
@@ -152,4 +158,66 @@ func TestResponsesStreamWithAOneMebibyteCompletedEventKeepsItsUsage(t *testing.T
 		// 40 × $2.50 + 2 × $0.25 + 16 × $15 per 1M
 		expectUSD(t, "estimated_cost_usd", r.EstimatedCostUSD, 0.0003405)
 	})
+}
+
+// An operator prices a model the catalog does not know with
+// pricing.catalog_file, and changes the price without a restart: the file is
+// read again on reload (SIGHUP), an invalid file leaves the prices in use.
+func TestCatalogFilePricesNewModelsAndReloads(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		path := filepath.Join(t.TempDir(), "prices.json")
+		write := func(input string) {
+			t.Helper()
+			doc := `{"version": "ops-` + input + `", "unit": "USD per 1M tokens", "models": [` +
+				`{"provider": "openai", "model": "acme-coder", "input": "` + input + `", "output": "4.00",` +
+				` "source": "https://example.com/acme", "checked": "2026-12-01"}]}`
+			if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write("1.00")
+		g := startGateway(t, driver, func(c *config.Config) { c.Pricing.CatalogFile = path })
+		call := func() trace.Record {
+			t.Helper()
+			n := len(g.fake.Requests())
+			client := g.openai(fakeupstream.HeaderInputTokens, "1000", fakeupstream.HeaderEvents, "10")
+			if _, err := client.Chat.Completions.New(context.Background(), chatParams("acme-coder")); err != nil {
+				t.Fatal(err)
+			}
+			return g.traces(n + 1)[0]
+		}
+		r := call()
+		expect(t, "priced from the file", r.Priced, true)
+		expect(t, "pricing_version", r.PricingVersion, pricing.Default().Version()+"+file.ops-1.00")
+		expectUSD(t, "cost at 1.00/4.00", r.EstimatedCostUSD, 0.00104) // 1000 × $1 + 10 × $4 per 1M
+
+		write("2.00")
+		if err := g.app.ReloadPrices(); err != nil {
+			t.Fatal(err)
+		}
+		r = call()
+		expect(t, "pricing_version after reload", r.PricingVersion, pricing.Default().Version()+"+file.ops-2.00")
+		expectUSD(t, "cost at 2.00/4.00", r.EstimatedCostUSD, 0.00204)
+
+		write("two")
+		if err := g.app.ReloadPrices(); err == nil || !strings.Contains(err.Error(), `model "acme-coder": input: "two"`) {
+			t.Fatalf("reload of an invalid file: %v", err)
+		}
+		r = call()
+		expectUSD(t, "previous prices kept", r.EstimatedCostUSD, 0.00204)
+	})
+}
+
+// A gateway whose catalog file is invalid does not start, and says which
+// entry is wrong.
+func TestInvalidCatalogFileStopsStartup(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "prices.json")
+	os.WriteFile(path, []byte(`{"version": "x", "unit": "USD per 1M tokens", "models": [{"provider": "openai", "model": "m", "input": "1", "output": "1", "source": "https://example.com", "checked": "yesterday"}]}`), 0o600)
+	cfg := config.Default()
+	cfg.Storage.Path = testdb.SQLitePath(t)
+	cfg.Pricing.CatalogFile = path
+	_, err := app.New(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "pricing.catalog_file "+path) || !strings.Contains(err.Error(), `model "m": checked "yesterday"`) {
+		t.Fatalf("app.New error = %v", err)
+	}
 }

@@ -56,6 +56,7 @@ func commandTable() []command {
 		{"migrate", "show or apply the store's schema migrations", migrateCmd, migrateGroup},
 		{"backup", "write a consistent copy of the store to a file, safe while serving", backupCmd, nil},
 		{"report", "print usage and cost from the store: summary, top models and keys, daily cost", reportCmd, nil},
+		{"pricing", "check which models seen in traces the price catalog does not price", pricingCmd, pricingGroup},
 		{"healthcheck", "exit 0 when a running gateway's /api/health answers 200 (container probes)", healthcheckCmd, nil},
 		{"version", "print version information", versionCmd, nil},
 		{"help", "show help for a command", helpCmd, nil},

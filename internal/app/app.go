@@ -14,7 +14,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ongoingai/gateway/internal/api"
@@ -56,6 +59,7 @@ type App struct {
 	banner  io.Writer // where the startup banner goes; nil: none (see WithBanner)
 	// stopSweep ends the console's session sweep; nil until started.
 	stopSweep func()
+	prices    *pricing.Live // the catalog calls are priced with; see ReloadPrices
 }
 
 // New builds the gateway: opens the store (applying migrations), starts the
@@ -72,11 +76,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, err
 	}
-	prices, err := pricing.New(priceOverrides(cfg.Pricing))
+	prices, err := LoadPrices(cfg.Pricing)
 	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("pricing.overrides: %w", err)
+		return nil, err
 	}
+	livePrices := pricing.NewLive(prices)
 	// The jobs runner comes before the writer: the writer writes through
 	// the runner's sink, which commits each batch with its rollup job.
 	runner, err := st.StartJobs(ctx, jobs.Options{Logger: logger, Retention: cfg.Retention})
@@ -98,7 +103,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Classify:      trace.ClassifierOf(st), // failures counted by cause (timeout, connection, constraint)
 		Logger:        logger,
 	})
-	a := &App{cfg: cfg, log: logger, store: st, writer: writer, jobs: runner}
+	a := &App{cfg: cfg, log: logger, store: st, writer: writer, jobs: runner, prices: livePrices}
 	a.probe = health.Start(health.Options{
 		Ping: st.Ping, Stats: writer.Stats,
 		Interval: cfg.Storage.HealthInterval, Timeout: cfg.Storage.ReadTimeout,
@@ -169,7 +174,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		BodyMaxSize:         cfg.Tracing.BodyMaxSize,
 		GatewayKeyHeader:    http.CanonicalHeaderKey(cfg.Auth.Header),
 		GatewayTokenPrefix:  keyauth.TokenPrefix,
-		Prices:              prices,
+		Prices:              livePrices,
 		Traces:              writer,
 		Identity:            identity,
 		Calls:               a.tel,
@@ -444,6 +449,14 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	for _, o := range opts {
 		o(a)
 	}
+	// SIGHUP reloads the price catalog file, nothing else: every other
+	// setting needs a restart.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reloadCtx, stopReload := context.WithCancel(ctx)
+	defer stopReload()
+	go a.reloadPricesOn(reloadCtx, hup)
 	return a.Serve(ctx, ln)
 }
 
@@ -475,6 +488,54 @@ func buildUpstreams(cfg config.Config) ([]*proxy.Upstream, error) {
 		out = append(out, &proxy.Upstream{Name: name, Prefix: p.Prefix, Target: target, Adapter: adapter})
 	}
 	return out, nil
+}
+
+// LoadPrices builds the price catalog the configuration asks for: the
+// embedded catalog, pricing.catalog_file merged over it, then
+// pricing.overrides. Errors name the setting, the file and every invalid
+// entry.
+func LoadPrices(p config.Pricing) (*pricing.Catalog, error) {
+	var file []byte
+	if p.CatalogFile != "" {
+		var err error
+		if file, err = os.ReadFile(p.CatalogFile); err != nil {
+			return nil, fmt.Errorf("pricing.catalog_file: %w", err)
+		}
+		if _, err := pricing.NewWithFile(file, nil); err != nil {
+			return nil, fmt.Errorf("pricing.catalog_file %s: %w", p.CatalogFile, err)
+		}
+	}
+	c, err := pricing.NewWithFile(file, priceOverrides(p))
+	if err != nil {
+		return nil, fmt.Errorf("pricing.overrides: %w", err)
+	}
+	return c, nil
+}
+
+// ReloadPrices reads pricing.catalog_file again and, when it is valid,
+// prices every call from now on with it; an invalid file leaves the prices
+// in use unchanged. The serve command calls it on SIGHUP.
+func (a *App) ReloadPrices() error {
+	c, err := LoadPrices(a.cfg.Pricing)
+	if err != nil {
+		a.log.Error("prices not reloaded; the previous ones stay in use", "err", err)
+		return err
+	}
+	a.prices.Store(c)
+	a.log.Info("prices reloaded", "pricing_version", c.Version(), "catalog_file", a.cfg.Pricing.CatalogFile)
+	return nil
+}
+
+// reloadPricesOn calls ReloadPrices for every value received until ctx ends.
+func (a *App) reloadPricesOn(ctx context.Context, signals <-chan os.Signal) {
+	for {
+		select {
+		case <-signals:
+			_ = a.ReloadPrices()
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func priceOverrides(p config.Pricing) map[string]pricing.Override {

@@ -127,7 +127,11 @@ type TraceSpool struct {
 
 // Pricing adds or overrides model prices (USD per 1M tokens).
 type Pricing struct {
-	Overrides map[string]ModelPrice `yaml:"overrides"` // key: model name
+	// CatalogFile is a JSON price catalog in the embedded catalog's schema
+	// (internal/pricing/catalog.json), merged over it at start and again
+	// on SIGHUP; empty for none. Overrides still apply on top.
+	CatalogFile string                `yaml:"catalog_file"`
+	Overrides   map[string]ModelPrice `yaml:"overrides"` // key: model name
 }
 
 // ModelPrice is a price per 1M tokens in USD. Zero-valued optional fields

@@ -309,6 +309,11 @@ func validCaptureHeaders(v *validator, names []string) {
 }
 
 func (c Config) validatePricing(v *validator) {
+	// The file's content is checked when the gateway loads it (every
+	// invalid entry named); here, only that the setting is usable.
+	if c.Pricing.CatalogFile != "" && strings.TrimSpace(c.Pricing.CatalogFile) != c.Pricing.CatalogFile {
+		v.add("pricing.catalog_file", "must be a path without surrounding spaces")
+	}
 	models := make([]string, 0, len(c.Pricing.Overrides))
 	for m := range c.Pricing.Overrides {
 		models = append(models, m)

@@ -88,7 +88,11 @@ type baseCatalog struct {
 // parseCatalog decodes and validates a catalog file. Every problem is
 // reported, not just the first, so one run of the tests shows a data
 // editor everything to fix.
-func parseCatalog(data []byte) (*baseCatalog, error) {
+func parseCatalog(data []byte) (*baseCatalog, error) { return parseOver(data, nil) }
+
+// parseOver parses a catalog that will be merged over base (nil for the
+// embedded catalog itself): its aliases may then also name base's models.
+func parseOver(data []byte, base *baseCatalog) (*baseCatalog, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields() // a misspelt "cached_imput" must not silently fall back to the input price
 	var f catalogFile
@@ -219,7 +223,7 @@ func parseCatalog(data []byte) (*baseCatalog, error) {
 			fail("alias %q: name must be non-empty and lowercase without surrounding spaces", alias)
 		case seen[alias]:
 			fail("alias %q: is also a model name", alias)
-		case !seen[target]:
+		case !seen[target] && !base.has(target):
 			fail("alias %q: target %q is not a model in the catalog", alias, target)
 		default:
 			b.aliases[alias] = target
@@ -313,4 +317,47 @@ func checkSource(s string) error {
 		return fmt.Errorf("%q is not an absolute https URL", s)
 	}
 	return nil
+}
+
+// has reports whether b (which may be nil) lists the model name.
+func (b *baseCatalog) has(name string) bool {
+	if b == nil {
+		return false
+	}
+	for i := range b.models {
+		if b.models[i].Model == name {
+			return true
+		}
+	}
+	return false
+}
+
+// merge lays a catalog file over the embedded catalog: every model the
+// file names replaces all of that model's embedded prices (its whole price
+// history), other models are added, and the file's aliases win. The
+// version says both: "<embedded>+file.<file's version>".
+func merge(base, over *baseCatalog) *baseCatalog {
+	replaced := make(map[string]bool, len(over.models))
+	for _, p := range over.models {
+		replaced[p.Model] = true
+	}
+	out := &baseCatalog{
+		version: base.version + "+file." + over.version,
+		aliases: make(map[string]string, len(base.aliases)+len(over.aliases)),
+	}
+	for _, p := range base.models {
+		if !replaced[p.Model] {
+			out.models = append(out.models, p)
+		}
+	}
+	out.models = append(out.models, over.models...)
+	for alias, target := range base.aliases {
+		if !replaced[alias] {
+			out.aliases[alias] = target
+		}
+	}
+	for alias, target := range over.aliases {
+		out.aliases[alias] = target
+	}
+	return out
 }

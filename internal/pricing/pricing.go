@@ -201,12 +201,49 @@ func Default() *Catalog { return defaultCatalog() }
 // OpenAI-compatible upstream. Keys match case-insensitively, like lookups.
 // The error names the model and field of every invalid price.
 func New(overrides map[string]Override) (*Catalog, error) {
+	return NewWithFile(nil, overrides)
+}
+
+// NewWithFile is New with a catalog file (pricing.catalog_file) merged
+// over the embedded catalog first: a JSON document in catalog.json's
+// schema, validated as strictly, whose models replace the embedded entries
+// of the same name (with their whole price history) or add new ones, and
+// whose aliases may name embedded models. Nil or empty file data means no
+// file. The error names every invalid entry.
+func NewWithFile(file []byte, overrides map[string]Override) (*Catalog, error) {
 	base, err := embedded()
 	if err != nil {
 		return nil, err
 	}
+	if len(file) > 0 {
+		over, err := parseOver(file, base)
+		if err != nil {
+			return nil, err
+		}
+		base = merge(base, over)
+	}
 	return build(base, overrides)
 }
+
+// Live is the catalog in use by a running gateway, replaced whole when the
+// catalog file is reloaded (SIGHUP): a call is priced by one catalog from
+// start to end, and loading the current one is a single atomic read.
+type Live struct {
+	c atomic.Pointer[Catalog]
+}
+
+// NewLive returns a Live holding c.
+func NewLive(c *Catalog) *Live {
+	l := new(Live)
+	l.c.Store(c)
+	return l
+}
+
+// Load returns the catalog in use.
+func (l *Live) Load() *Catalog { return l.c.Load() }
+
+// Store makes c the catalog in use.
+func (l *Live) Store(c *Catalog) { l.c.Store(c) }
 
 // build applies overrides to a parsed catalog.
 func build(base *baseCatalog, overrides map[string]Override) (*Catalog, error) {

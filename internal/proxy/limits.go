@@ -33,7 +33,7 @@ func (c *call) admitWithinLimits(w http.ResponseWriter) bool {
 		return true
 	}
 	id := c.p.identity(c.req)
-	want := limits.Estimate(c.p.opts.Prices, c.info.Model, len(c.fwd), c.info.MaxOutputTokens)
+	want := limits.Estimate(c.p.opts.Prices.Load(), c.info.Model, len(c.fwd), c.info.MaxOutputTokens)
 	res, refused, ok := l.Admit(limits.Subject{OrgID: id.OrgID, WorkspaceID: id.WorkspaceID, KeyID: id.GatewayKeyID}, want, c.start)
 	if ok {
 		c.limit = res

@@ -82,7 +82,7 @@ type Options struct {
 	// rather than forwarded: the upstream must never see a gateway secret.
 	// Empty turns the check off.
 	GatewayTokenPrefix string
-	Prices             *pricing.Catalog
+	Prices             *pricing.Live
 	Traces             Enqueuer
 	// Identity returns the caller's tenant; nil means anonymous.
 	Identity func(*http.Request) Identity
@@ -133,7 +133,7 @@ func New(opts Options) *Proxy {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Prices == nil {
-		opts.Prices = pricing.Default()
+		opts.Prices = pricing.NewLive(pricing.Default())
 	}
 	p := &Proxy{opts: opts, buffers: newBufferPool()}
 	p.errorLog = slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)

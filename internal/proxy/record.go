@@ -171,7 +171,8 @@ func (c *call) account(r *trace.Record, res providers.Result) {
 	}
 	// Priced at the call's start, with the price in force then and the
 	// tier the response reports.
-	cost := c.p.opts.Prices.CostAt(model, r.Timestamp, trace.PricingTokens(r), pricing.Conditions{
+	prices := c.p.opts.Prices.Load()
+	cost := prices.CostAt(model, r.Timestamp, trace.PricingTokens(r), pricing.Conditions{
 		ServiceTier:  res.Tier.ServiceTier,
 		Speed:        res.Tier.Speed,
 		InferenceGeo: res.Tier.InferenceGeo,
@@ -181,7 +182,7 @@ func (c *call) account(r *trace.Record, res providers.Result) {
 	r.Priced = cost.Priced
 	r.PricingVersion = cost.Version
 	if !cost.Priced {
-		r.PricingVersion = c.p.opts.Prices.Version()
+		r.PricingVersion = prices.Version()
 	}
 }
 

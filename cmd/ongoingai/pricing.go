@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ongoingai/gateway/internal/app"
+	"github.com/ongoingai/gateway/internal/store"
+)
+
+// pricingGroup is the pricing command: what the catalog in use prices.
+func pricingGroup() group {
+	return group{
+		name: "pricing",
+		description: `Checks the price catalog the gateway would use (the embedded catalog,
+pricing.catalog_file merged over it, then pricing.overrides) against the
+traces in the configured store. No gateway needs to run.`,
+		subs: []subcommand{
+			{"check", "list the models seen in traces that the catalog does not price,\nwith request counts and tokens; exits 1 when there are any", pricingCheckCmd},
+		},
+		shared: func() *flags {
+			f := newFlags("pricing", "", "")
+			f.configFlag()
+			return f
+		},
+	}
+}
+
+func pricingCmd(c *cli, args []string) int { return pricingGroup().run(c, args) }
+
+// unpricedModel is one model the catalog does not price.
+type unpricedModel struct {
+	Model        string `json:"model"`
+	Provider     string `json:"provider"`
+	Requests     int64  `json:"requests"`
+	InputTokens  int64  `json:"input_tokens"`
+	OutputTokens int64  `json:"output_tokens"`
+}
+
+// pricingCheck is the check's JSON answer.
+type pricingCheck struct {
+	From           time.Time       `json:"from"`
+	To             time.Time       `json:"to"`
+	PricingVersion string          `json:"pricing_version"`
+	Traces         int64           `json:"traces"`
+	Unpriced       []unpricedModel `json:"unpriced"`
+	// NowPriced counts traces stored unpriced whose model the catalog
+	// prices now (a price added since): their stored cost is still 0.
+	NowPriced int64 `json:"now_priced"`
+}
+
+func pricingCheckCmd(c *cli, args []string) int {
+	f := newFlags("pricing check", "ongoingai pricing check [--from TIME] [--to TIME] [--json] [--config FILE]",
+		"Reads every trace of the window and lists the models the price catalog does\n"+
+			"not know, busiest first, with their requests and tokens: the calls recorded\n"+
+			"at $0. Exits 0 when every model is priced, 1 when some are not.")
+	cf := f.configFlag()
+	from := f.String("from", "", "start the window at `TIME`: RFC3339 or YYYY-MM-DD (UTC); default 30 days before --to")
+	to := f.String("to", "", "end the window before `TIME`: RFC3339, or YYYY-MM-DD to include that whole day; default the end of the current hour")
+	asJSON := f.Bool("json", false, "print JSON")
+	if code, done := f.parse(c, args); done {
+		return code
+	}
+	if code, done := f.noArgs(c); done {
+		return code
+	}
+	q, err := reportQuery(*from, *to, time.Now())
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ongoingai pricing check: %v\n", err)
+		return exitUsage
+	}
+	cfg, ok := c.loadConfig("pricing check", cf)
+	if !ok {
+		return exitFail
+	}
+	prices, err := app.LoadPrices(cfg.Pricing)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ongoingai pricing check: %v\n", err)
+		return exitFail
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rs, err := openReportStore(ctx, cfg.Storage)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ongoingai pricing check: %v\n", err)
+		return exitFail
+	}
+	defer rs.Close()
+	st, ok := rs.(store.Traces) // app.OpenStore's stores read traces too
+	if !ok {
+		fmt.Fprintln(c.stderr, "ongoingai pricing check: the store cannot list traces")
+		return exitFail
+	}
+
+	res := pricingCheck{From: q.From, To: q.To, PricingVersion: prices.Version()}
+	byModel := map[string]*unpricedModel{}
+	filter := store.TraceFilter{From: q.From, To: q.To, Limit: 200}
+	for {
+		page, next, err := st.ListTraces(ctx, filter)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "ongoingai pricing check: reading traces: %v\n", err)
+			return exitFail
+		}
+		for _, r := range page {
+			res.Traces++
+			model := r.Model
+			if model == "" {
+				model = r.RequestModel
+			}
+			if _, priced := prices.Lookup(model); priced {
+				if !r.Priced {
+					res.NowPriced++
+				}
+				continue
+			}
+			if model == "" {
+				continue // no model named (an error before the body was read): nothing to price
+			}
+			m := byModel[model]
+			if m == nil {
+				m = &unpricedModel{Model: model, Provider: r.Provider}
+				byModel[model] = m
+			}
+			m.Requests++
+			m.InputTokens += r.InputTokens
+			m.OutputTokens += r.OutputTokens
+		}
+		if next == nil {
+			break
+		}
+		filter.Cursor = next
+	}
+	for _, m := range byModel {
+		res.Unpriced = append(res.Unpriced, *m)
+	}
+	slices.SortFunc(res.Unpriced, func(a, b unpricedModel) int {
+		if a.Requests != b.Requests {
+			return int(b.Requests - a.Requests)
+		}
+		return strings.Compare(a.Model, b.Model)
+	})
+	if res.Unpriced == nil {
+		res.Unpriced = []unpricedModel{}
+	}
+
+	if *asJSON {
+		if err := writeJSON(c.stdout, res); err != nil {
+			fmt.Fprintf(c.stderr, "ongoingai pricing check: %v\n", err)
+			return exitFail
+		}
+	} else {
+		writePricingCheck(c, res)
+	}
+	if len(res.Unpriced) > 0 {
+		return exitFail
+	}
+	return exitOK
+}
+
+func writePricingCheck(c *cli, res pricingCheck) {
+	fmt.Fprintf(c.stdout, "%d traces from %s to %s, prices %s\n", res.Traces,
+		res.From.Format(time.RFC3339), res.To.Format(time.RFC3339), res.PricingVersion)
+	if len(res.Unpriced) == 0 {
+		fmt.Fprintln(c.stdout, "every model is priced")
+	} else {
+		fmt.Fprintf(c.stdout, "%d models are not priced (recorded at $0):\n", len(res.Unpriced))
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "MODEL\tPROVIDER\tREQUESTS\tINPUT TOKENS\tOUTPUT TOKENS")
+		for _, m := range res.Unpriced {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\n", m.Model, m.Provider, m.Requests, m.InputTokens, m.OutputTokens)
+		}
+		tw.Flush()
+		fmt.Fprintln(c.stdout, "add them to pricing.catalog_file (or pricing.overrides) to price new calls")
+	}
+	if res.NowPriced > 0 {
+		fmt.Fprintf(c.stdout, "%d traces were recorded unpriced for models the catalog prices now; their stored cost stays 0\n", res.NowPriced)
+	}
+}
