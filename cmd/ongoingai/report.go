@@ -164,10 +164,19 @@ func reportTime(flag, v string, endOfDay bool) (time.Time, error) {
 	return t, nil
 }
 
-// openReportStore opens the configured store. A SQLite file that does not
-// exist is an error rather than a new, empty database: a report of nothing
-// from a mistyped path would look like a quiet month.
+// openReportStore opens the configured store (see openExistingStore).
 func openReportStore(ctx context.Context, s config.Storage) (reportStore, error) {
+	db, err := openExistingStore(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// openExistingStore opens the configured store for a command that reads
+// what a gateway recorded: a SQLite file that does not exist is an error
+// rather than a new, empty database (requireSQLiteFile).
+func openExistingStore(ctx context.Context, s config.Storage) (*opener.DB, error) {
 	if err := requireSQLiteFile(s); err != nil {
 		return nil, err
 	}

@@ -223,3 +223,45 @@ func NewInsertOnlySink[TTx any](ctx context.Context, st store.TxStore[TTx], logg
 	}
 	return &traceSink[TTx]{store: st, client: client}, nil
 }
+
+// RepriceTraces writes new costs for stored traces (ongoingai pricing
+// reprice) and corrects the rollups that count them exactly once, the way
+// a trace batch is rolled up: in one transaction the traces are updated
+// and a rollup_batch job carrying the correction rows (rollup.Repriced) of
+// the updates actually written is enqueued; the job applies them through
+// the applied-batch ledger like any batch. A runner (a gateway's, or
+// CatchUpRollups) then works the job. It returns the changes written.
+func RepriceTraces[TTx any](ctx context.Context, st store.TxStore[TTx], changes []store.Reprice, logger *slog.Logger) ([]store.Reprice, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	driver := st.River()
+	if err := migrate(ctx, driver, logger); err != nil {
+		return nil, err
+	}
+	client, err := river.NewClient(driver, &river.Config{Logger: riverLogger(logger)})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	var written []store.Reprice
+	err = st.InTx(ctx, func(tx TTx) error {
+		var err error
+		if written, err = st.RepriceTracesTx(ctx, tx, changes); err != nil || len(written) == 0 {
+			return err
+		}
+		rows := make([]rollup.Row, len(written))
+		for i := range written {
+			c := &written[i]
+			rows[i] = rollup.Repriced(&c.Trace, c.CostNanoUSD, c.Priced)
+		}
+		args := RollupArgs{BatchID: uuid.NewString(), Rows: rows}
+		if _, err := client.InsertTx(ctx, tx, args, nil); err != nil {
+			return fmt.Errorf("jobs: enqueue rollup correction: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return written, nil
+}

@@ -182,6 +182,22 @@ func rowOf(r *trace.Record) Row {
 	return row
 }
 
+// Repriced is the correction a repriced trace makes to the row that counts
+// it: the cost difference, and one unpriced trace less (or more), with no
+// request of its own, so applying it leaves every other measure as it was.
+// r is the trace as stored before the change.
+func Repriced(r *trace.Record, costNanoUSD int64, priced bool) Row {
+	row := Row{Key: KeyOf(r)}
+	row.CostNanoUSD = costNanoUSD - r.CostNanoUSD
+	switch {
+	case r.Priced && !priced:
+		row.Unpriced = 1
+	case !r.Priced && priced:
+		row.Unpriced = -1
+	}
+	return row
+}
+
 // Fold folds records into one row per key, in key order (so two
 // transactions applying overlapping batches lock rows in the same order).
 func Fold(records []trace.Record) []Row {

@@ -69,6 +69,17 @@ type Traces interface {
 	GetTrace(ctx context.Context, t Tenant, id string) (trace.Record, error)
 }
 
+// Reprice is a new cost for one stored trace: Trace is the record as read
+// (its key, its tenant, its old cost and priced flag), the rest what it
+// costs now. A store writes it only if the stored cost and priced flag are
+// still the old ones.
+type Reprice struct {
+	Trace          trace.Record
+	CostNanoUSD    int64
+	Priced         bool
+	PricingVersion string
+}
+
 // Store is everything the gateway needs from a database.
 type Store interface {
 	Traces
@@ -110,6 +121,10 @@ type TxStore[TTx any] interface {
 	// batchID is in the applied-batch ledger, and enters it there; applied
 	// says which. Rows must start on whole UTC hours.
 	ApplyRollupsTx(ctx context.Context, tx TTx, batchID string, rows []rollup.Row) (applied bool, err error)
+	// RepriceTracesTx writes new trace costs in tx (see Reprice) and
+	// returns the changes it wrote: a trace whose cost changed since it
+	// was read is left alone, so only what was written is rolled up.
+	RepriceTracesTx(ctx context.Context, tx TTx, changes []Reprice) ([]Reprice, error)
 	// River is River's driver on the same database, so that jobs commit in
 	// the store's transactions.
 	River() riverdriver.Driver[TTx]

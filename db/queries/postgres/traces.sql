@@ -125,3 +125,12 @@ WHERE id = sqlc.arg(id)
   AND (sqlc.narg(org_id)::text IS NULL OR org_id = sqlc.narg(org_id))
   AND (sqlc.narg(workspace_id)::text IS NULL OR workspace_id = sqlc.narg(workspace_id))
 LIMIT 1;
+
+-- name: RepriceTrace :execrows
+-- A stored trace's new cost (ongoingai pricing reprice), written only if
+-- its cost and priced flag are still what the repricing read: a trace
+-- repriced concurrently is then changed, and rolled up, once.
+UPDATE traces
+SET cost_nano_usd = @new_cost_nano_usd, priced = @new_priced, pricing_version = @pricing_version
+WHERE started_at = @started_at AND id = @id
+  AND cost_nano_usd = @old_cost_nano_usd AND priced = @old_priced;

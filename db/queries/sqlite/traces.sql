@@ -92,3 +92,12 @@ SELECT * FROM traces
 WHERE id = sqlc.arg(id)
   AND (CAST(sqlc.narg(org_id) AS TEXT) IS NULL OR org_id = sqlc.narg(org_id))
   AND (CAST(sqlc.narg(workspace_id) AS TEXT) IS NULL OR workspace_id = sqlc.narg(workspace_id));
+
+-- name: RepriceTrace :execrows
+-- A stored trace's new cost (ongoingai pricing reprice), written only if
+-- its cost and priced flag are still what the repricing read: a trace
+-- repriced concurrently is then changed, and rolled up, once.
+UPDATE traces
+SET cost_nano_usd = sqlc.arg(new_cost_nano_usd), priced = sqlc.arg(new_priced), pricing_version = sqlc.arg(pricing_version)
+WHERE id = sqlc.arg(id) AND started_at = sqlc.arg(started_at)
+  AND cost_nano_usd = sqlc.arg(old_cost_nano_usd) AND priced = sqlc.arg(old_priced);

@@ -53,6 +53,7 @@ type DB struct {
 	catchUp    func(context.Context, *slog.Logger) (jobs.CatchUpResult, error)
 	insertOnly func(context.Context, *slog.Logger) (trace.Sink, error)
 	jobList    func(context.Context, *river.JobListParams) (*river.JobListResult, error)
+	reprice    func(context.Context, []store.Reprice, *slog.Logger) ([]store.Reprice, error)
 }
 
 // New binds an opened store to the jobs, fixing its transaction type.
@@ -71,6 +72,9 @@ func New[TTx any](st store.TxStore[TTx]) *DB {
 			return jobs.NewInsertOnlySink(ctx, st, logger)
 		},
 		jobList: jobLister(st),
+		reprice: func(ctx context.Context, changes []store.Reprice, logger *slog.Logger) ([]store.Reprice, error) {
+			return jobs.RepriceTraces(ctx, st, changes, logger)
+		},
 	}
 }
 
@@ -87,6 +91,12 @@ func jobLister[TTx any](st store.TxStore[TTx]) func(context.Context, *river.JobL
 		}
 		return c.JobList(ctx, p)
 	}
+}
+
+// RepriceTraces writes new trace costs and enqueues their rollup
+// correction, see jobs.RepriceTraces.
+func (db *DB) RepriceTraces(ctx context.Context, changes []store.Reprice, logger *slog.Logger) ([]store.Reprice, error) {
+	return db.reprice(ctx, changes, logger)
 }
 
 // StartJobs starts the background jobs on the store's database, see

@@ -259,3 +259,25 @@ func skipDuplicatesParams(rows []pgdb.CopyTracesParams) pgdb.InsertTracesSkipDup
 	}
 	return p
 }
+
+// RepriceTracesTx writes new costs inside tx (see store.Reprice) and
+// returns the changes it wrote: a trace whose cost changed since it was
+// read is left alone, so only what was written is rolled up.
+func (s *Store) RepriceTracesTx(ctx context.Context, tx pgx.Tx, changes []store.Reprice) ([]store.Reprice, error) {
+	q := pgdb.New(tx)
+	var written []store.Reprice
+	for _, c := range changes {
+		n, err := q.RepriceTrace(ctx, pgdb.RepriceTraceParams{
+			NewCostNanoUsd: c.CostNanoUSD, NewPriced: c.Priced, PricingVersion: traceconv.Text(c.PricingVersion),
+			StartedAt: c.Trace.Timestamp, ID: c.Trace.ID,
+			OldCostNanoUsd: c.Trace.CostNanoUSD, OldPriced: c.Trace.Priced,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("postgres: reprice trace %q: %w", c.Trace.ID, err)
+		}
+		if n == 1 {
+			written = append(written, c)
+		}
+	}
+	return written, nil
+}

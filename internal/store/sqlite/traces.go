@@ -194,3 +194,26 @@ func (s *Store) GetTrace(ctx context.Context, t store.Tenant, id string) (trace.
 	}
 	return rec, nil
 }
+
+// RepriceTracesTx writes new costs inside tx, which must come from DB()
+// (see store.Reprice), and returns the changes it wrote: a trace whose cost
+// changed since it was read is left alone, so only what was written is
+// rolled up.
+func (s *Store) RepriceTracesTx(ctx context.Context, tx *sql.Tx, changes []store.Reprice) ([]store.Reprice, error) {
+	q := litedb.New(tx)
+	var written []store.Reprice
+	for _, c := range changes {
+		n, err := q.RepriceTrace(ctx, litedb.RepriceTraceParams{
+			NewCostNanoUsd: c.CostNanoUSD, NewPriced: boolInt(c.Priced), PricingVersion: traceconv.Text(c.PricingVersion),
+			ID: c.Trace.ID, StartedAt: micros(c.Trace.Timestamp),
+			OldCostNanoUsd: c.Trace.CostNanoUSD, OldPriced: boolInt(c.Trace.Priced),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: reprice trace %q: %w", c.Trace.ID, err)
+		}
+		if n == 1 {
+			written = append(written, c)
+		}
+	}
+	return written, nil
+}

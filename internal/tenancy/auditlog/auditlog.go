@@ -39,6 +39,9 @@ const (
 	// Limit overrides set (internal/limits); the reason lists them.
 	ActionKeyLimits       = "key.limits"
 	ActionWorkspaceLimits = "workspace.limits"
+	// ActionPricingReprice is ongoingai pricing reprice: stored trace
+	// costs recomputed, and their rollups corrected.
+	ActionPricingReprice = "pricing.reprice"
 )
 
 // Audit outcomes.

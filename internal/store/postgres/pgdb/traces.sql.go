@@ -418,3 +418,39 @@ func (q *Queries) ListTraces(ctx context.Context, arg ListTracesParams) ([]ListT
 	}
 	return items, nil
 }
+
+const repriceTrace = `-- name: RepriceTrace :execrows
+UPDATE traces
+SET cost_nano_usd = $1, priced = $2, pricing_version = $3
+WHERE started_at = $4 AND id = $5
+  AND cost_nano_usd = $6 AND priced = $7
+`
+
+type RepriceTraceParams struct {
+	NewCostNanoUsd int64
+	NewPriced      bool
+	PricingVersion string
+	StartedAt      time.Time
+	ID             string
+	OldCostNanoUsd int64
+	OldPriced      bool
+}
+
+// A stored trace's new cost (ongoingai pricing reprice), written only if
+// its cost and priced flag are still what the repricing read: a trace
+// repriced concurrently is then changed, and rolled up, once.
+func (q *Queries) RepriceTrace(ctx context.Context, arg RepriceTraceParams) (int64, error) {
+	result, err := q.db.Exec(ctx, repriceTrace,
+		arg.NewCostNanoUsd,
+		arg.NewPriced,
+		arg.PricingVersion,
+		arg.StartedAt,
+		arg.ID,
+		arg.OldCostNanoUsd,
+		arg.OldPriced,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}

@@ -478,3 +478,39 @@ func (q *Queries) ListWorkspaceTraces(ctx context.Context, arg ListWorkspaceTrac
 	}
 	return items, nil
 }
+
+const repriceTrace = `-- name: RepriceTrace :execrows
+UPDATE traces
+SET cost_nano_usd = ?1, priced = ?2, pricing_version = ?3
+WHERE id = ?4 AND started_at = ?5
+  AND cost_nano_usd = ?6 AND priced = ?7
+`
+
+type RepriceTraceParams struct {
+	NewCostNanoUsd int64
+	NewPriced      int64
+	PricingVersion string
+	ID             string
+	StartedAt      int64
+	OldCostNanoUsd int64
+	OldPriced      int64
+}
+
+// A stored trace's new cost (ongoingai pricing reprice), written only if
+// its cost and priced flag are still what the repricing read: a trace
+// repriced concurrently is then changed, and rolled up, once.
+func (q *Queries) RepriceTrace(ctx context.Context, arg RepriceTraceParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, repriceTrace,
+		arg.NewCostNanoUsd,
+		arg.NewPriced,
+		arg.PricingVersion,
+		arg.ID,
+		arg.StartedAt,
+		arg.OldCostNanoUsd,
+		arg.OldPriced,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
