@@ -182,7 +182,7 @@ func writePricingCheck(c *cli, res pricingCheck) {
 		fmt.Fprintln(c.stdout, "add them to pricing.catalog_file (or pricing.overrides) to price new calls")
 	}
 	if res.NowPriced > 0 {
-		fmt.Fprintf(c.stdout, "%d traces were recorded unpriced for models the catalog prices now; their stored cost stays 0\n", res.NowPriced)
+		fmt.Fprintf(c.stdout, "%d traces were recorded unpriced for models the catalog prices now; ongoingai pricing reprice prices them\n", res.NowPriced)
 	}
 }
 
