@@ -110,6 +110,9 @@ type subject struct {
 	// apply applies rows under batchID in a transaction of its own, as
 	// the rollup job does.
 	apply func(ctx context.Context, batchID string, rows []rollup.Row) (bool, error)
+	// reprice writes new trace costs in a transaction of its own, as
+	// pricing reprice does (RepriceTracesTx).
+	reprice func(ctx context.Context, changes []store.Reprice) ([]store.Reprice, error)
 	// exec runs SQL of the suite's own in a transaction of its own;
 	// placeholders are written $1, $2, … and rewritten for engines that
 	// number none.
@@ -136,6 +139,13 @@ func bind[TTx any](st store.TxStore[TTx]) *subject {
 			})
 			return applied, err
 		},
+		reprice: func(ctx context.Context, changes []store.Reprice) (written []store.Reprice, err error) {
+			err = st.InTx(ctx, func(tx TTx) error {
+				written, err = st.RepriceTracesTx(ctx, tx, changes)
+				return err
+			})
+			return written, err
+		},
 		exec: func(ctx context.Context, q string, args ...any) error {
 			river := st.River()
 			if river.ArgPlaceholder() != "$" {
@@ -158,6 +168,7 @@ var traceCases = []namedCase{
 	{"GetIsTenantScoped", one(testGetIsTenantScoped)},
 	{"EmptyBatch", one(testEmptyBatch)},
 	{"RetriedBatchIsIgnored", one(testRetriedBatchIsIgnored)},
+	{"RepriceWritesOnlyWhatItRead", oneSubject(testRepriceWritesOnlyWhatItRead)},
 	{"DuplicateWithinBatch", one(testDuplicateWithinBatch)},
 	{"InvalidRecordFailsWholeBatch", one(testInvalidRecordFailsWholeBatch)},
 	{"ListNewestFirst", one(testListNewestFirst)},
@@ -492,6 +503,38 @@ func testRetriedBatchIsIgnored(t *testing.T, s store.Store) {
 	got := listAll(t, s, store.TraceFilter{})
 	assertIDs(t, "after retries", []string{"tr_4", "tr_3", "tr_2", "tr_1"}, ids(got))
 	assertRecord(t, stored(batch[0]), get(t, s, store.Tenant{}, "tr_1"))
+}
+
+// RepriceTracesTx writes a new cost, priced flag and pricing version only
+// to a trace whose stored cost and priced flag are still the ones read, and
+// says which it wrote: a trace repriced meanwhile is not changed (or rolled
+// up) twice.
+func testRepriceWritesOnlyWhatItRead(t *testing.T, s *subject) {
+	a, b := fullRecord("tr_a", base), fullRecord("tr_b", base.Add(time.Second))
+	a.Priced, a.CostNanoUSD = false, 0
+	insert(t, s, a, b)
+	stale := b
+	stale.CostNanoUSD++ // read before some other change
+	changes := []store.Reprice{
+		{Trace: a, CostNanoUSD: 4_500, Priced: true, PricingVersion: "2026-12-07+file.ops"},
+		{Trace: stale, CostNanoUSD: 1, Priced: true, PricingVersion: "x"},
+	}
+	written, err := s.reprice(t.Context(), changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(written) != 1 || written[0].Trace.ID != "tr_a" {
+		t.Fatalf("written %+v, want only tr_a", written)
+	}
+	wantA := stored(a)
+	wantA.CostNanoUSD, wantA.EstimatedCostUSD, wantA.Priced, wantA.PricingVersion = 4_500, 4.5e-6, true, "2026-12-07+file.ops"
+	assertRecord(t, wantA, get(t, s, store.Tenant{}, "tr_a"))
+	assertRecord(t, stored(b), get(t, s, store.Tenant{}, "tr_b"))
+
+	// The same change again: tr_a's cost is no longer the one read.
+	if written, err = s.reprice(t.Context(), changes[:1]); err != nil || len(written) != 0 {
+		t.Fatalf("second reprice wrote %+v (%v)", written, err)
+	}
 }
 
 func testDuplicateWithinBatch(t *testing.T, s store.Store) {
