@@ -75,7 +75,12 @@ func (c *cli) withKeyService(name string, cf *configFlag, fn func(ctx context.Co
 		fmt.Fprintf(c.stderr, "ongoingai %s: %v\n", name, err)
 		return exitFail
 	}
-	runErr := fn(ctx, svc)
+	return c.finishService(name, fn(ctx, svc), closeSvc)
+}
+
+// finishService closes what a service command opened (which writes its
+// audit events) and turns the command's error into an exit code.
+func (c *cli) finishService(name string, runErr error, closeSvc func(context.Context) error) int {
 	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	closeErr := closeSvc(closeCtx)

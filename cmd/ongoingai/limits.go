@@ -57,22 +57,7 @@ func (c *cli) withLimitsService(name string, cf *configFlag, fn func(ctx context
 		fmt.Fprintf(c.stderr, "ongoingai %s: %v\n", name, err)
 		return exitFail
 	}
-	runErr := fn(ctx, svc, m)
-	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	closeErr := closeSvc(closeCtx)
-	if runErr != nil {
-		fmt.Fprintf(c.stderr, "ongoingai %s: %v\n", name, runErr)
-		if errors.Is(runErr, tenancy.ErrInvalid) {
-			return exitUsage
-		}
-		return exitFail
-	}
-	if closeErr != nil {
-		fmt.Fprintf(c.stderr, "ongoingai %s: closing the store: %v\n", name, closeErr)
-		return exitFail
-	}
-	return exitOK
+	return c.finishService(name, fn(ctx, svc, m), closeSvc)
 }
 
 // limitTargetFlags are --key ID and --workspace ORG/ID, exactly one.
