@@ -45,6 +45,9 @@ type Deps struct {
 	ReadBodyTimeout time.Duration
 	// Limits reads and sets the limits of keys and workspaces.
 	Limits *limits.Manager
+	// Features lists the enabled features /api/health reports
+	// (config.Features.Enabled).
+	Features []string
 }
 
 // API holds the handlers.

@@ -27,6 +27,9 @@ type healthResponse struct {
 	UptimeS       int64        `json:"uptime_s"`
 	Checks        healthChecks `json:"checks"`
 	Queue         healthQueue  `json:"queue"`
+	// Features lists the optional capabilities switched on (the features
+	// block), in a fixed order.
+	Features []string `json:"features"`
 }
 
 // healthChecks are the background probe's findings (see internal/health):
@@ -79,6 +82,10 @@ func (a *API) health(w http.ResponseWriter, r *http.Request) {
 		StorageDriver: a.d.Store.Driver(),
 		UptimeS:       int64(time.Since(a.d.Started).Seconds()),
 		Checks:        healthChecks{Store: healthOK, StoreCheckedAt: rep.CheckedAt.UTC(), TraceWriter: healthOK},
+		Features:      a.d.Features,
+	}
+	if resp.Features == nil {
+		resp.Features = []string{}
 	}
 	if !rep.StoreReachable {
 		resp.Checks.Store = "unreachable"

@@ -96,7 +96,7 @@ func TestSpecQueryParametersAreTheRouteTables(t *testing.T) {
 // Every stable error message the code can answer with is in the spec.
 func TestSpecListsEveryErrorMessage(t *testing.T) {
 	text := string(openapi.Spec)
-	messages := []string{MsgTraceNotFound, MsgInternal, UnknownQueryParameter("workspace"), MsgStoreUnavailable, errReadyParam.Error()}
+	messages := []string{MsgTraceNotFound, MsgInternal, UnknownQueryParameter("workspace"), MsgStoreUnavailable, errReadyParam.Error(), MsgFeatureDisabledPrefix + "analytics"}
 	for _, m := range lastErrorMessages {
 		messages = append(messages, m)
 	}

@@ -33,8 +33,23 @@ type Route struct {
 	// console sign-in session rather than the gateway key header (the
 	// operator console's pages); the permission check is the same.
 	Session keyauth.SessionSource
+	// Feature names the optional capability (config.Features) the route
+	// belongs to, empty for the core; the app replaces the routes of a
+	// disabled feature with FeatureDisabled.
+	Feature string
 	Handler http.HandlerFunc
 }
+
+// FeatureDisabled answers every request 404 {"error":"feature disabled:
+// NAME"}: the route of a feature switched off in the features block.
+func FeatureDisabled(name string) http.HandlerFunc {
+	msg := MsgFeatureDisabledPrefix + name
+	return func(w http.ResponseWriter, _ *http.Request) { WriteError(w, http.StatusNotFound, msg) }
+}
+
+// MsgFeatureDisabledPrefix starts the 404 answer of a disabled feature's
+// routes.
+const MsgFeatureDisabledPrefix = "feature disabled: "
 
 // Permission is "resource:action", the form the policy uses.
 func (r Route) Permission() string {
@@ -78,21 +93,21 @@ func (a *API) Routes() []Route {
 		{Method: http.MethodGet, Pattern: "/api/traces", Resource: analytics, Action: read, Query: traceQuery, Handler: a.listTraces},
 		{Method: http.MethodGet, Pattern: "/api/traces/{id}", Resource: analytics, Action: read, Query: scope, Handler: a.getTrace},
 		{Method: http.MethodGet, Pattern: "/api/diagnostics/trace-pipeline", Resource: installation, Action: read, Handler: a.TracePipeline},
-		{Method: http.MethodGet, Pattern: "/api/analytics/summary", Resource: analytics, Action: read, Query: analyticsQuery, Handler: a.analyticsSummary},
-		{Method: http.MethodGet, Pattern: "/api/analytics/usage", Resource: analytics, Action: read, Query: analyticsBuckets, Handler: a.analyticsUsage},
-		{Method: http.MethodGet, Pattern: "/api/analytics/cost", Resource: analytics, Action: read, Query: analyticsBuckets, Handler: a.analyticsCost},
-		{Method: http.MethodGet, Pattern: "/api/analytics/models", Resource: analytics, Action: read, Query: analyticsQuery, Handler: a.analyticsModels},
-		{Method: http.MethodGet, Pattern: "/api/analytics/keys", Resource: analytics, Action: read, Query: analyticsQuery, Handler: a.analyticsKeys},
-		{Method: http.MethodGet, Pattern: "/api/analytics/latency", Resource: analytics, Action: read, Query: analyticsGrouped, Handler: a.analyticsLatency},
-		{Method: http.MethodGet, Pattern: "/api/analytics/errors", Resource: analytics, Action: read, Query: analyticsGrouped, Handler: a.analyticsErrors},
+		{Method: http.MethodGet, Pattern: "/api/analytics/summary", Resource: analytics, Feature: "analytics", Action: read, Query: analyticsQuery, Handler: a.analyticsSummary},
+		{Method: http.MethodGet, Pattern: "/api/analytics/usage", Resource: analytics, Feature: "analytics", Action: read, Query: analyticsBuckets, Handler: a.analyticsUsage},
+		{Method: http.MethodGet, Pattern: "/api/analytics/cost", Resource: analytics, Feature: "analytics", Action: read, Query: analyticsBuckets, Handler: a.analyticsCost},
+		{Method: http.MethodGet, Pattern: "/api/analytics/models", Resource: analytics, Feature: "analytics", Action: read, Query: analyticsQuery, Handler: a.analyticsModels},
+		{Method: http.MethodGet, Pattern: "/api/analytics/keys", Resource: analytics, Feature: "analytics", Action: read, Query: analyticsQuery, Handler: a.analyticsKeys},
+		{Method: http.MethodGet, Pattern: "/api/analytics/latency", Resource: analytics, Feature: "analytics", Action: read, Query: analyticsGrouped, Handler: a.analyticsLatency},
+		{Method: http.MethodGet, Pattern: "/api/analytics/errors", Resource: analytics, Feature: "analytics", Action: read, Query: analyticsGrouped, Handler: a.analyticsErrors},
 
 		{Method: http.MethodGet, Pattern: "/api/gateway-keys", Resource: keys, Action: manage, Query: scope, Handler: a.listKeys},
 		{Method: http.MethodPost, Pattern: "/api/gateway-keys", Resource: keys, Action: manage, Handler: a.createKey},
 		{Method: http.MethodGet, Pattern: "/api/gateway-keys/{id}", Resource: keys, Action: manage, Query: scope, Handler: a.getKey},
 		{Method: http.MethodPost, Pattern: "/api/gateway-keys/{id}/rotate", Resource: keys, Action: manage, Handler: a.rotateKey},
 		{Method: http.MethodDelete, Pattern: "/api/gateway-keys/{id}", Resource: keys, Action: manage, Handler: a.revokeKey},
-		{Method: http.MethodGet, Pattern: "/api/gateway-keys/{id}/limits", Resource: keys, Action: manage, Handler: a.getKeyLimits},
-		{Method: http.MethodPut, Pattern: "/api/gateway-keys/{id}/limits", Resource: keys, Action: manage, Handler: a.putKeyLimits},
+		{Method: http.MethodGet, Pattern: "/api/gateway-keys/{id}/limits", Resource: keys, Feature: "limits", Action: manage, Handler: a.getKeyLimits},
+		{Method: http.MethodPut, Pattern: "/api/gateway-keys/{id}/limits", Resource: keys, Feature: "limits", Action: manage, Handler: a.putKeyLimits},
 
 		{Method: http.MethodGet, Pattern: "/api/orgs", Resource: workspaces, Action: manage, Handler: a.listOrgs},
 		{Method: http.MethodPost, Pattern: "/api/orgs", Resource: workspaces, Action: manage, Handler: a.createOrg},
@@ -103,8 +118,8 @@ func (a *API) Routes() []Route {
 		{Method: http.MethodPost, Pattern: "/api/workspaces", Resource: workspaces, Action: manage, Handler: a.createWorkspace},
 		{Method: http.MethodPatch, Pattern: "/api/workspaces/{id}", Resource: workspaces, Action: manage, Handler: a.renameWorkspace},
 		{Method: http.MethodDelete, Pattern: "/api/workspaces/{id}", Resource: workspaces, Action: manage, Handler: a.deleteWorkspace},
-		{Method: http.MethodGet, Pattern: "/api/workspaces/{id}/limits", Resource: keys, Action: manage, Query: []string{"org_id"}, Handler: a.getWorkspaceLimits},
-		{Method: http.MethodPut, Pattern: "/api/workspaces/{id}/limits", Resource: keys, Action: manage, Query: []string{"org_id"}, Handler: a.putWorkspaceLimits},
+		{Method: http.MethodGet, Pattern: "/api/workspaces/{id}/limits", Resource: keys, Feature: "limits", Action: manage, Query: []string{"org_id"}, Handler: a.getWorkspaceLimits},
+		{Method: http.MethodPut, Pattern: "/api/workspaces/{id}/limits", Resource: keys, Feature: "limits", Action: manage, Query: []string{"org_id"}, Handler: a.putWorkspaceLimits},
 
 		{Method: http.MethodGet, Pattern: "/api/audit", Resource: audit, Action: read, Query: auditQuery, Handler: a.listAudit},
 	}

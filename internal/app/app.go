@@ -84,7 +84,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	livePrices := pricing.NewLive(prices)
 	// The jobs runner comes before the writer: the writer writes through
 	// the runner's sink, which commits each batch with its rollup job.
-	runner, err := st.StartJobs(ctx, jobs.Options{Logger: logger, Retention: cfg.Retention})
+	feat := cfg.Features
+	runner, err := st.StartJobs(ctx, jobs.Options{
+		Logger: logger, Retention: cfg.Retention,
+		NoRetention: !feat.On(config.FeatureRetention),
+		NoRollups:   !feat.On(config.FeatureAnalytics),
+	})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("background jobs: %w", err)
@@ -109,7 +114,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Interval: cfg.Storage.HealthInterval, Timeout: cfg.Storage.ReadTimeout,
 		Logger: logger,
 	})
-	if a.tel, err = telemetry.New(ctx, cfg.Observability, telemetry.Options{
+	if a.tel, err = telemetry.New(ctx, observability(cfg), telemetry.Options{
 		Version: version.Version, Logger: logger, Providers: cfg.Providers, Prices: prices,
 	}); err != nil {
 		a.Close(ctx)
@@ -129,20 +134,27 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		a.Close(ctx)
 		return nil, err
 	}
-	if a.limits, err = startLimits(ctx, cfg.Limits, st, logger); err != nil {
-		a.Close(ctx)
-		return nil, err
-	}
-	limiter := a.limits.limiter
-	if err := a.tel.ObserveLimitRefusals(limiter.Refusals); err != nil {
-		a.Close(ctx)
-		return nil, fmt.Errorf("observability: %w", err)
+	// Limits off: no limiter, so the proxy's limits hook returns at once
+	// and the limits routes answer 404 (see disableFeatures).
+	var limiter *limits.Limiter
+	if feat.On(config.FeatureLimits) {
+		if a.limits, err = startLimits(ctx, cfg.Limits, st, logger); err != nil {
+			a.Close(ctx)
+			return nil, err
+		}
+		limiter = a.limits.limiter
+		if err := a.tel.ObserveLimitRefusals(limiter.Refusals); err != nil {
+			a.Close(ctx)
+			return nil, fmt.Errorf("observability: %w", err)
+		}
 	}
 	var policy proxy.Policy
-	engine, err := piiPolicy(ctx, cfg, st, a.keys.audit)
-	if err != nil {
-		a.Close(ctx)
-		return nil, err
+	var engine *pii.Engine
+	if feat.On(config.FeaturePII) {
+		if engine, err = piiPolicy(ctx, cfg, st, a.keys.audit); err != nil {
+			a.Close(ctx)
+			return nil, err
+		}
 	}
 	if engine != nil {
 		policy = engine
@@ -193,7 +205,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Health:          a.probe.Report,
 		ReadTimeout:     cfg.Storage.ReadTimeout,
 		ReadBodyTimeout: cfg.Server.ReadBodyTimeout,
-		Limits:          limits.NewManager(a.limits.limiter, st),
+		Limits:          limits.NewManager(limiter, st),
+		Features:        feat.Enabled(),
 	})
 	consoleHandlers := console.New(console.Deps{
 		Auth:          a.keys.auth,
@@ -208,16 +221,20 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		ReadTimeout:   cfg.Storage.ReadTimeout,
 		Logger:        logger,
 	})
-	sweepCtx, stopSweep := context.WithCancel(context.Background())
-	sweepDone := make(chan struct{})
-	go func() { defer close(sweepDone); consoleHandlers.SweepSessions(sweepCtx) }()
-	a.stopSweep = func() { stopSweep(); <-sweepDone }
-	a.routes = append(apiHandlers.Routes(), consoleHandlers.Routes()...)
+	if feat.On(config.FeatureConsole) {
+		sweepCtx, stopSweep := context.WithCancel(context.Background())
+		sweepDone := make(chan struct{})
+		go func() { defer close(sweepDone); consoleHandlers.SweepSessions(sweepCtx) }()
+		a.stopSweep = func() { stopSweep(); <-sweepDone }
+	}
+	a.routes = append(apiHandlers.Routes(), featureRoutes(config.FeatureConsole, consoleHandlers.Routes())...)
 	a.routes = append(a.routes, proxyRoutes(px, upstreams)...)
 	if p := cfg.Observability.Prometheus; p.Enabled {
-		if p.Listen == "" {
+		if p.Listen == "" || !feat.On(config.FeaturePrometheus) {
 			// installation:read: the metrics count every tenant's traffic.
-			a.routes = append(a.routes, api.Route{Method: http.MethodGet, Pattern: p.Path, Resource: "installation", Action: "read", Handler: a.tel.MetricsHandler().ServeHTTP})
+			// With the feature off the path answers 404 (disableFeatures)
+			// and no listener is opened.
+			a.routes = append(a.routes, api.Route{Method: http.MethodGet, Pattern: p.Path, Resource: "installation", Action: "read", Feature: config.FeaturePrometheus, Handler: a.tel.MetricsHandler().ServeHTTP})
 		} else if a.metrics, err = a.tel.StartMetricsServer(p.Listen); err != nil {
 			a.Close(ctx)
 			return nil, fmt.Errorf("observability.prometheus.listen: %w", err)
@@ -227,6 +244,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		a.Close(ctx)
 		return nil, fmt.Errorf("debug.pprof_addr: %w", err)
 	}
+	a.routes = disableFeatures(a.routes, feat)
 	a.handler = a.tel.Middleware(bodyDeadline(cfg.Server.ReadBodyTimeout, newRouter(a.routes, a.keys.auth)))
 	return a, nil
 }

@@ -20,6 +20,7 @@ type Config struct {
 	Observability Observability       `yaml:"observability"`
 	Retention     Retention           `yaml:"retention"`
 	Limits        Limits              `yaml:"limits"`
+	Features      Features            `yaml:"features"`
 	Debug         Debug               `yaml:"debug"`
 }
 

@@ -46,6 +46,13 @@ var envVars = []envVar{
 	{"ONGOINGAI_PII_MODE", func(c *Config, v string) error { c.PII.Mode = v; return nil }},
 	{"ONGOINGAI_PII_POLICY_ID", func(c *Config, v string) error { c.PII.PolicyID = v; return nil }},
 	{"ONGOINGAI_PII_HASH_SALT", func(c *Config, v string) error { c.PII.Replacement.HashSalt = v; return nil }},
+	{"ONGOINGAI_FEATURE_CONSOLE", featureEnv(FeatureConsole)},
+	{"ONGOINGAI_FEATURE_ANALYTICS", featureEnv(FeatureAnalytics)},
+	{"ONGOINGAI_FEATURE_RETENTION", featureEnv(FeatureRetention)},
+	{"ONGOINGAI_FEATURE_PII", featureEnv(FeaturePII)},
+	{"ONGOINGAI_FEATURE_LIMITS", featureEnv(FeatureLimits)},
+	{"ONGOINGAI_FEATURE_OTEL", featureEnv(FeatureOTel)},
+	{"ONGOINGAI_FEATURE_PROMETHEUS", featureEnv(FeaturePrometheus)},
 	{"ONGOINGAI_PPROF_ADDR", func(c *Config, v string) error { c.Debug.PprofAddr = v; return nil }},
 
 	// The standard OpenTelemetry variables, so the gateway fits into an
@@ -89,6 +96,18 @@ func applyEnv(c *Config, getenv func(string) (string, bool)) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// featureEnv sets features.NAME from a boolean variable.
+func featureEnv(name string) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		var on bool
+		if err := setBool(&on, v); err != nil {
+			return err
+		}
+		c.Features.Set(name, on)
+		return nil
+	}
 }
 
 func setUpstream(c *Config, provider, upstream string) {

@@ -71,6 +71,13 @@ type Options struct {
 	// RetentionBatch caps the rows one retention statement changes;
 	// 0 means DefaultRetentionBatch.
 	RetentionBatch int
+	// NoRetention leaves the retention job out (features.retention off):
+	// nothing is deleted, however old.
+	NoRetention bool
+	// NoRollups leaves the rollup queue unworked and TraceSink storing
+	// batches without a rollup job (features.analytics off). Rollup jobs
+	// already queued wait for a runner that works them.
+	NoRollups bool
 }
 
 // Start brings River's tables up to date (rivermigrate, idempotent and safe
@@ -86,29 +93,34 @@ func Start[TTx any](ctx context.Context, st store.TxStore[TTx], opts Options) (*
 	logger = logger.With("component", "jobs")
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &expireKeysWorker{keys: st, logger: logger})
-	river.AddWorker(workers, newRetentionWorker(st, opts.Retention, opts.RetentionBatch, logger))
+	periodic := []*river.PeriodicJob{
+		river.NewPeriodicJob(
+			river.PeriodicInterval(ExpireKeysInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ExpireKeysArgs{}, nil },
+			// RunOnStart: a gateway that was down for an hour should not
+			// wait another minute to catch up.
+			&river.PeriodicJobOpts{ID: "expire_keys", RunOnStart: true},
+		),
+	}
+	if !opts.NoRetention {
+		river.AddWorker(workers, newRetentionWorker(st, opts.Retention, opts.RetentionBatch, logger))
+		periodic = append(periodic, retentionJob())
+	}
 	cfg := &river.Config{
 		Logger:               riverLogger(logger),
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
 		Workers:              workers,
 		RescueStuckJobsAfter: RescueStuckJobsAfter,
-		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(
-				river.PeriodicInterval(ExpireKeysInterval),
-				func() (river.JobArgs, *river.InsertOpts) { return ExpireKeysArgs{}, nil },
-				// RunOnStart: a gateway that was down for an hour should not
-				// wait another minute to catch up.
-				&river.PeriodicJobOpts{ID: "expire_keys", RunOnStart: true},
-			),
-			retentionJob(),
-		},
+		PeriodicJobs:         periodic,
 	}
 	driver := st.River()
 	if !driver.SupportsListener() {
 		cfg.FetchPollInterval = pollInterval
 		cfg.FetchCooldown = min(pollInterval, river.FetchCooldownDefault)
 	}
-	addRollups(cfg, st, logger)
+	if !opts.NoRollups {
+		addRollups(cfg, st, logger)
+	}
 	if err := migrate(ctx, driver, logger); err != nil {
 		return nil, err
 	}
@@ -123,7 +135,7 @@ func Start[TTx any](ctx context.Context, st store.TxStore[TTx], opts Options) (*
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("jobs: start: %w", err)
 	}
-	return &Runner{stop: client.Stop, sink: &traceSink[TTx]{store: st, client: client}}, nil
+	return &Runner{stop: client.Stop, sink: &traceSink[TTx]{store: st, client: client, noRollups: opts.NoRollups}}, nil
 }
 
 // migrate brings River's tables up to date.

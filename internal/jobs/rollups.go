@@ -173,6 +173,8 @@ func (w *rollupWorker[TTx]) Work(ctx context.Context, job *river.Job[RollupArgs]
 type traceSink[TTx any] struct {
 	store  rollupStore[TTx]
 	client *river.Client[TTx]
+	// noRollups stores batches without their rollup job (analytics off).
+	noRollups bool
 }
 
 // InsertTraces writes batch and enqueues its rollup job in one
@@ -187,7 +189,7 @@ func (s *traceSink[TTx]) InsertTraces(ctx context.Context, batch []trace.Record)
 		if err != nil {
 			return err
 		}
-		if len(inserted) == 0 {
+		if len(inserted) == 0 || s.noRollups {
 			return nil
 		}
 		args := RollupArgs{BatchID: uuid.NewString(), Rows: rollup.Fold(inserted)}
