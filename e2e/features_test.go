@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +188,87 @@ func openStore(t *testing.T, cfg config.Config) *opener.DB {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// Console, limits, pii, prometheus and otel off together: their routes
+// answer 404 "feature disabled: NAME", their effects on the proxy are gone
+// (a per-key limit of one call a minute and a PII block policy refuse
+// nothing; no OTLP export), while analytics, traces and the API keep
+// working.
+func TestFeaturesOffLeaveTheRestWorking(t *testing.T) {
+	eachDriver(t, func(t *testing.T, driver string) {
+		var otlpHits atomic.Int64
+		collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			otlpHits.Add(1)
+			w.WriteHeader(http.StatusOK)
+		}))
+		t.Cleanup(collector.Close)
+		g := startGateway(t, driver, withAuth, withOperator, withMetrics, func(c *config.Config) {
+			c.Limits.PerKey.RequestsPerMinute = 1
+			c.PII.Mode = config.PIIModeBlock
+			c.Observability.OTel.Enabled = true
+			c.Observability.OTel.Endpoint = collector.URL
+			c.Observability.OTel.TracesEnabled = true
+			c.Observability.OTel.MetricsEnabled = true
+		}, featureOff(config.FeatureConsole, config.FeatureLimits, config.FeaturePII, config.FeaturePrometheus, config.FeatureOTel))
+
+		expectFeatureDisabled(t, g, http.MethodGet, "/console/login", config.FeatureConsole)
+		expectFeatureDisabled(t, g, http.MethodGet, "/console/static/app.css", config.FeatureConsole)
+		expectFeatureDisabled(t, g, http.MethodGet, "/api/gateway-keys/acme-admin/limits", config.FeatureLimits)
+		expectFeatureDisabled(t, g, http.MethodPut, "/api/workspaces/prod/limits", config.FeatureLimits)
+		expectFeatureDisabled(t, g, http.MethodGet, "/metrics", config.FeaturePrometheus)
+		if got, want := healthFeatures(t, g), []string{"analytics", "retention"}; !slices.Equal(got, want) {
+			t.Errorf("health features = %v, want %v", got, want)
+		}
+
+		// Three calls past a limit of one a minute, one carrying PII under a
+		// block policy: all reach the upstream.
+		for i := range 2 {
+			if _, err := g.sdkChat(t, acmeAdminToken, 0); err != nil {
+				t.Fatalf("call %d with limits off: %v", i+1, err)
+			}
+		}
+		status, body := g.do("POST", "/openai/v1/chat/completions",
+			`{"model":"gpt-4o","messages":[{"role":"user","content":"`+piiPrompt+`"}]}`,
+			map[string]string{"Authorization": "Bearer " + openAIKey, "X-OngoingAI-Gateway-Key": acmeAdminToken, "Content-Type": "application/json"})
+		expect(t, "PII call with pii off: status", status, http.StatusOK)
+		if status != http.StatusOK {
+			t.Logf("body: %s", body)
+		}
+		if n := len(g.fake.Requests()); n != 3 {
+			t.Errorf("%d requests reached the upstream, want 3", n)
+		}
+
+		// The rest keeps working: analytics and the key API.
+		today := time.Now().UTC().Truncate(24 * time.Hour)
+		window := "from=" + today.AddDate(0, 0, -1).Format(time.DateOnly) + "&to=" + today.AddDate(0, 0, 1).Format(time.DateOnly)
+		waitForRollups(t, g, acmeAdminToken, window, 3)
+		if status, body := g.call(http.MethodGet, "/api/gateway-keys", acmeOwnerToken, ""); status != http.StatusOK {
+			t.Errorf("GET /api/gateway-keys = %d %s", status, body)
+		}
+
+		// Shutdown flushes telemetry: with otel off there is nothing to send.
+		if err := g.stop(); err != nil {
+			t.Fatal(err)
+		}
+		if n := otlpHits.Load(); n != 0 {
+			t.Errorf("%d OTLP exports with otel off, want none", n)
+		}
+		// The same configuration with the features on exports, limits and
+		// blocks: the test above would notice them.
+		on := serveConfig(t, withFeatures(g.cfg, config.Features{}), g.fake, g.upstream)
+		if status, _ := on.get("/console/login"); status != http.StatusOK {
+			t.Errorf("console/login with console on = %d", status)
+		}
+		on.sdkChat(t, acmeAdminToken, 0)
+		if _, err := on.sdkChat(t, acmeAdminToken, 0); err == nil {
+			t.Error("second call within the minute admitted with limits on")
+		}
+		if err := on.stop(); err != nil {
+			t.Fatal(err)
+		}
+		if otlpHits.Load() == 0 {
+			t.Error("no OTLP export with otel on")
+		}
+	})
 }
