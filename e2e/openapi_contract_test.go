@@ -412,7 +412,9 @@ var contractRoutes = []contractRoute{
 // from, to, provider and model, and group_by and bucket when said so.
 func analyticsRoute(name string, groupBy, bucket bool) contractRoute {
 	path := "/api/analytics/" + name
-	return contractRoute{method: "GET", pattern: path, cases: func(c *contract) []contractCase {
+	return contractRoute{method: "GET", pattern: path, unreached: map[int]string{
+		404: "only with features.analytics off, which this gateway is not: TestFeatureAnalyticsOff checks that answer",
+	}, cases: func(c *contract) []contractCase {
 		c.waitForRollups()
 		cases := []contractCase{
 			{name: "default window", path: path, token: c.viewer, want: 200},
