@@ -15,6 +15,9 @@
 //
 // Rollups run once per trace batch: the runner's TraceSink commits each
 // batch with a job that folds it into the hourly rollups (rollups.go).
+//
+// Options.NoRetention and Options.NoRollups leave retention and the
+// rollups out (features.retention and features.analytics off).
 package jobs
 
 import (
