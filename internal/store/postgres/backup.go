@@ -70,18 +70,29 @@ func pgDumpArgs(out, conninfo string) []string {
 	return []string{pgDump, "--format=custom", "--file=" + out, "--dbname=" + conninfo}
 }
 
-// pgxOnly are DSN parameters pgx reads and libpq (pg_dump) rejects.
-func pgxOnly(key string) bool {
+// libpqKeyword reports whether pg_dump (libpq) knows the connection
+// parameter key. pgx accepts more: its own settings (pool_*,
+// default_query_exec_mode, …) and any other key as a session setting
+// (timezone, search_path), which libpq refuses as "invalid URI query
+// parameter". pg_dump sets the session it needs itself, so the rest is
+// dropped rather than translated.
+func libpqKeyword(key string) bool {
 	switch key {
-	case "default_query_exec_mode", "statement_cache_capacity", "description_cache_capacity",
-		"min_read_buffer_size", "prefer_simple_protocol":
+	case "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "require_auth",
+		"channel_binding", "connect_timeout", "client_encoding", "options", "application_name",
+		"fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "tcp_user_timeout", "replication", "gssencmode", "sslmode",
+		"sslnegotiation", "requiressl", "sslcompression", "sslcert", "sslkey", "sslpassword",
+		"sslcertmode", "sslrootcert", "sslcrl", "sslcrldir", "sslsni", "requirepeer",
+		"ssl_min_protocol_version", "ssl_max_protocol_version", "krbsrvname", "gsslib",
+		"gssdelegation", "service", "target_session_attrs", "load_balance_hosts":
 		return true
 	}
-	return strings.HasPrefix(key, "pool_")
+	return false
 }
 
 // libpqConninfo turns the store's DSN (URL or key=value, as pgx accepts)
-// into one pg_dump accepts: the pgx-only parameters dropped and the
+// into one pg_dump accepts: the parameters libpq does not know dropped and the
 // password taken out, to travel as PGPASSWORD.
 func libpqConninfo(dsn string) (conninfo, password string, err error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
@@ -95,7 +106,7 @@ func libpqConninfo(dsn string) (conninfo, password string, err error) {
 		}
 		q := u.Query()
 		for k := range q {
-			if pgxOnly(k) {
+			if !libpqKeyword(k) {
 				q.Del(k)
 			}
 		}
@@ -115,7 +126,7 @@ func libpqConninfo(dsn string) (conninfo, password string, err error) {
 		switch {
 		case kv[0] == "password":
 			password = kv[1]
-		case pgxOnly(kv[0]):
+		case !libpqKeyword(kv[0]):
 		default:
 			kept = append(kept, kv[0]+"="+quoteConninfo(kv[1]))
 		}

@@ -2,7 +2,8 @@ package postgres
 
 import "testing"
 
-// pg_dump speaks libpq, which refuses pgx's pool settings; the password
+// pg_dump speaks libpq, which refuses pgx's pool settings and the session
+// settings pgx passes through (timezone, search_path); the password
 // travels in the environment, never on a command line.
 func TestLibpqConninfo(t *testing.T) {
 	cases := []struct{ dsn, conninfo, password string }{
@@ -13,6 +14,9 @@ func TestLibpqConninfo(t *testing.T) {
 		{"host=db user=gw password='a b\\'c' dbname=gw pool_min_conns=2",
 			"host=db user=gw dbname=gw", "a b'c"},
 		{"host=/var/run/postgresql dbname='my db'", "host=/var/run/postgresql dbname='my db'", ""},
+		{"postgres://gw@db/gw?timezone=Pacific%2FChatham&application_name=gw&search_path=x",
+			"postgres://gw@db/gw?application_name=gw", ""},
+		{"host=db dbname=gw timezone=UTC connect_timeout=5", "host=db dbname=gw connect_timeout=5", ""},
 	}
 	for _, c := range cases {
 		conninfo, password, err := libpqConninfo(c.dsn)

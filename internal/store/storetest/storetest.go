@@ -52,7 +52,7 @@ type Database[TTx any] func(t *testing.T) func(t *testing.T) store.TxStore[TTx]
 
 // Run runs every case of the suite, in parallel, each on a database of its
 // own from newDB: traces, rollups, retention, tenancy and audit, PII salts,
-// limits, console sessions and key watching.
+// limits, console sessions, schema and backup, and key watching.
 func Run[TTx any](t *testing.T, newDB Database[TTx]) {
 	open := func(t *testing.T) *subject { return bind(newDB(t)(t)) }
 	type group struct {
@@ -62,7 +62,7 @@ func Run[TTx any](t *testing.T, newDB Database[TTx]) {
 	for _, g := range []group{
 		{"Traces", traceCases}, {"Rollups", rollupCases}, {"Retention", retentionCases},
 		{"Tenancy", tenancyCases}, {"PIISalt", piiCases}, {"Limits", limitsCases},
-		{"Sessions", sessionCases},
+		{"Sessions", sessionCases}, {"Schema", schemaCases},
 	} {
 		t.Run(g.name, func(t *testing.T) {
 			for _, c := range g.cases {
