@@ -69,8 +69,10 @@ func TestWriterSpoolsDuringOutageAndReplaysInOrder(t *testing.T) {
 	for i := range 50 {
 		w.Enqueue(&Record{ID: strconv.Itoa(i)})
 	}
-	s := waitFor(t, "every record spooled", w, func(s Stats) bool { return s.Spool.SpooledRecords == 50 })
-	if s.Written != 0 || s.Depth != 0 || s.Spool.PendingBatches == 0 || s.Spool.Files == 0 || s.Spool.Bytes == 0 {
+	// Stats is not one atomic snapshot (the queue depth is read before the
+	// spool's counters), so wait for both rather than read them once.
+	s := waitFor(t, "every record spooled", w, func(s Stats) bool { return s.Spool.SpooledRecords == 50 && s.Depth == 0 })
+	if s.Written != 0 || s.Spool.PendingBatches == 0 || s.Spool.Files == 0 || s.Spool.Bytes == 0 {
 		t.Fatalf("during the outage: %+v %+v", s, s.Spool)
 	}
 	sink.setDown(false)
