@@ -7,6 +7,7 @@
 package jsonstr
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf8"
 )
@@ -112,3 +113,24 @@ var asciiEscape = func() (t [utf8.RuneSelf]string) {
 	}
 	return t
 }()
+
+// AppendMembers returns the JSON object obj with members (`"k":v,...`,
+// already encoded) added at its end; obj itself when there are none. An
+// empty obj (nil or {}) becomes an object of members alone. The hand-written
+// trace metadata grows this way from several places (tiers, redaction).
+func AppendMembers(obj, members []byte) []byte {
+	if len(members) == 0 {
+		return obj
+	}
+	out := make([]byte, 0, len(obj)+len(members)+2)
+	if len(obj) < 2 {
+		out = append(out, '{')
+	} else {
+		out = append(out, obj[:len(obj)-1]...)
+		if len(bytes.TrimSpace(out[1:])) > 0 { // not {}
+			out = append(out, ',')
+		}
+	}
+	out = append(out, members...)
+	return append(out, '}')
+}

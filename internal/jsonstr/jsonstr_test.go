@@ -67,3 +67,17 @@ func FuzzMatchesEncodingJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendMembers(t *testing.T) {
+	for _, c := range []struct{ obj, members, want string }{
+		{"", `"a":1`, `{"a":1}`},
+		{"{}", `"a":1`, `{"a":1}`},
+		{`{"x":"y"}`, `"a":1,"b":[2]`, `{"x":"y","a":1,"b":[2]}`},
+		{`{"x":"y"}`, "", `{"x":"y"}`},
+	} {
+		got := string(AppendMembers([]byte(c.obj), []byte(c.members)))
+		if got != c.want || !json.Valid([]byte(got)) {
+			t.Errorf("AppendMembers(%q, %q) = %q, want %q", c.obj, c.members, got, c.want)
+		}
+	}
+}

@@ -55,7 +55,7 @@ func (s *storage) Redact(r *trace.Record, cuts trace.BodyCuts) (err error) {
 	}
 	s.e.count(&c)
 	c.Add(&s.counts)
-	r.Metadata = mergeMetadata(r.Metadata, metadata(&c, s.policyID, cuts.Request || cuts.Response))
+	r.Metadata = jsonstr.AppendMembers(r.Metadata, metadata(&c, s.policyID, cuts.Request || cuts.Response))
 	return nil
 }
 
@@ -181,22 +181,4 @@ func metadata(c *Counts, policyID string, truncated bool) []byte {
 		out = append(out, `,"redaction_truncated":true`...)
 	}
 	return out
-}
-
-// mergeMetadata adds extra members (no braces) to a metadata object.
-func mergeMetadata(meta, extra []byte) []byte {
-	if len(extra) == 0 {
-		return meta
-	}
-	if len(meta) < 2 {
-		out := make([]byte, 0, len(extra)+2)
-		out = append(out, '{')
-		out = append(out, extra...)
-		return append(out, '}')
-	}
-	out := make([]byte, 0, len(meta)+len(extra)+1)
-	out = append(out, meta[:len(meta)-1]...)
-	out = append(out, ',')
-	out = append(out, extra...)
-	return append(out, '}')
 }

@@ -71,7 +71,7 @@ func (c *call) finish() {
 	// The header is telemetry.RequestIDHeader, spelled out: telemetry's
 	// tests import this package, so it cannot import telemetry.
 	r.Metadata = metadataJSON(c.req.Header.Get("X-Request-Id"), res.FinishReasons)
-	r.Metadata = withMembers(r.Metadata, tierMetadata(res.Tier))
+	r.Metadata = jsonstr.AppendMembers(r.Metadata, tierMetadata(res.Tier))
 	cancelled := c.clientGone()
 	switch {
 	case c.refused:
@@ -214,23 +214,6 @@ func tierMetadata(t providers.Tier) []byte {
 		out = jsonstr.Append(out, m.value)
 	}
 	return out
-}
-
-// withMembers adds members (no braces) to a metadata object, or makes one
-// of them when there is none; nil members change nothing.
-func withMembers(meta json.RawMessage, members []byte) json.RawMessage {
-	if len(members) == 0 {
-		return meta
-	}
-	out := make([]byte, 0, len(meta)+len(members)+2)
-	if len(meta) < 2 {
-		out = append(out, '{')
-	} else {
-		out = append(out, meta[:len(meta)-1]...)
-		out = append(out, ',')
-	}
-	out = append(out, members...)
-	return append(out, '}')
 }
 
 // metadataJSON is the trace's metadata document, {"request_id": id,
